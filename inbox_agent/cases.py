@@ -1,0 +1,160 @@
+"""Cases in the register: references, threads, and opening a case from a decision.
+
+A reference such as ``ELX-2027-0042`` is what the requester quotes back and what staff say on
+the phone, so it is short, per year, and issued from a counter row inside the same transaction
+as the case. Threads are found by the ids in In-Reply-To/References, then by a reference quoted
+in the subject, so a reply joins its case instead of opening another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inbox_agent.decide import Decision
+from inbox_agent.parse import ParsedMail
+from inbox_agent.register.models import (
+    AuditEvent,
+    Case,
+    CaseStatus,
+    Disposition,
+    ReferenceCounter,
+    StoredMessage,
+)
+
+SOUGHT_LIMIT = 4000
+
+
+def allocate_reference(session: Session, prefix: str, year: int) -> str:
+    """Next number for (prefix, year); the row lock serialises concurrent writers."""
+    counter = session.scalars(
+        select(ReferenceCounter)
+        .where(ReferenceCounter.prefix == prefix, ReferenceCounter.year == year)
+        .with_for_update()
+    ).first()
+    if counter is None:
+        counter = ReferenceCounter(prefix=prefix, year=year, last=0)
+        session.add(counter)
+    counter.last += 1
+    session.flush()
+    return f"{prefix}-{year}-{counter.last:04d}"
+
+
+def reference_pattern(prefix: str) -> re.Pattern[str]:
+    return re.compile(rf"\b{re.escape(prefix)}-(\d{{4}})-(\d{{4,}})\b")
+
+
+def find_thread_case(session: Session, mail: ParsedMail, prefix: str) -> Case | None:
+    """The case this message continues, if any: message ids first, then a quoted reference."""
+    ids = [i for i in (mail.in_reply_to, *mail.references) if i]
+    if ids:
+        case = session.scalars(
+            select(Case)
+            .join(StoredMessage, StoredMessage.case_id == Case.id)
+            .where(StoredMessage.message_id.in_(ids))
+            .order_by(Case.id)
+        ).first()
+        if case is not None:
+            return case
+    match = reference_pattern(prefix).search(mail.subject)
+    if match is None:
+        return None
+    return session.scalars(select(Case).where(Case.reference == match.group(0))).first()
+
+
+def audit(
+    session: Session,
+    now: dt.datetime,
+    action: str,
+    *,
+    case: Case | None = None,
+    message: StoredMessage | None = None,
+    **detail: Any,
+) -> None:
+    session.add(
+        AuditEvent(
+            at=now,
+            action=action,
+            detail=detail,
+            case_id=case.id if case else None,
+            stored_message_id=message.id if message else None,
+        )
+    )
+
+
+def open_case(
+    session: Session,
+    message: StoredMessage,
+    mail: ParsedMail,
+    decision: Decision,
+    *,
+    prefix: str,
+    reasons: tuple[str, ...],
+    confidence: float,
+    version: str,
+    now: dt.datetime,
+    received_on: dt.date,
+) -> Case:
+    """Create the register row with the protocol's columns filled from the message."""
+    requester = mail.requester
+    case = Case(
+        reference=allocate_reference(session, prefix, received_on.year),
+        status=CaseStatus.NEW,
+        category=decision.category,
+        confidence=confidence,
+        classifier_version=version,
+        classification_reasons=list(reasons),
+        needs_review=decision.needs_review,
+        date_of_contact=_contact_time(mail, now),
+        requester_name=requester.name if requester else "",
+        requester_email=requester.email if requester else "",
+        forwarded_by=mail.sender.email if mail.forwarded and mail.sender else None,
+        method_of_contact="email",
+        subject=mail.forwarded.subject if mail.forwarded else mail.subject,
+        information_sought=mail.request_text[:SOUGHT_LIMIT],
+        date_added_to_register=now,
+        due_date=decision.due_date,
+        updated_at=now,
+    )
+    session.add(case)
+    session.flush()
+    message.case_id = case.id
+    message.disposition = Disposition.CASE
+    audit(
+        session,
+        now,
+        "case_opened",
+        case=case,
+        message=message,
+        category=decision.category,
+        confidence=round(confidence, 3),
+        acknowledge=decision.acknowledge,
+        forward_paro=decision.forward_paro,
+        needs_review=decision.needs_review,
+        due_date=decision.due_date.isoformat() if decision.due_date else None,
+        reasons=list(decision.reasons),
+    )
+    return case
+
+
+def join_case(session: Session, case: Case, message: StoredMessage, now: dt.datetime) -> None:
+    message.case_id = case.id
+    message.disposition = Disposition.CASE
+    case.updated_at = now
+    audit(session, now, "message_joined_case", case=case, message=message)
+
+
+def _contact_time(mail: ParsedMail, now: dt.datetime) -> dt.datetime:
+    """The Date header when it is sane, else the time we received the message."""
+    if mail.date:
+        try:
+            sent = dt.datetime.fromisoformat(mail.date)
+        except ValueError:
+            return now
+        if sent.tzinfo is not None and sent <= now + dt.timedelta(days=1):
+            return sent
+    return now

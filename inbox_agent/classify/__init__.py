@@ -1,0 +1,30 @@
+"""Classification: which of the protocol's categories a message belongs to, and why.
+
+The taxonomy is fixed by the intake issue; precedence is the order of ``Category``: the first
+category whose rule applies wins. Machine mail is decided from headers before any text is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    AUTOMATED = "automated"
+    SUBJECT_ACCESS_REQUEST = "subject_access_request"
+    FOI_REQUEST = "foi_request"
+    ELECTORAL_PROCESS = "electoral_process"
+    MEETING_REQUEST = "meeting_request"
+    CONDUCT_CONCERN = "conduct_concern"
+    MEDIA_ENQUIRY = "media_enquiry"
+    INFORMATION_REQUEST = "information_request"
+    OUT_OF_SCOPE = "out_of_scope"
+
+
+@dataclass(frozen=True)
+class Classification:
+    category: Category
+    confidence: float  # 0..1
+    reasons: tuple[str, ...]  # human-readable: which rules fired, model scores
+    version: str  # classifier version, stored with the case

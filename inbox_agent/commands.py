@@ -1,0 +1,271 @@
+"""What each CLI command does, kept apart from argument parsing so tests can call it directly."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import smtplib
+import ssl
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import func, select
+
+from inbox_agent.classify.classifier import classify_message
+from inbox_agent.deadlines import UkCalendar, received_local_date
+from inbox_agent.decide import Facts, decide
+from inbox_agent.errors import InboxAgentError, SenderError
+from inbox_agent.fetch import imap_session
+from inbox_agent.localbox import LocalFetcher
+from inbox_agent.parse import parse_message
+from inbox_agent.pipeline import PassReport, Pipeline, utc_now
+from inbox_agent.register.db import Register
+from inbox_agent.register.export import all_cases, case_row, write_csv, write_jsonl
+from inbox_agent.register.models import Case, Disposition, MailboxState, StoredMessage
+from inbox_agent.scheduler import run_daemon
+from inbox_agent.settings import Settings
+
+
+def run(settings: Settings, *, once: bool) -> int:
+    register = Register(settings.database.url)
+    pipeline = Pipeline(settings, register)
+    try:
+        if once:
+            report = pipeline.run_once()
+            _print_pass(report, sys.stderr)
+        else:
+            run_daemon(pipeline, settings.poll.interval_seconds)
+    finally:
+        register.dispose()
+    return 0
+
+
+def _print_pass(report: PassReport, out: IO[str]) -> None:
+    f = report.fetch
+    print(
+        f"fetched {f.seen} (new {f.stored}, duplicates {f.duplicates}); "
+        f"cases opened {report.cases_opened}, joined {report.joined}, "
+        f"machine mail {report.machine}, quarantined {report.quarantined}, "
+        f"retry later {report.retried}",
+        file=out,
+    )
+
+
+def classify_one(settings: Settings, path: Path, today: dt.date) -> dict[str, Any]:
+    """The JSON object for one file: what the daemon would decide, without doing it."""
+    try:
+        mail = parse_message(path.read_bytes())
+    except OSError as exc:
+        return {"file": str(path), "error": f"cannot read: {exc.strerror}"}
+    except SenderError as exc:
+        return {"file": str(path), "category": None, "error": str(exc), "quarantine": True}
+    pipeline_own = {str(settings.office.inbox_address).lower()}
+    result = classify_message(mail, frozenset(pipeline_own))
+    calendar = UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
+    facts = Facts(
+        result,
+        today,
+        None,
+        mail.requester is not None,
+        settings.cases.review_below_confidence,
+        settings.cases.target_working_days,
+    )
+    decision = decide(facts, calendar)
+    requester = mail.requester
+    return {
+        "file": str(path),
+        "category": str(result.category),
+        "confidence": round(result.confidence, 3),
+        "acknowledge": decision.acknowledge,
+        "forward_paro": decision.forward_paro,
+        "needs_review": decision.needs_review,
+        "requester": requester.email if requester else None,
+        "requester_name": requester.name if requester else None,
+        "forwarded_by_staff": mail.forwarded is not None,
+        "due_date": decision.due_date.isoformat() if decision.due_date else None,
+        "reasons": list(result.reasons) + list(decision.reasons),
+        "version": result.version,
+    }
+
+
+def classify_files(settings: Settings, files: Iterable[Path], out: IO[str]) -> int:
+    today = received_local_date(utc_now(), settings.office.timezone)
+    status = 0
+    for path in files:
+        row = classify_one(settings, path, today)
+        status = status or int("error" in row and "quarantine" not in row)
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return status
+
+
+def register(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
+    reg = Register(settings.database.url)
+    try:
+        with reg.transaction() as session:
+            if args.register_command == "list":
+                return _list(session.scalars(select(Case).order_by(Case.id)), args, out)
+            if args.register_command == "show":
+                case = session.scalars(select(Case).where(Case.reference == args.reference)).first()
+                if case is None:
+                    print(f"inbox-agent: no case {args.reference}", file=sys.stderr)
+                    return 1
+                _show(case, out)
+                return 0
+            writer = write_csv if args.format == "csv" else write_jsonl
+            if args.output is None:
+                writer(all_cases(session), out)
+            else:
+                with args.output.open("w", encoding="utf-8", newline="") as handle:
+                    count = writer(all_cases(session), handle)
+                print(f"wrote {count} cases to {args.output}", file=sys.stderr)
+            return 0
+    finally:
+        reg.dispose()
+
+
+def _list(cases: Iterable[Case], args: argparse.Namespace, out: IO[str]) -> int:
+    header = f"{'reference':<16} {'received':<16} {'category':<24} {'status':<11} {'due':<10}  "
+    print(header + "requester / subject", file=out)
+    for case in cases:
+        if args.category and case.category != args.category:
+            continue
+        if args.status and case.status != args.status:
+            continue
+        review = " [review]" if case.needs_review else ""
+        due = case.due_date.isoformat() if case.due_date else "-"
+        received = case.date_of_contact.strftime("%Y-%m-%d %H:%M")
+        print(
+            f"{case.reference:<16} {received:<16} {case.category:<24} {case.status:<11} "
+            f"{due:<10}  {case.requester_email} / {case.subject[:60]}{review}",
+            file=out,
+        )
+    return 0
+
+
+def _show(case: Case, out: IO[str]) -> None:
+    for key, value in case_row(case).items():
+        print(f"{key}: {value}", file=out)
+    print(f"confidence: {case.confidence:.2f} ({case.classifier_version})", file=out)
+    for reason in case.classification_reasons:
+        print(f"  reason: {reason}", file=out)
+    print("messages:", file=out)
+    for message in case.messages:
+        print(
+            f"  {message.received_at.isoformat()} {message.message_id} {message.subject}", file=out
+        )
+    print("audit trail:", file=out)
+    for event in case.events:
+        print(
+            f"  {event.at.isoformat()} {event.actor} {event.action} "
+            f"{json.dumps(event.detail, ensure_ascii=False)}",
+            file=out,
+        )
+
+
+def import_mailbox(settings: Settings, path: Path) -> int:
+    reg = Register(settings.database.url)
+    try:
+        pipeline = Pipeline(settings, reg)
+        report = PassReport()
+        fetcher = LocalFetcher(
+            path, reg, max_bytes=settings.poll.max_message_bytes, clock=pipeline.clock
+        )
+        report.fetch = fetcher.fetch_new()
+        pipeline.process_pending(report)
+        _print_pass(report, sys.stderr)
+    finally:
+        reg.dispose()
+    return 0
+
+
+def status(settings: Settings, out: IO[str]) -> int:
+    reg = Register(settings.database.url)
+    try:
+        with reg.transaction() as session:
+            for state in session.scalars(select(MailboxState)):
+                print(
+                    f"source {state.account} {state.folder}: last poll {state.last_poll_at}, "
+                    f"last success {state.last_success_at}, error {state.last_error or '-'}",
+                    file=out,
+                )
+            counts = dict(
+                session.execute(
+                    select(StoredMessage.disposition, func.count()).group_by(
+                        StoredMessage.disposition
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            for disposition in Disposition:
+                print(f"{disposition}: {counts.get(disposition, 0)}", file=out)
+    finally:
+        reg.dispose()
+    return 0
+
+
+def check_config(settings: Settings, out: IO[str]) -> int:
+    """Each peer in turn; say which failed and why, never the secret."""
+    print(f"configuration {settings.source}: valid", file=out)
+    checks = [
+        ("database", _check_database),
+        ("mail source", _check_source),
+        ("outgoing mail", _check_smtp),
+    ]
+    failed = 0
+    for name, check in checks:
+        try:
+            detail = check(settings)
+            print(f"{name}: ok ({detail})", file=out)
+        except (InboxAgentError, OSError, smtplib.SMTPException) as exc:
+            failed += 1
+            print(f"{name}: FAILED: {exc}", file=out)
+    return 2 if failed else 0
+
+
+def _check_database(settings: Settings) -> str:
+    reg = Register(settings.database.url)
+    try:
+        with reg.transaction() as session:
+            cases = session.scalar(select(func.count()).select_from(Case))
+    finally:
+        reg.dispose()
+    return f"{reg.engine.url.render_as_string(hide_password=True)}, {cases} cases"
+
+
+def _check_source(settings: Settings) -> str:
+    if settings.maildir is not None:
+        path = settings.maildir.path
+        if not ((path / "new").is_dir() or (path / "cur").is_dir() or path.is_file()):
+            raise InboxAgentError(f"maildir.path: {path} is not a Maildir or mbox")
+        return f"maildir {path}"
+    cfg = settings.imap
+    assert cfg is not None
+    secret = settings.imap_password
+    with imap_session(cfg, secret.get_secret_value() if secret else "") as client:
+        info = client.select_folder(cfg.folder, readonly=True)
+    return f"imap {cfg.host}:{cfg.port} folder {cfg.folder}, {info[b'EXISTS']} messages"
+
+
+def _check_smtp(settings: Settings) -> str:
+    cfg = settings.smtp
+    if cfg is None or cfg.deliver == "maildir":
+        where = cfg.maildir_path if cfg else "(none: no [smtp] section)"
+        return f"local maildir {where}; nothing leaves this server"
+    context = ssl.create_default_context(cafile=str(cfg.ca_file) if cfg.ca_file else None)
+    smtp_class = smtplib.SMTP_SSL if cfg.security == "ssl" else smtplib.SMTP
+    kwargs: dict[str, Any] = {"timeout": cfg.timeout_seconds}
+    if cfg.security == "ssl":
+        kwargs["context"] = context
+    with smtp_class(cfg.host, cfg.port, **kwargs) as smtp:
+        smtp.ehlo()
+        if cfg.security == "starttls":
+            smtp.starttls(context=context)
+            smtp.ehlo()
+        secret = settings.smtp_password
+        if cfg.username and secret:
+            smtp.login(cfg.username, secret.get_secret_value())
+    return f"smtp {cfg.host}:{cfg.port} ({cfg.security})"

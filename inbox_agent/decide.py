@@ -1,0 +1,101 @@
+"""Where the protocol lives: facts in, a Decision out, no I/O and no clock.
+
+The pipeline gathers the facts (the parsed message, its classification, whether it belongs to
+a known case, today's date in the UK, the calendar) and this module says what should happen.
+Keeping it pure means every rule of the protocol can be tested from a table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+from inbox_agent.classify import Category, Classification
+from inbox_agent.deadlines import UkCalendar, foi_due_date, sar_due_date, target_due_date
+
+
+class Action(StrEnum):
+    LOG_MACHINE = "log_machine"  # machine mail: recorded, never answered
+    JOIN_CASE = "join_case"  # a reply in an existing thread: no new case, no new acknowledgement
+    OPEN_CASE = "open_case"
+
+
+# Categories whose acknowledgement is safe to send on a guess: none reveal a routing decision.
+_PARO_CATEGORY = Category.ELECTORAL_PROCESS
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the pipeline knows about a message, gathered before deciding."""
+
+    classification: Classification
+    received_on: dt.date  # UK-local date of receipt
+    thread_case: str | None  # reference of the case this message replies to, if any
+    has_requester: bool  # a usable reply address exists
+    review_below: float
+    target_working_days: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    category: Category
+    acknowledge: bool
+    forward_paro: bool
+    needs_review: bool
+    due_date: dt.date | None
+    reasons: tuple[str, ...]
+
+
+def due_date_for(
+    category: Category, received: dt.date, calendar: UkCalendar, target_days: int
+) -> dt.date | None:
+    """Statutory clocks for FOI and subject access; the office's own target for the rest."""
+    if category is Category.FOI_REQUEST:
+        return foi_due_date(received, calendar)
+    if category is Category.SUBJECT_ACCESS_REQUEST:
+        return sar_due_date(received, calendar)
+    if category in (Category.AUTOMATED, Category.OUT_OF_SCOPE):
+        return None
+    return target_due_date(received, target_days, calendar)
+
+
+def decide(facts: Facts, calendar: UkCalendar) -> Decision:
+    """Apply the protocol: machine mail is logged, replies join, everything else opens a case."""
+    category = facts.classification.category
+    if category is Category.AUTOMATED:
+        return Decision(
+            Action.LOG_MACHINE,
+            category,
+            False,
+            False,
+            False,
+            None,
+            ("machine mail is never acknowledged",),
+        )
+    if facts.thread_case is not None:
+        return Decision(
+            Action.JOIN_CASE,
+            category,
+            False,
+            False,
+            False,
+            None,
+            (f"reply in the thread of {facts.thread_case}",),
+        )
+    unsure = facts.classification.confidence < facts.review_below
+    reasons: list[str] = []
+    if unsure:
+        reasons.append(
+            f"confidence {facts.classification.confidence:.2f} below "
+            f"{facts.review_below:.2f}: marked for review"
+        )
+    forward = category is _PARO_CATEGORY and not unsure
+    if category is _PARO_CATEGORY and unsure:
+        reasons.append("no PARO forward on a guess")
+    acknowledge = facts.has_requester
+    if not acknowledge:
+        reasons.append("no usable reply address")
+    due = due_date_for(category, facts.received_on, calendar, facts.target_working_days)
+    return Decision(Action.OPEN_CASE, category, acknowledge, forward, unsure, due, tuple(reasons))

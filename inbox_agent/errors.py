@@ -1,0 +1,60 @@
+"""The exception tree, arranged by who must act.
+
+::
+
+    InboxAgentError
+    ├── OperatorError        the configuration or the deployment is wrong: a human must fix it,
+    │   └── ConfigError      retrying will not help (bad key, missing secret, unknown category)
+    ├── SenderError          one message is bad: quarantine it with the reason, carry on
+    │   ├── UnparseableMessage
+    │   └── MessageTooLarge
+    └── TransientError       time may fix it: retry with backoff, touch nothing not committed
+        ├── MailboxUnavailable   IMAP / Maildir could not be reached or read
+        ├── DeliveryDeferred     SMTP answered 4xx or the connection dropped
+        └── RegisterUnavailable  the database is down or locked
+
+Library exceptions are wrapped with ``raise ... from exc`` at the module that talks to the
+library, so callers only ever need to know this tree.
+"""
+
+from __future__ import annotations
+
+
+class InboxAgentError(Exception):
+    """Root of every error inbox-agent raises on purpose."""
+
+
+class OperatorError(InboxAgentError):
+    """Only the operator can fix this; the daemon reports it and leaves the mailbox untouched."""
+
+
+class ConfigError(OperatorError):
+    """The configuration file or a secret is invalid; the message names the file and the key."""
+
+
+class SenderError(InboxAgentError):
+    """One message cannot be handled as it stands; it is quarantined, never dropped."""
+
+
+class UnparseableMessage(SenderError):
+    """The MIME structure defeats the parser."""
+
+
+class MessageTooLarge(SenderError):
+    """The message exceeds the configured maximum size."""
+
+
+class TransientError(InboxAgentError):
+    """A peer is unavailable for now; the work is retried later with backoff."""
+
+
+class MailboxUnavailable(TransientError):
+    """The IMAP server or local mailbox could not be reached or read."""
+
+
+class DeliveryDeferred(TransientError):
+    """The SMTP server deferred (4xx) or the connection was lost."""
+
+
+class RegisterUnavailable(TransientError):
+    """The register database could not be reached or was locked."""

@@ -1,0 +1,378 @@
+"""Raw RFC 5322 bytes -> ParsedMail, the one immutable model every later stage reads.
+
+mail-parser does the MIME work; this module decides what the election inbox needs from it:
+who is asking (the original requester when staff forward a request in), what they asked (plain
+text, HTML converted), and whether a machine sent it (RFC 3834 and list headers, delivery
+reports). Attachments are described, never decoded beyond their size, never executed.
+Anything the parser cannot read raises UnparseableMessage so the message is quarantined.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import logging
+import re
+import warnings
+from dataclasses import dataclass, field
+from email.message import Message
+from email.utils import collapse_rfc2231_value
+from typing import Any
+
+import html2text
+import mailparser
+from mailparser.utils import as_string_safe, decode_header_part
+
+from inbox_agent.errors import UnparseableMessage
+
+MAX_TEXT_CHARS = 200_000
+MAX_HTML_CHARS = 2_000_000  # html2text is pure Python: bound its work on one hostile message
+
+# mail-parser logs raw header values (unredacted addresses, STYLE habit 12) and its warnings
+# are not actionable; what matters about a message is kept in ParsedMail.defects instead.
+logging.getLogger("mailparser").setLevel(logging.CRITICAL)
+
+
+@dataclass(frozen=True)
+class Address:
+    """A mailbox as written in a header; ``email`` is lower-cased, ``name`` may be empty."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ForwardedOriginal:
+    """The request inside a message that police or OPCC staff forwarded to the inbox.
+
+    ``sender.email`` is "" when the forwarding client wrote only a name (Exchange does for
+    colleagues). ``date`` is ISO 8601: in UTC when the forwarded block carried a zone, naive
+    local time when the client dropped it, "" when unreadable; ``date_text`` is as written,
+    because the FOI clock starts when the original reached the force, not when it was forwarded.
+    """
+
+    sender: Address
+    subject: str
+    date: str
+    text: str
+    date_text: str = ""
+
+
+@dataclass(frozen=True)
+class MachineHeaders:
+    """The headers by which a machine says it is one (RFC 3834, RFC 2369/2919, RFC 3464)."""
+
+    auto_submitted: str = ""
+    precedence: str = ""
+    list_id: str = ""
+    list_unsubscribe: str = ""
+    x_autoreply: str = ""
+    x_auto_response_suppress: str = ""
+    return_path: str = ""
+    content_type: str = ""  # top-level type, e.g. multipart/report; report-type=delivery-status
+    is_delivery_report: bool = False
+    is_read_receipt: bool = False
+    is_feedback_report: bool = False
+    x_autorespond: str = ""
+    sender_header: str = ""  # the Sender: header, which a list or robot sets on behalf of From
+    x_failed_recipients: str = ""  # Exim writes it on every bounce
+
+
+@dataclass(frozen=True)
+class ParsedMail:
+    message_id: str
+    sender: Address | None
+    reply_to: tuple[Address, ...]
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    subject: str
+    date: str  # ISO 8601 in UTC when the Date header parsed, else ""
+    in_reply_to: str
+    references: tuple[str, ...]
+    text: str  # plain text; HTML-only mail converted to text
+    attachments: tuple[Attachment, ...]
+    machine: MachineHeaders
+    forwarded: ForwardedOriginal | None
+    defects: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def requester(self) -> Address | None:
+        """Whom the case is for: the forwarded original's sender when staff forwarded it in."""
+        if self.forwarded is not None:
+            return self.forwarded.sender
+        return self.sender
+
+    @property
+    def request_text(self) -> str:
+        """What was asked: the forwarded original when there is one."""
+        if self.forwarded is not None:
+            return self.forwarded.text
+        return self.text
+
+
+def parse_message(raw: bytes) -> ParsedMail:
+    """Parse raw bytes; raise UnparseableMessage (never anything else) on unreadable input."""
+    if not raw.strip():
+        raise UnparseableMessage("empty message")
+    parser, extra_defects = _run_mail_parser(raw)
+    if parser.message is None or not parser.message.keys():
+        raise UnparseableMessage("no headers")
+    try:
+        return _build(parser, extra_defects)
+    except Exception as exc:  # the contract: one exception type, whatever the input did
+        raise UnparseableMessage(f"unreadable structure ({type(exc).__name__})") from exc
+
+
+# --- mail-parser ---------------------------------------------------------------------------
+
+
+def _run_mail_parser(raw: bytes) -> tuple[Any, tuple[str, ...]]:
+    """Run mail-parser, retrying once around the crash real bounces provoke in it.
+
+    mail-parser 4.8 tries to rebuild parts from the epilogue whenever a part lacks its start
+    boundary, and raises AttributeError/TypeError when the outer message has no epilogue or
+    no boundary (sisimai lhost-sendgrid-01). A message that odd still has readable headers,
+    so it must not be quarantined. Warnings are silenced: they describe the sender's message,
+    and where warnings are errors (pytest) they would turn a readable message into a crash.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return mailparser.parse_from_bytes(raw), ()
+        except (AttributeError, TypeError) as first:
+            try:
+                return _parse_without_epilogue_recovery(raw)
+            except Exception as exc:
+                raise UnparseableMessage(f"mail-parser failed ({type(first).__name__})") from exc
+        except Exception as exc:
+            raise UnparseableMessage(f"mail-parser failed ({type(exc).__name__})") from exc
+
+
+_EPILOGUE_DEFECTS = frozenset({"StartBoundaryNotFoundDefect"})
+
+
+def _parse_without_epilogue_recovery(raw: bytes) -> tuple[Any, tuple[str, ...]]:
+    """Hide the defect that sends mail-parser into its epilogue recovery; report it here."""
+    message = email.message_from_bytes(raw)
+    hidden: set[str] = set()
+    for part in message.walk():
+        kept = [d for d in part.defects if type(d).__name__ not in _EPILOGUE_DEFECTS]
+        hidden.update(type(d).__name__ for d in part.defects if d not in kept)
+        part.defects[:] = kept
+    return mailparser.MailParser(message), tuple(sorted(hidden))
+
+
+def _build(parser: Any, extra_defects: tuple[str, ...]) -> ParsedMail:
+    """Assemble the model; every value read from mail-parser is normalised on the way in."""
+    message: Message = parser.message
+    subject = _clean_line(_first(parser.subject))
+    text = _body_text(parser)
+    sender = _addresses(parser.from_)
+    return ParsedMail(
+        message_id=_message_id(_first(parser.message_id)),
+        sender=sender[0] if sender else None,
+        reply_to=_addresses(parser.reply_to),
+        to=_addresses(parser.to),
+        cc=_addresses(parser.cc),
+        subject=subject,
+        date=_iso_utc(parser.date),
+        in_reply_to=_message_id(_first(parser.in_reply_to)),
+        references=_message_ids(_first(parser.references)),
+        text=text,
+        attachments=_attachments(message),
+        machine=_machine_headers(message, sender[0] if sender else None, text),
+        forwarded=_forwarded(message, subject, text),
+        defects=tuple(sorted({str(c) for c in parser.defects_categories} | set(extra_defects))),
+    )
+
+
+def _first(value: Any) -> str:
+    """mail-parser answers a repeated header with a list; the first occurrence is the one used."""
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return str(value) if value else ""
+
+
+def _clean_line(value: str) -> str:
+    """A header value shown to staff and written into replies must be one line."""
+    return re.sub(r"\s*[\r\n]+\s*", " ", value).strip()
+
+
+def _addresses(pairs: Any) -> tuple[Address, ...]:
+    if not isinstance(pairs, list):
+        return ()
+    return tuple(
+        Address(name=_clean_line(str(name)), email=str(addr).strip().lower())
+        for name, addr in pairs
+        if addr
+    )
+
+
+def _message_id(value: str) -> str:
+    """Folding may split an id across lines; whitespace is never part of one."""
+    return "".join(value.split())
+
+
+def _message_ids(value: str) -> tuple[str, ...]:
+    ids = re.findall(r"<[^<>]+>", value)
+    if ids:
+        return tuple(_message_id(i) for i in ids)
+    return tuple(value.split())
+
+
+def _iso_utc(value: Any) -> str:
+    if not isinstance(value, dt.datetime):
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat()
+
+
+# --- text ----------------------------------------------------------------------------------
+
+
+def _body_text(parser: Any) -> str:
+    """Plain text when the sender wrote any; otherwise the HTML, converted, never rendered."""
+    plain = [str(p) for p in parser.text_plain if str(p).strip()]
+    if plain:
+        text = "\n\n".join(plain)
+    else:
+        html = "\n".join(str(p) for p in parser.text_html)
+        text = _html_to_text(html[:MAX_HTML_CHARS]) if html.strip() else ""
+    return text.replace("\r\n", "\n").replace("\r", "\n")[:MAX_TEXT_CHARS]
+
+
+def _html_to_text(html: str) -> str:
+    """Keep link targets (a request may cite a URL) but not mailto: markup around addresses."""
+    converter = html2text.HTML2Text()
+    converter.body_width = 0
+    converter.ignore_images = True
+    converter.ignore_emphasis = True
+    converter.ignore_mailto_links = True
+    converted = str(converter.handle(html))
+    return "\n".join(line.rstrip() for line in converted.splitlines()).strip()
+
+
+# --- attachments ---------------------------------------------------------------------------
+
+
+def _attachments(message: Message) -> tuple[Attachment, ...]:
+    """Describe each attachment once; what is inside an attached message stays inside it."""
+    found: list[Attachment] = []
+    stack: list[Message] = [message]
+    while stack:
+        part = stack.pop()
+        if part is not message and _is_attachment(part):
+            found.append(_describe(part))
+        elif part.is_multipart():
+            stack.extend(reversed([p for p in part.get_payload() if isinstance(p, Message)]))
+    return tuple(found)
+
+
+def _is_attachment(part: Message) -> bool:
+    if part.get_filename() or part.get_content_disposition() == "attachment":
+        return True
+    if part.get_content_type() == "message/rfc822":
+        return True
+    return bool(part.get("Content-ID")) and part.get_content_maintype() not in ("text", "multipart")
+
+
+def _describe(part: Message) -> Attachment:
+    filename = decode_header_part(part.get_filename() or "")
+    if part.is_multipart():
+        size = len(str(as_string_safe(part)).encode("utf-8", "surrogateescape"))
+    else:
+        payload = part.get_payload(decode=True)
+        size = len(payload) if isinstance(payload, bytes) else 0
+    return Attachment(filename=_clean_line(str(filename)), content_type=part.get_content_type(),
+                      size=size)
+
+
+# --- machine headers -----------------------------------------------------------------------
+
+_DELIVERY_STATUS = frozenset({"message/delivery-status", "message/global-delivery-status"})
+_READ_RECEIPT = frozenset({"message/disposition-notification", "message/global-disposition-notification"})
+_BOUNCE_LOCAL_PARTS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"})
+_BOUNCE_PHRASES = re.compile(
+    r"this is the mail system at host"
+    r"|created automatically by mail delivery software"
+    r"|this is the qmail-send program"
+    r"|the original message was received at"
+    r"|delivery to the following recipients? (?:failed|has been delayed)"
+    r"|could not be delivered to one or more recipients"
+    r"|delivery has failed to these recipients"
+    r"|your message (?:could not|wasn't|was not|cannot) (?:be )?delivered"
+    r"|(?:unable|not able|wasn't able) to deliver"
+    r"|permanent fatal errors"
+    r"|undeliverable message",
+    re.IGNORECASE,
+)
+
+
+def _header(message: Message, name: str) -> str:
+    value = message.get(name)
+    return _clean_line(str(decode_header_part(value))) if value is not None else ""
+
+
+def _machine_headers(message: Message, sender: Address | None, text: str) -> MachineHeaders:
+    """Collect the evidence; machine.py weighs it. Reports are found by any part's type too."""
+    part_types = {part.get_content_type() for part in message.walk()}
+    report_type = _report_type(message)
+    return_path = _header(message, "Return-Path")
+    failed_recipients = _header(message, "X-Failed-Recipients")
+    is_delivery_report = (
+        report_type == "delivery-status"
+        or bool(part_types & _DELIVERY_STATUS)
+        or bool(failed_recipients)
+        or _looks_like_bounce(return_path, sender, text)
+    )
+    return MachineHeaders(
+        auto_submitted=_header(message, "Auto-Submitted"),
+        precedence=_header(message, "Precedence"),
+        list_id=_header(message, "List-Id"),
+        list_unsubscribe=_header(message, "List-Unsubscribe"),
+        x_autoreply=_header(message, "X-Autoreply"),
+        x_auto_response_suppress=_header(message, "X-Auto-Response-Suppress"),
+        return_path=return_path,
+        content_type=message.get_content_type()
+        + (f"; report-type={report_type}" if report_type else ""),
+        is_delivery_report=is_delivery_report,
+        is_read_receipt=report_type == "disposition-notification"
+        or bool(part_types & _READ_RECEIPT),
+        is_feedback_report=report_type == "feedback-report"
+        or "message/feedback-report" in part_types,
+        x_autorespond=_header(message, "X-Autorespond"),
+        sender_header=_header(message, "Sender"),
+        x_failed_recipients=failed_recipients,
+    )
+
+
+def _report_type(message: Message) -> str:
+    if message.get_content_type() != "multipart/report":
+        return ""
+    value = message.get_param("report-type")
+    if value is None:
+        return ""
+    return str(collapse_rfc2231_value(value)).strip().lower()
+
+
+def local_part(address: str) -> str:
+    """The part before the last @, lower-cased, for matching robot names like MAILER-DAEMON."""
+    return address.strip().strip("<>").rsplit("@", 1)[0].strip().lower()
+
+
+def _looks_like_bounce(return_path: str, sender: Address | None, text: str) -> bool:
+    """Old MTAs send bounces as plain text: a null or daemon sender plus the MTA's wording.
+
+    The wording alone is not enough: a requester may paste a bounce into a complaint.
+    """
+    senders = {local_part(return_path), local_part(sender.email) if sender else ""}
+    daemon = return_path.strip() == "<>" or bool(senders & _BOUNCE_LOCAL_PARTS)
+    return daemon and _BOUNCE_PHRASES.search(text[:20_000]) is not None

@@ -1,0 +1,239 @@
+"""The loop body: fetch new mail, then take each stored message through its stages.
+
+fetch -> store raw (intake) -> parse -> classify -> decide -> register. Each stored message is
+handled in its own transaction, so one bad message cannot hold back the rest. A sender's fault
+(unparseable MIME) quarantines at once; any other failure is retried on later passes and
+quarantined after ``poll.max_attempts``, with the reason, where staff can see it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inbox_agent.cases import audit, find_thread_case, join_case, open_case
+from inbox_agent.classify.classifier import classify_message
+from inbox_agent.deadlines import UkCalendar, received_local_date
+from inbox_agent.decide import Action, Facts, decide
+from inbox_agent.errors import SenderError, TransientError
+from inbox_agent.fetch import FetchReport, ImapFetcher
+from inbox_agent.localbox import LocalFetcher
+from inbox_agent.parse import ParsedMail, parse_message
+from inbox_agent.register.db import Register
+from inbox_agent.register.models import Disposition, MailboxState, StoredMessage
+from inbox_agent.settings import Settings
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class PassReport:
+    fetch: FetchReport = field(default_factory=FetchReport)
+    cases_opened: int = 0
+    joined: int = 0
+    machine: int = 0
+    quarantined: int = 0
+    retried: int = 0
+
+
+class Pipeline:
+    """Everything one pass needs, built once from Settings and reused by the scheduler."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        register: Register,
+        *,
+        clock: Clock = utc_now,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.settings = settings
+        self.register = register
+        self.clock = clock
+        self.stop = stop or threading.Event()
+        self.calendar = UkCalendar(
+            extra_closures=settings.calendar.extra_closures,
+            extra_working_days=settings.calendar.extra_working_days,
+        )
+        own = {str(settings.office.inbox_address).lower()}
+        if settings.smtp is not None:
+            own.add(str(settings.smtp.from_address).lower())
+        self.own_addresses = frozenset(own)
+
+    def fetcher(self) -> ImapFetcher | LocalFetcher:
+        s = self.settings
+        if s.imap is not None:
+            password = s.imap_password
+            return ImapFetcher(
+                s.imap,
+                password.get_secret_value() if password else "",
+                self.register,
+                max_bytes=s.poll.max_message_bytes,
+                clock=self.clock,
+                stop=self.stop,
+            )
+        assert s.maildir is not None  # Settings guarantees exactly one source
+        return LocalFetcher(
+            s.maildir.path,
+            self.register,
+            max_bytes=s.poll.max_message_bytes,
+            clock=self.clock,
+            stop=self.stop,
+        )
+
+    def run_once(self) -> PassReport:
+        """One full pass; mailbox errors are recorded on the mailbox state and re-raised."""
+        fetcher = self.fetcher()
+        report = PassReport()
+        started = self.clock()
+        try:
+            report.fetch = fetcher.fetch_new()
+        except TransientError as exc:
+            self._record_poll(fetcher.account, started, error=str(exc))
+            raise
+        self._record_poll(fetcher.account, started, error=None)
+        log.info(
+            "event=fetched seen=%d stored=%d duplicates=%d oversized=%d mailbox_updated=%d",
+            report.fetch.seen,
+            report.fetch.stored,
+            report.fetch.duplicates,
+            report.fetch.oversized,
+            report.fetch.mailbox_updated,
+        )
+        self.process_pending(report)
+        return report
+
+    def _record_poll(self, account: str, started: dt.datetime, error: str | None) -> None:
+        folder = self.settings.imap.folder if self.settings.imap else ""
+        with self.register.transaction() as session:
+            state = session.scalars(
+                select(MailboxState).where(
+                    MailboxState.account == account, MailboxState.folder == folder
+                )
+            ).first()
+            if state is None:
+                state = MailboxState(account=account, folder=folder)
+                session.add(state)
+            state.last_poll_at = started
+            state.last_error = error
+            if error is None:
+                state.last_success_at = started
+
+    def process_pending(self, report: PassReport) -> None:
+        with self.register.transaction() as session:
+            ids = list(
+                session.scalars(
+                    select(StoredMessage.id)
+                    .where(StoredMessage.disposition == Disposition.PENDING)
+                    .order_by(StoredMessage.id)
+                )
+            )
+        for message_id in ids:
+            if self.stop.is_set():
+                break
+            self._process_one(message_id, report)
+
+    def _process_one(self, message_id: int, report: PassReport) -> None:
+        try:
+            with self.register.transaction() as session:
+                message = session.get(StoredMessage, message_id)
+                if message is None or message.disposition != Disposition.PENDING:
+                    return
+                outcome = self._handle(session, message)
+            setattr(report, outcome, getattr(report, outcome) + 1)
+        except SenderError as exc:
+            self._quarantine(message_id, f"{type(exc).__name__}: {exc}")
+            report.quarantined += 1
+        except TransientError:
+            raise  # the database itself is down: stop the pass, retry on the next one
+        except Exception as exc:
+            log.exception("event=process_failed stored_message=%d", message_id)
+            report.retried += 1
+            self._count_attempt(message_id, f"{type(exc).__name__}: {exc}")
+
+    def _handle(self, session: Session, message: StoredMessage) -> str:
+        now = self.clock()
+        mail = parse_message(message.raw)
+        message.sender = mail.sender.email if mail.sender else None
+        message.subject = mail.subject[:2000]
+        classification = classify_message(mail, self.own_addresses)
+        prefix = self.settings.office.reference_prefix
+        thread = find_thread_case(session, mail, prefix)
+        received_on = received_local_date(message.received_at, self.settings.office.timezone)
+        facts = Facts(
+            classification=classification,
+            received_on=received_on,
+            thread_case=thread.reference if thread else None,
+            has_requester=mail.requester is not None and bool(mail.requester.email),
+            review_below=self.settings.cases.review_below_confidence,
+            target_working_days=self.settings.cases.target_working_days,
+        )
+        decision = decide(facts, self.calendar)
+        if decision.action is Action.LOG_MACHINE:
+            return self._log_machine(session, message, classification.reasons, now)
+        if decision.action is Action.JOIN_CASE and thread is not None:
+            join_case(session, thread, message, now)
+            log.info("event=joined case=%s stored_message=%d", thread.reference, message.id)
+            return "joined"
+        case = open_case(
+            session,
+            message,
+            mail,
+            decision,
+            prefix=prefix,
+            reasons=classification.reasons,
+            confidence=classification.confidence,
+            version=classification.version,
+            now=now,
+            received_on=received_on,
+        )
+        _log_case(case.reference, mail, decision.category)
+        return "cases_opened"
+
+    def _log_machine(
+        self, session: Session, message: StoredMessage, reasons: tuple[str, ...], now: dt.datetime
+    ) -> str:
+        message.disposition = Disposition.MACHINE
+        message.machine_reasons = list(reasons)
+        audit(session, now, "machine_mail_logged", message=message, reasons=list(reasons))
+        log.info("event=machine_mail stored_message=%d reasons=%s", message.id, "; ".join(reasons))
+        return "machine"
+
+    def _quarantine(self, message_id: int, reason: str) -> None:
+        with self.register.transaction() as session:
+            message = session.get(StoredMessage, message_id)
+            if message is None:
+                return
+            message.disposition = Disposition.QUARANTINED
+            message.error = reason
+            audit(session, self.clock(), "message_quarantined", message=message, reason=reason)
+        log.warning("event=quarantined stored_message=%d reason=%s", message_id, reason)
+
+    def _count_attempt(self, message_id: int, reason: str) -> None:
+        with self.register.transaction() as session:
+            message = session.get(StoredMessage, message_id)
+            if message is None:
+                return
+            message.attempts += 1
+            message.error = reason
+            exhausted = message.attempts >= self.settings.poll.max_attempts
+        if exhausted:
+            self._quarantine(
+                message_id, f"gave up after {self.settings.poll.max_attempts} attempts: {reason}"
+            )
+
+
+def _log_case(reference: str, mail: ParsedMail, category: str) -> None:
+    forwarded = " forwarded_by_staff=yes" if mail.forwarded else ""
+    log.info("event=case_opened case=%s category=%s%s", reference, category, forwarded)

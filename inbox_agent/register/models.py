@@ -1,0 +1,204 @@
+"""The register's tables: the protocol's single electronic register, and the ledger behind it.
+
+Three layers, each with one job:
+
+* ``StoredMessage`` holds the raw bytes exactly as fetched, unique by content hash, so a message
+  is saved before the mailbox is touched and can always be re-parsed.
+* ``LedgerEntry`` records where a message was seen: (account, folder, UIDVALIDITY, item key).
+  A UIDVALIDITY reset produces new ledger rows pointing at the same ``StoredMessage``.
+* ``Case`` is the register row staff work from, with the columns of the protocol's annex C.
+
+Every automated step leaves an ``AuditEvent``; nothing is ever deleted by the daemon.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite forgets the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the register; pass an aware UTC time")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UtcDateTime}
+
+
+class Disposition(StrEnum):
+    """What became of a stored message."""
+
+    PENDING = "pending"  # stored, not yet parsed/classified
+    CASE = "case"  # opened a case or joined one
+    MACHINE = "machine"  # machine mail: logged, never acknowledged
+    QUARANTINED = "quarantined"  # could not be handled; staff must look
+    DUPLICATE = "duplicate"  # same message seen before under another key
+
+
+class CaseStatus(StrEnum):
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+class RequesterType(StrEnum):
+    CANDIDATE = "candidate"
+    AGENT = "agent"
+    REPRESENTATIVE = "representative"
+    PUBLIC = "public"
+
+
+class Case(Base):
+    """One request, in the shape of the protocol's register (annex C)."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default=CaseStatus.NEW)
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    confidence: Mapped[float] = mapped_column(Float)
+    classifier_version: Mapped[str] = mapped_column(String(40))
+    classification_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    # annex C columns
+    date_of_contact: Mapped[dt.datetime]
+    requester_name: Mapped[str] = mapped_column(String(320), default="")
+    requester_email: Mapped[str] = mapped_column(String(320), index=True)
+    requester_type: Mapped[str] = mapped_column(String(20), default=RequesterType.PUBLIC)
+    forwarded_by: Mapped[str | None] = mapped_column(String(320))
+    officer: Mapped[str | None] = mapped_column(String(200))
+    method_of_contact: Mapped[str] = mapped_column(String(40), default="email")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    information_sought: Mapped[str] = mapped_column(Text, default="")
+    information_provided: Mapped[str | None] = mapped_column(Text)
+    date_added_to_register: Mapped[dt.datetime]
+    date_added_to_website: Mapped[dt.date | None] = mapped_column(Date)
+    decisions_and_risk_mitigations: Mapped[str | None] = mapped_column(Text)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime]
+
+    messages: Mapped[list[StoredMessage]] = relationship(
+        back_populates="case", order_by="StoredMessage.id"
+    )
+    events: Mapped[list[AuditEvent]] = relationship(back_populates="case", order_by="AuditEvent.id")
+
+
+class StoredMessage(Base):
+    """Raw bytes as fetched: the thing that must never be lost."""
+
+    __tablename__ = "stored_messages"
+    __table_args__ = (Index("ix_stored_messages_message_id_body", "message_id", "body_sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[dt.datetime]
+    disposition: Mapped[str] = mapped_column(String(20), default=Disposition.PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    machine_reasons: Mapped[list[str] | None] = mapped_column(JSON)
+    sender: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(Text)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("stored_messages.id"))
+
+    case: Mapped[Case | None] = relationship(back_populates="messages")
+
+
+class LedgerEntry(Base):
+    """Where and when a message was seen in a mailbox, and whether the mailbox was updated."""
+
+    __tablename__ = "ledger"
+    __table_args__ = (UniqueConstraint("account", "folder", "uidvalidity", "item_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(500))
+    folder: Mapped[str] = mapped_column(String(500))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    item_key: Mapped[str] = mapped_column(String(500))
+    uid: Mapped[int | None] = mapped_column(BigInteger)
+    stored_message_id: Mapped[int] = mapped_column(ForeignKey("stored_messages.id"), index=True)
+    seen_at: Mapped[dt.datetime]
+    mailbox_updated_at: Mapped[dt.datetime | None]
+
+    stored_message: Mapped[StoredMessage] = relationship()
+
+
+class MailboxState(Base):
+    """Health of each source, for status and the dashboard."""
+
+    __tablename__ = "mailbox_state"
+    __table_args__ = (UniqueConstraint("account", "folder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(500))
+    folder: Mapped[str] = mapped_column(String(500))
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    last_poll_at: Mapped[dt.datetime | None]
+    last_success_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ReferenceCounter(Base):
+    """Per prefix and year, the last number issued, so references are short and gap-free."""
+
+    __tablename__ = "reference_counters"
+
+    prefix: Mapped[str] = mapped_column(String(10), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditEvent(Base):
+    """One automated or human action; the trail the protocol's accountability rests on."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(200), default="inbox-agent")
+    action: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    stored_message_id: Mapped[int | None] = mapped_column(ForeignKey("stored_messages.id"))
+
+    case: Mapped[Case | None] = relationship(back_populates="events")

@@ -1,0 +1,278 @@
+"""The one typed, validated configuration.
+
+Everything the daemon needs to know about its office, its mailbox and its peers is read here,
+once, at start-up. A mistake fails fast with the file and the dotted key in the message, because
+the person reading it is an IT officer at 7 a.m. on polling day, not a Python programmer.
+Secrets never live in the TOML: the file names an environment variable, a file, or a systemd
+credential, and the value is held in a ``SecretStr`` so it cannot reach a log by accident.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+
+from inbox_agent.errors import ConfigError
+
+CONFIG_ENV = "INBOX_AGENT_CONFIG"
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "example.toml"
+
+Security = Literal["ssl", "starttls", "none"]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Section(BaseModel):
+    """Unknown keys are errors: a typo in a key must not silently fall back to a default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Secret(_Section):
+    """A password given one of four ways; resolved to ``secret`` by ``Settings.load``."""
+
+    password: SecretStr | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+    password_credential: str | None = None
+
+    def secret(self, section: str) -> SecretStr | None:
+        """Resolve the password now, so a missing secret fails at start-up, not at first login."""
+        given = [
+            k
+            for k in ("password", "password_env", "password_file", "password_credential")
+            if getattr(self, k) is not None
+        ]
+        if len(given) > 1:
+            raise ConfigError(f"{section}: give only one of {', '.join(given)}")
+        if self.password is not None:
+            return self.password
+        if self.password_env is not None:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ConfigError(
+                    f"{section}.password_env: environment variable {self.password_env} is not set"
+                )
+            return SecretStr(value)
+        path = self.password_file
+        if self.password_credential is not None:
+            creds = os.environ.get("CREDENTIALS_DIRECTORY")
+            if not creds:
+                raise ConfigError(
+                    f"{section}.password_credential: $CREDENTIALS_DIRECTORY is not set "
+                    "(use LoadCredential= in the systemd unit)"
+                )
+            path = Path(creds) / self.password_credential
+        if path is None:
+            return None
+        try:
+            return SecretStr(path.read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            raise ConfigError(
+                f"{section}.password_file: cannot read {path}: {exc.strerror}"
+            ) from exc
+
+
+class OfficeSettings(_Section):
+    name: str
+    inbox_address: EmailStr
+    spoc_role: str
+    website_url: str
+    general_address: EmailStr | None = None
+    reference_prefix: Annotated[str, Field(pattern=r"^[A-Z]{2,6}$")] = "ELX"
+    timezone: str = "Europe/London"
+
+
+class ImapSettings(_Secret):
+    host: str
+    port: Port = 993
+    security: Security = "ssl"
+    username: str
+    folder: str = "INBOX"
+    processed_folder: str = ""
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 50
+    timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
+    ca_file: Path | None = None
+    verify_tls: bool = True
+
+
+class MaildirSettings(_Section):
+    path: Path
+
+
+class SmtpSettings(_Secret):
+    host: str = "localhost"
+    port: Port = 587
+    security: Security = "starttls"
+    username: str | None = None
+    from_address: EmailStr
+    deliver: Literal["smtp", "maildir"] = "smtp"
+    maildir_path: Path | None = None
+    timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
+    ca_file: Path | None = None
+    verify_tls: bool = True
+
+    @model_validator(mode="after")
+    def _maildir_needs_path(self) -> SmtpSettings:
+        if self.deliver == "maildir" and self.maildir_path is None:
+            raise ValueError("deliver = 'maildir' needs maildir_path")
+        return self
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///inbox-agent.sqlite3"
+
+
+class ParoSettings(_Section):
+    name: str
+    email: EmailStr
+    role: str = "Police Area Returning Officer"
+
+
+class ElectionSettings(_Section):
+    poll_date: dt.date
+    pre_election_period_start: dt.date
+    nominations_close: dt.date
+    persons_nominated_published: dt.date
+
+    @model_validator(mode="after")
+    def _in_order(self) -> ElectionSettings:
+        if not (
+            self.pre_election_period_start
+            <= self.nominations_close
+            <= self.persons_nominated_published
+            <= self.poll_date
+        ):
+            raise ValueError(
+                "dates must run pre_election_period_start <= nominations_close <= "
+                "persons_nominated_published <= poll_date"
+            )
+        return self
+
+
+class PollSettings(_Section):
+    interval_seconds: Annotated[int, Field(ge=5, le=86400)] = 60
+    max_message_bytes: Annotated[int, Field(ge=1024)] = 50 * 1024 * 1024
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 5
+
+
+class CasesSettings(_Section):
+    target_working_days: Annotated[int, Field(ge=1, le=60)] = 10
+    review_below_confidence: Annotated[float, Field(ge=0, le=1)] = 0.5
+
+
+class CalendarSettings(_Section):
+    extra_closures: list[dt.date] = []
+    extra_working_days: list[dt.date] = []
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(_Section):
+    """The whole file. ``source`` is the path it came from, for error messages."""
+
+    office: OfficeSettings
+    imap: ImapSettings | None = None
+    maildir: MaildirSettings | None = None
+    smtp: SmtpSettings | None = None
+    database: DatabaseSettings = DatabaseSettings()
+    paro: ParoSettings
+    election: ElectionSettings
+    poll: PollSettings = PollSettings()
+    cases: CasesSettings = CasesSettings()
+    calendar: CalendarSettings = CalendarSettings()
+    logging: LoggingSettings = LoggingSettings()
+    source: Path = Path("<memory>")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Settings:
+        if (self.imap is None) == (self.maildir is None):
+            raise ValueError("configure exactly one mail source: [imap] or [maildir]")
+        return self
+
+    @property
+    def imap_password(self) -> SecretStr | None:
+        return self.imap.secret("imap") if self.imap else None
+
+    @property
+    def smtp_password(self) -> SecretStr | None:
+        return self.smtp.secret("smtp") if self.smtp else None
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    """Relative paths in the file are relative to the file, so a profile works from any cwd."""
+    for section, key in (
+        ("maildir", "path"),
+        ("smtp", "maildir_path"),
+        ("imap", "ca_file"),
+        ("smtp", "ca_file"),
+        ("imap", "password_file"),
+        ("smtp", "password_file"),
+    ):
+        value = data.get(section, {}).get(key) if isinstance(data.get(section), dict) else None
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            data[section][key] = str(base / value)
+    db = data.get("database")
+    if isinstance(db, dict) and isinstance(db.get("url"), str):
+        url: str = db["url"]
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith("sqlite:////") and url != prefix:
+            rel = url[len(prefix) :]
+            if rel != ":memory:":
+                db["url"] = prefix + str(base / rel)
+
+
+def _format_error(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: invalid configuration"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {key}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def config_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """``--config`` wins, then ``$INBOX_AGENT_CONFIG``, then the bundled demo profile."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else DEFAULT_CONFIG
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read, validate and resolve secrets; raise ConfigError naming the file and key."""
+    file = config_path(path)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read configuration: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
+    return settings_from_dict(data, file)
+
+
+def settings_from_dict(data: dict[str, Any], file: Path) -> Settings:
+    """Validate an already-parsed mapping (tests build these directly)."""
+    _resolve_paths(data, file.resolve().parent)
+    try:
+        settings = Settings.model_validate({**data, "source": file})
+    except ValidationError as exc:
+        raise ConfigError(_format_error(file, exc)) from exc
+    try:
+        _ = settings.imap_password, settings.smtp_password
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc}") from exc
+    return settings
