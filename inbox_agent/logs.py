@@ -11,7 +11,7 @@ import logging
 import re
 import sys
 
-_ADDRESS = re.compile(r"([A-Za-z0-9._%+'=-])[A-Za-z0-9._%+'=-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+_ADDRESS = re.compile(r"([A-Za-z0-9._%+'-])[A-Za-z0-9._%+'-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 

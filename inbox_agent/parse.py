@@ -227,7 +227,7 @@ def _message_ids(value: str) -> tuple[str, ...]:
     return tuple(value.split())
 
 
-def _iso_utc(value: Any) -> str:
+def _iso_utc(value: object) -> str:
     if not isinstance(value, dt.datetime):
         return ""
     if value.tzinfo is None:
@@ -291,14 +291,17 @@ def _describe(part: Message) -> Attachment:
     else:
         payload = part.get_payload(decode=True)
         size = len(payload) if isinstance(payload, bytes) else 0
-    return Attachment(filename=_clean_line(str(filename)), content_type=part.get_content_type(),
-                      size=size)
+    return Attachment(
+        filename=_clean_line(str(filename)), content_type=part.get_content_type(), size=size
+    )
 
 
 # --- machine headers -----------------------------------------------------------------------
 
 _DELIVERY_STATUS = frozenset({"message/delivery-status", "message/global-delivery-status"})
-_READ_RECEIPT = frozenset({"message/disposition-notification", "message/global-disposition-notification"})
+_READ_RECEIPT = frozenset(
+    {"message/disposition-notification", "message/global-disposition-notification"}
+)
 _BOUNCE_LOCAL_PARTS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"})
 _BOUNCE_PHRASES = re.compile(
     r"this is the mail system at host"
@@ -376,3 +379,275 @@ def _looks_like_bounce(return_path: str, sender: Address | None, text: str) -> b
     senders = {local_part(return_path), local_part(sender.email) if sender else ""}
     daemon = return_path.strip() == "<>" or bool(senders & _BOUNCE_LOCAL_PARTS)
     return daemon and _BOUNCE_PHRASES.search(text[:20_000]) is not None
+
+
+# --- forwarded originals -------------------------------------------------------------------
+
+# FW:/Fwd: and the Outlook prefixes of the languages a UK force meets (Welsh YML:), behind any
+# "[EXTERNAL]" tag, OFFICIAL marking or reply prefix that mail gateways and people put first.
+_FORWARD_SUBJECT = re.compile(
+    r"^\s*(?:\[[^\]]*\]\s*|\(?official(?:[- ]sensitive)?\)?\s*[:\-]?\s*"
+    r"|(?:re|aw|atb|sv|antw)\s*:\s*)*(?:fwd?|tr|wg|rv|enc|doorst|vs|vb|yml|i)\s*:",
+    re.IGNORECASE,
+)
+# Lines that only a forward writes (Gmail, Thunderbird, Apple Mail and their translations).
+# Outlook's "-----Original Message-----" and its underscore rule also head quoted replies,
+# so they count only when the subject says the message is a forward.
+_FORWARD_MARKER = re.compile(
+    r"^[ \t>]*(?:-{2,}\s*(?:forwarded message|weitergeleitete nachricht|message transf[ée]r[ée]"
+    r"|mensaje reenviado|doorgestuurd bericht|messaggio inoltrato|mensagem encaminhada)\s*-{2,}"
+    r"|begin forwarded message:|anfang der weitergeleiteten nachricht:"
+    r"|d[ée]but du message r[ée]exp[ée]di[ée]\s*:)[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_FIELD_LINE = re.compile(
+    r"^[ \t>]*\**(?P<key>[^\W\d_][\w' .-]{0,20}?)\**\s*:\**[ \t]*(?P<value>.*)$"
+)
+_FIELD_KEYS = {
+    **dict.fromkeys(("from", "de", "von", "van", "da", "från", "fra", "od", "oddi wrth"), "from"),
+    **dict.fromkeys(
+        (
+            "sent",
+            "date",
+            "datum",
+            "gesendet",
+            "envoyé",
+            "enviado",
+            "enviada",
+            "fecha",
+            "data",
+            "verzonden",
+            "inviato",
+            "skickat",
+            "sendt",
+            "anfonwyd",
+            "dyddiad",
+        ),
+        "date",
+    ),
+    **dict.fromkeys(
+        (
+            "subject",
+            "objet",
+            "betreff",
+            "asunto",
+            "onderwerp",
+            "oggetto",
+            "assunto",
+            "ämne",
+            "emne",
+            "temat",
+            "pwnc",
+        ),
+        "subject",
+    ),
+    **dict.fromkeys(("to", "à", "a", "an", "para", "aan", "till", "til", "do", "at"), "to"),
+    **dict.fromkeys(("cc", "kopie", "copie à", "cc'd"), "cc"),
+    **dict.fromkeys(
+        (
+            "reply-to",
+            "importance",
+            "attachments",
+            "sensitivity",
+            "bcc",
+            "resent-date",
+            "resent-from",
+            "resent-to",
+            "message-id",
+        ),
+        "other",
+    ),
+}
+_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _forwarded(message: Message, subject: str, text: str) -> ForwardedOriginal | None:
+    """The original request when the message forwards one; None for anything else.
+
+    Whether the forwarder is staff is decided later, against the register; here the question
+    is only whether the message carries someone else's message.
+    """
+    if message.get_content_type() == "multipart/report":
+        return None  # a bounce quotes our own message back: not a forward
+    if _FORWARD_SUBJECT.match(subject):
+        attached = _attached_original(message)
+        if attached is not None:
+            original = _original_from_message(attached)
+            if original is not None:
+                return original
+    return _inline_original(text, weak_allowed=_FORWARD_SUBJECT.match(subject) is not None)
+
+
+def _attached_original(message: Message) -> Message | None:
+    for part in message.walk():
+        if part.get_content_type() == "message/rfc822" and part.is_multipart():
+            inner = part.get_payload(0)
+            if isinstance(inner, Message):
+                return inner
+    return None
+
+
+def _original_from_message(inner: Message) -> ForwardedOriginal | None:
+    """Forward-as-attachment keeps the original intact: read it as the message it is."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parser = mailparser.MailParser(inner)
+    except Exception:
+        return None  # the outer message is still worth a case; it just has no original
+    senders = _addresses(parser.from_)
+    if not senders:
+        return None
+    date_text = _clean_line(_header(inner, "Date"))
+    return ForwardedOriginal(
+        sender=senders[0],
+        subject=_clean_line(_first(parser.subject)),
+        date=_iso_utc(parser.date),
+        text=_body_text(parser),
+        date_text=date_text,
+    )
+
+
+def _inline_original(text: str, *, weak_allowed: bool, depth: int = 0) -> ForwardedOriginal | None:
+    """Find the header block a mail client wrote above the forwarded text.
+
+    A request often reaches the inbox forwarded twice (requester -> force mailbox -> officer
+    -> OPCC); the innermost block is the requester's, so the search repeats inside the text.
+    """
+    original = _outermost_inline_original(text, weak_allowed=weak_allowed)
+    if original is None or depth >= _MAX_FORWARD_DEPTH:
+        return original
+    inner = _inline_original(
+        original.text,
+        weak_allowed=_FORWARD_SUBJECT.match(original.subject) is not None,
+        depth=depth + 1,
+    )
+    return inner or original
+
+
+_MAX_FORWARD_DEPTH = 5
+
+
+def _outermost_inline_original(text: str, *, weak_allowed: bool) -> ForwardedOriginal | None:
+    lines = text.split("\n")
+    marker = _FORWARD_MARKER.search(text)
+    if marker is not None:
+        start = text.count("\n", 0, marker.end()) + 1
+        while start < len(lines) and not lines[start].strip():
+            start += 1
+        fields, end = _read_fields(lines, start)
+        if "from" in fields:
+            return _original_from_fields(fields, end, lines)
+    if not weak_allowed:
+        return None
+    for index, line in enumerate(lines):
+        if _FIELD_LINE.match(line) is None:
+            continue
+        fields, end = _read_fields(lines, index)
+        if {"from", "date", "subject"} <= fields.keys():
+            return _original_from_fields(fields, end, lines)
+    return None
+
+
+def _read_fields(lines: list[str], start: int) -> tuple[dict[str, str], int]:
+    """Read "Key: value" lines from ``start``; indented lines continue the previous value."""
+    fields: dict[str, str] = {}
+    last = ""
+    index = start
+    while index < len(lines):
+        line = lines[index]
+        match = _FIELD_LINE.match(line)
+        key = _FIELD_KEYS.get(match["key"].strip().lower()) if match else None
+        if match is not None and key is not None:
+            last = key
+            fields.setdefault(key, match["value"].strip())
+        elif last and line[:1] in (" ", "\t") and line.strip():
+            fields[last] = f"{fields[last]} {line.strip()}"
+        else:
+            break
+        index += 1
+    return fields, index
+
+
+def _original_from_fields(fields: dict[str, str], end: int, lines: list[str]) -> ForwardedOriginal:
+    date_text = fields.get("date", "")
+    return ForwardedOriginal(
+        sender=_written_address(fields["from"]),
+        subject=_clean_line(fields.get("subject", "")),
+        date=_loose_date(date_text),
+        text="\n".join(lines[end:]).strip(),
+        date_text=date_text,
+    )
+
+
+def _written_address(value: str) -> Address:
+    """Outlook writes "Name <addr>", "Name [mailto:addr]" or just "addr"; Exchange may omit it.
+
+    A bracketed token without a domain ("<MAILER-DAEMON>") is still the address as written.
+    """
+    match = _EMAIL.search(value) or re.search(r"<([^<>@\s]+)>", value)
+    if match is None:
+        return Address(name=_written_name(value), email="")
+    email_address = match.group(match.lastindex or 0).lower()
+    name = _written_name(value[: match.start()])
+    return Address(name="" if name.lower() == email_address else name, email=email_address)
+
+
+def _written_name(value: str) -> str:
+    name = re.sub(r"(?i)mailto:\s*$", "", value.replace("*", "").strip(" \t<[(")).strip()
+    return name.strip(" \t\"'<[(").strip()
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_LOOSE_DATE = re.compile(
+    r"(?:(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+(?P<month>[a-z]{3,9})\.?"
+    r"|(?P<month2>[a-z]{3,9})\.?\s+(?P<day2>\d{1,2})(?:st|nd|rd|th)?),?\s+(?P<year>\d{4}),?\s+"
+    r"(?:at\s+)?(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?:[:.](?P<second>\d{2}))?\s*"
+    r"(?P<ampm>[ap]\.?m\.?)?\s*(?P<zone>.*)$",
+    re.IGNORECASE,
+)
+_ZONE = re.compile(r"^\(?(?:gmt|utc)?\s*(?P<sign>[+-])(?P<hours>\d{1,2}):?(?P<minutes>\d{2})?")
+
+
+def _loose_date(value: str) -> str:
+    """Dates as Outlook, Gmail and Apple Mail print them in English; "" when not one of them."""
+    match = _LOOSE_DATE.search(value)
+    if match is None:
+        return ""
+    month_name = (match["month"] or match["month2"]).lower()[:3]
+    if month_name not in _MONTHS:
+        return ""
+    hour = int(match["hour"]) % 12 if match["ampm"] else int(match["hour"])
+    if match["ampm"] and match["ampm"].lower().startswith("p"):
+        hour += 12
+    try:
+        written = dt.datetime(
+            int(match["year"]),
+            _MONTHS.index(month_name) + 1,
+            int(match["day"] or match["day2"]),
+            hour,
+            int(match["minute"]),
+            int(match["second"] or 0),
+        )
+    except ValueError:
+        return ""
+    zone = _zone_offset(match["zone"].strip())
+    if zone is None:
+        return written.isoformat()
+    return written.replace(tzinfo=zone).astimezone(dt.UTC).isoformat()
+
+
+def _zone_offset(zone: str) -> dt.timezone | None:
+    """GMT/UTC/BST or a numeric offset; None when the client wrote no zone it can be held to."""
+    upper = zone.upper().strip("()")
+    if upper in ("GMT", "UTC", "Z", "UT"):
+        return dt.UTC
+    if upper == "BST":
+        return dt.timezone(dt.timedelta(hours=1))
+    match = _ZONE.match(zone.lower())
+    if match is None:
+        return None
+    minutes = int(match["hours"]) * 60 + int(match["minutes"] or 0)
+    if minutes >= 24 * 60:
+        return None
+    return dt.timezone(dt.timedelta(minutes=-minutes if match["sign"] == "-" else minutes))

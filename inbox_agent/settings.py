@@ -66,8 +66,9 @@ class _Secret(_Section):
                     f"{section}.password_env: environment variable {self.password_env} is not set"
                 )
             return SecretStr(value)
-        path = self.password_file
+        path, key = self.password_file, "password_file"
         if self.password_credential is not None:
+            key = "password_credential"
             creds = os.environ.get("CREDENTIALS_DIRECTORY")
             if not creds:
                 raise ConfigError(
@@ -80,9 +81,7 @@ class _Secret(_Section):
         try:
             return SecretStr(path.read_text(encoding="utf-8").strip())
         except OSError as exc:
-            raise ConfigError(
-                f"{section}.password_file: cannot read {path}: {exc.strerror}"
-            ) from exc
+            raise ConfigError(f"{section}.{key}: cannot read {path}: {exc.strerror}") from exc
 
 
 class OfficeSettings(_Section):

@@ -220,6 +220,7 @@ def test_office_profile_marks_every_placeholder(path: Path) -> None:
         assert "TO BE CONFIRMED" in text
 
 
+@pytest.mark.usefixtures("credentials")
 def test_nottinghamshire_key_dates() -> None:
     """The protocol's key-dates table (para 12.0), spelled out for the record."""
     settings = load_settings(CONFIG_DIR / "nottinghamshire.toml")

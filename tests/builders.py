@@ -1,0 +1,115 @@
+"""Small builders shared by tests: settings for a given source, and messages to send."""
+
+from __future__ import annotations
+
+import datetime as dt
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from inbox_agent.settings import Settings, settings_from_dict
+
+INBOX = "elections@opcc.testshire.example.org"
+PARO = "paro@council.testshire.example.org"
+
+
+def base_config(db_url: str) -> dict[str, Any]:
+    return {
+        "office": {
+            "name": "Office of the Police and Crime Commissioner for Testshire",
+            "inbox_address": INBOX,
+            "spoc_role": "Head of Governance",
+            "website_url": "https://opcc.testshire.example.org/election",
+            "reference_prefix": "TST",
+        },
+        "database": {"url": db_url},
+        "paro": {"name": "Chief Executive, Testshire Council", "email": PARO},
+        "election": {
+            "poll_date": "2027-05-06",
+            "pre_election_period_start": "2027-03-29",
+            "nominations_close": "2027-04-08",
+            "persons_nominated_published": "2027-04-09",
+        },
+    }
+
+
+def imap_settings(
+    db_url: str, host: str, port: int, user: str, password: str, **imap: Any
+) -> Settings:
+    data = base_config(db_url)
+    data["imap"] = {
+        "host": host,
+        "port": port,
+        "security": "none",
+        "username": user,
+        "password": password,
+        "batch_size": 7,
+        **imap,
+    }
+    return settings_from_dict(data, Path("/tmp/test-inbox-agent.toml"))
+
+
+def maildir_settings(db_url: str, path: Path) -> Settings:
+    data = base_config(db_url)
+    data["maildir"] = {"path": str(path)}
+    return settings_from_dict(data, Path("/tmp/test-inbox-agent.toml"))
+
+
+def message(
+    sender: str,
+    subject: str,
+    body: str,
+    *,
+    to: str = INBOX,
+    message_id: str | None = None,
+    headers: dict[str, str] | None = None,
+    date: dt.datetime | None = None,
+) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date or dt.datetime(2027, 4, 1, 10, 0, tzinfo=dt.UTC))
+    if message_id:
+        msg["Message-ID"] = message_id
+    for key, value in (headers or {}).items():
+        msg[key] = value
+    msg.set_content(body)
+    return bytes(msg)
+
+
+HUMAN = [
+    (
+        "Ann Candidate <ann@example.com>",
+        "Neighbourhood policing figures",
+        "I am a candidate. How many neighbourhood officers were there in each of the last two "
+        "years, and what is the budget for them this year?",
+    ),
+    (
+        "Bob Voter <bob@example.net>",
+        "FOI request",
+        "Under the Freedom of Information Act 2000, please send me the total cost of the "
+        "commissioner's office for 2025/26.",
+    ),
+    (
+        "Cat Agent <cat@example.org>",
+        "Deposit and nomination form",
+        "How do I pay the deposit for the nomination and where is the nomination form handed in?",
+    ),
+]
+
+MACHINE = [
+    (
+        "Auto Responder <away@example.com>",
+        "Automatic reply: your message",
+        "I am away until Monday.",
+        {"Auto-Submitted": "auto-replied"},
+    ),
+    (
+        "News <news@lists.example.org>",
+        "Weekly digest",
+        "Our news this week.",
+        {"List-Id": "<news.lists.example.org>", "Precedence": "list"},
+    ),
+]

@@ -1,0 +1,80 @@
+"""Shared pytest fixtures: real Dovecot, PostgreSQL and SMTP peers, and the public corpora.
+
+The servers come from ``tests/servers.py``. Dovecot starts in about 0.1 s, so each test gets a
+fresh one; PostgreSQL's initdb takes seconds, so one cluster serves the session and each test
+gets a fresh database. Every fixture tears down in ``finally``, so a failing test leaves no
+server or temporary directory behind.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from servers import DovecotServer, PostgresServer, ServerError, SmtpSink, find_postgres_bin_dir
+
+
+@pytest.fixture
+def dovecot() -> Iterator[DovecotServer]:
+    """A fresh, running Dovecot with one user (``dovecot.user``) and an empty INBOX."""
+    if shutil.which("dovecot") is None and not Path("/usr/sbin/dovecot").exists():
+        pytest.skip("Dovecot is not installed (apt-get install dovecot-imapd)")
+    server = DovecotServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL cluster for the whole session."""
+    try:
+        bin_dir = find_postgres_bin_dir()
+    except ServerError as e:
+        pytest.skip(str(e))
+    server = PostgresServer(bin_dir=bin_dir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """SQLAlchemy URL of a new, empty database, dropped after the test."""
+    if not postgres.running:  # a test that stopped the shared server without restarting it
+        postgres.start()
+    dbname = f"test_{uuid.uuid4().hex[:16]}"
+    url = postgres.create_database(dbname)
+    try:
+        yield url
+    finally:
+        if not postgres.running:
+            postgres.start()
+        postgres.drop_database(dbname)
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A running SMTP server on 127.0.0.1 that records every message it accepts."""
+    sink = SmtpSink()
+    try:
+        sink.start()
+        yield sink
+    finally:
+        sink.stop()
+
+
+@pytest.fixture(scope="session")
+def corpora_dir() -> Path:
+    """The public corpora checked out beside this repository (``../shared/corpora``)."""
+    path = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+    if not path.is_dir():
+        pytest.skip(f"public corpora not found at {path}")
+    return path
