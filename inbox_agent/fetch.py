@@ -67,6 +67,7 @@ def imap_session(cfg: ImapSettings, password: str) -> Iterator[imapclient.IMAPCl
         )
     except (OSError, IMAPClientError) as exc:
         raise MailboxUnavailable(f"cannot connect to {cfg.host}:{cfg.port}: {exc}") from exc
+    client.normalise_times = False  # keep INTERNALDATE's zone: FOI clocks depend on it
     try:
         if cfg.security == "starttls":
             client.starttls(_tls_context(cfg))
@@ -126,6 +127,13 @@ def _unfinished(register: Register, account: str, folder: str, uidvalidity: int)
     return [int(uid) for uid in rows if uid is not None]
 
 
+def _internal_date(data: dict[bytes, object]) -> dt.datetime | None:
+    value = data.get(b"INTERNALDATE")
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC)
+    return None
+
+
 class ImapFetcher:
     """One mailbox folder: owns the watermark logic and the move-after-commit rule."""
 
@@ -182,8 +190,8 @@ class ImapFetcher:
         sizes = client.fetch(batch, ["RFC822.SIZE"])
         small = [u for u in batch if u in sizes and int(sizes[u][b"RFC822.SIZE"]) <= self.max_bytes]
         large = [u for u in batch if u in sizes and u not in small]
-        bodies = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
-        heads = client.fetch(large, ["BODY.PEEK[HEADER]"]) if large else {}
+        bodies = client.fetch(small, ["BODY.PEEK[]", "INTERNALDATE"]) if small else {}
+        heads = client.fetch(large, ["BODY.PEEK[HEADER]", "INTERNALDATE"]) if large else {}
         now = self.clock()
         stored: list[int] = []
         with self.register.transaction() as session:
@@ -192,7 +200,10 @@ class ImapFetcher:
                 if raw is None:
                     continue  # expunged by someone else between SEARCH and FETCH
                 key = SourceKey(self.account, self.cfg.folder, report.uidvalidity, str(uid), uid)
-                result = store_message(session, key, raw, now, quarantine_reason=reason)
+                result = store_message(
+                    session, key, raw, now, quarantine_reason=reason,
+                    delivered_at=_internal_date(bodies.get(uid) or heads.get(uid) or {}),
+                )
                 report.stored += int(result.new)
                 report.duplicates += int(not result.new and not result.known)
                 report.oversized += int(reason is not None)

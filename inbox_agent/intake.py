@@ -99,8 +99,13 @@ def store_message(
     now: dt.datetime,
     *,
     quarantine_reason: str | None = None,
+    delivered_at: dt.datetime | None = None,
 ) -> StoreResult:
-    """Record ``raw`` under ``key``; the caller's commit makes it durable."""
+    """Record ``raw`` under ``key``; the caller's commit makes it durable.
+
+    ``delivered_at`` is when the mailbox received the message (IMAP INTERNALDATE); statutory
+    clocks start then, not when a daemon that was down for the weekend got round to it.
+    """
     known = _ledger_for(session, key)
     if known is not None:
         return StoreResult(known.stored_message_id, known.id, new=False, known=True)
@@ -116,7 +121,7 @@ def store_message(
             message_id=message_id,
             raw=raw,
             size=len(raw),
-            received_at=now,
+            received_at=min(delivered_at, now) if delivered_at else now,
             disposition=Disposition.PENDING,
             attempts=0,
         )

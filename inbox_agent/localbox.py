@@ -27,6 +27,8 @@ def _open(path: Path) -> mailbox.Maildir | mailbox.mbox:
     if path.is_dir():
         if not (path / "cur").is_dir() and not (path / "new").is_dir():
             raise MailboxUnavailable(f"{path} is a directory but not a Maildir (no cur/ or new/)")
+        for sub in ("cur", "new", "tmp"):  # git and some exporters drop empty folders
+            (path / sub).mkdir(exist_ok=True)
         return mailbox.Maildir(path, factory=None, create=False)
     if path.is_file():
         return mailbox.mbox(path, factory=None, create=False)
@@ -59,7 +61,7 @@ class LocalFetcher:
             box = _open(self.path)
             with self.register.transaction() as session:
                 done = known_keys(session, self.account, "", 0)
-            batch: list[tuple[str, bytes]] = []
+            batch: list[tuple[str, bytes, dt.datetime | None]] = []
             for item in self._unseen(box, done):
                 report.seen += 1
                 batch.append(item)
@@ -75,7 +77,7 @@ class LocalFetcher:
 
     def _unseen(
         self, box: mailbox.Maildir | mailbox.mbox, done: set[str]
-    ) -> Iterator[tuple[str, bytes]]:
+    ) -> Iterator[tuple[str, bytes, dt.datetime | None]]:
         for key in sorted(box.iterkeys(), key=str):
             if not self.is_mbox and str(key) in done:
                 continue
@@ -86,19 +88,30 @@ class LocalFetcher:
             # mbox keys are positions, not identities: there the content is the identity
             item_key = hashlib.sha256(raw).hexdigest() if self.is_mbox else str(key)
             if item_key not in done:
-                yield item_key, raw
+                yield item_key, raw, self._delivered_at(box, key)
 
-    def _store_batch(self, batch: list[tuple[str, bytes]], report: FetchReport) -> None:
+    def _delivered_at(self, box: mailbox.Maildir | mailbox.mbox, key: str) -> dt.datetime | None:
+        """A Maildir message's delivery time is its file's; mbox keeps none we can trust."""
+        if isinstance(box, mailbox.Maildir):
+            msg = box.get_message(key)
+            return dt.datetime.fromtimestamp(msg.get_date(), dt.UTC)
+        return None
+
+    def _store_batch(
+        self, batch: list[tuple[str, bytes, dt.datetime | None]], report: FetchReport
+    ) -> None:
         if not batch:
             return
         now = self.clock()
         with self.register.transaction() as session:
-            for item_key, raw in batch:
+            for item_key, raw, delivered in batch:
                 reason = None
                 if len(raw) > self.max_bytes:
                     reason = f"message of {len(raw)} bytes exceeds poll.max_message_bytes"
                 key = SourceKey(self.account, "", 0, item_key)
-                result = store_message(session, key, raw, now, quarantine_reason=reason)
+                result = store_message(
+                    session, key, raw, now, quarantine_reason=reason, delivered_at=delivered
+                )
                 report.stored += int(result.new)
                 report.duplicates += int(not result.new and not result.known)
                 report.oversized += int(reason is not None)

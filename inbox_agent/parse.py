@@ -26,7 +26,7 @@ from mailparser.utils import as_string_safe, decode_header_part
 from inbox_agent.errors import UnparseableMessage
 
 MAX_TEXT_CHARS = 200_000
-MAX_HTML_CHARS = 2_000_000  # html2text is pure Python: bound its work on one hostile message
+MAX_HTML_CHARS = 500_000  # html2text is pure Python (~1 s per 100 kB of deep markup): bound it
 
 # mail-parser logs raw header values (unredacted addresses, STYLE habit 12) and its warnings
 # are not actionable; what matters about a message is kept in ParsedMail.defects instead.
@@ -83,6 +83,9 @@ class MachineHeaders:
     x_autorespond: str = ""
     sender_header: str = ""  # the Sender: header, which a list or robot sets on behalf of From
     x_failed_recipients: str = ""  # Exim writes it on every bounce
+    # Names of the other list-manager headers present: RFC 2369 List-Help/-Subscribe/-Post/
+    # -Owner/-Archive, ezmlm's Mailing-List, fml's X-ML-Name and X-MLServer.
+    list_headers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -246,7 +249,7 @@ def _body_text(parser: Any) -> str:
     else:
         html = "\n".join(str(p) for p in parser.text_html)
         text = _html_to_text(html[:MAX_HTML_CHARS]) if html.strip() else ""
-    return text.replace("\r\n", "\n").replace("\r", "\n")[:MAX_TEXT_CHARS]
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()[:MAX_TEXT_CHARS]
 
 
 def _html_to_text(html: str) -> str:
@@ -302,7 +305,16 @@ _DELIVERY_STATUS = frozenset({"message/delivery-status", "message/global-deliver
 _READ_RECEIPT = frozenset(
     {"message/disposition-notification", "message/global-disposition-notification"}
 )
-_BOUNCE_LOCAL_PARTS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"})
+_LIST_HEADERS = (
+    "List-Help",
+    "List-Subscribe",
+    "List-Post",
+    "List-Owner",
+    "List-Archive",
+    "Mailing-List",
+    "X-ML-Name",
+    "X-MLServer",
+)
 _BOUNCE_PHRASES = re.compile(
     r"this is the mail system at host"
     r"|created automatically by mail delivery software"
@@ -350,10 +362,22 @@ def _machine_headers(message: Message, sender: Address | None, text: str) -> Mac
         is_read_receipt=report_type == "disposition-notification"
         or bool(part_types & _READ_RECEIPT),
         is_feedback_report=report_type == "feedback-report"
-        or "message/feedback-report" in part_types,
+        or "message/feedback-report" in part_types
+        or _is_hotmail_complaint(message),
         x_autorespond=_header(message, "X-Autorespond"),
         sender_header=_header(message, "Sender"),
         x_failed_recipients=failed_recipients,
+        list_headers=tuple(name for name in _LIST_HEADERS if message.get(name) is not None),
+    )
+
+
+def _is_hotmail_complaint(message: Message) -> bool:
+    """Microsoft's JMRP complaints predate ARF: the complained-of message, attached, carries
+    this header (sisimai arf-22..24)."""
+    return any(
+        part.get("X-HmXmrOriginalRecipient") is not None
+        for part in message.walk()
+        if part is not message
     )
 
 
@@ -371,13 +395,24 @@ def local_part(address: str) -> str:
     return address.strip().strip("<>").rsplit("@", 1)[0].strip().lower()
 
 
+_DAEMON_NAMES = frozenset({"mailerdaemon", "maildaemon", "postmaster"})
+
+
+def is_mail_daemon(address: str) -> bool:
+    """MAILER-DAEMON, postmaster and their spellings (post_master, Mail-Daemon) send bounces."""
+    return re.sub(r"[-_.]", "", local_part(address)) in _DAEMON_NAMES
+
+
 def _looks_like_bounce(return_path: str, sender: Address | None, text: str) -> bool:
     """Old MTAs send bounces as plain text: a null or daemon sender plus the MTA's wording.
 
     The wording alone is not enough: a requester may paste a bounce into a complaint.
     """
-    senders = {local_part(return_path), local_part(sender.email) if sender else ""}
-    daemon = return_path.strip() == "<>" or bool(senders & _BOUNCE_LOCAL_PARTS)
+    daemon = (
+        return_path.strip() == "<>"
+        or is_mail_daemon(return_path)
+        or (sender is not None and is_mail_daemon(sender.email))
+    )
     return daemon and _BOUNCE_PHRASES.search(text[:20_000]) is not None
 
 
@@ -403,61 +438,19 @@ _FORWARD_MARKER = re.compile(
 _FIELD_LINE = re.compile(
     r"^[ \t>]*\**(?P<key>[^\W\d_][\w' .-]{0,20}?)\**\s*:\**[ \t]*(?P<value>.*)$"
 )
-_FIELD_KEYS = {
-    **dict.fromkeys(("from", "de", "von", "van", "da", "från", "fra", "od", "oddi wrth"), "from"),
-    **dict.fromkeys(
-        (
-            "sent",
-            "date",
-            "datum",
-            "gesendet",
-            "envoyé",
-            "enviado",
-            "enviada",
-            "fecha",
-            "data",
-            "verzonden",
-            "inviato",
-            "skickat",
-            "sendt",
-            "anfonwyd",
-            "dyddiad",
-        ),
-        "date",
-    ),
-    **dict.fromkeys(
-        (
-            "subject",
-            "objet",
-            "betreff",
-            "asunto",
-            "onderwerp",
-            "oggetto",
-            "assunto",
-            "ämne",
-            "emne",
-            "temat",
-            "pwnc",
-        ),
-        "subject",
-    ),
-    **dict.fromkeys(("to", "à", "a", "an", "para", "aan", "till", "til", "do", "at"), "to"),
-    **dict.fromkeys(("cc", "kopie", "copie à", "cc'd"), "cc"),
-    **dict.fromkeys(
-        (
-            "reply-to",
-            "importance",
-            "attachments",
-            "sensitivity",
-            "bcc",
-            "resent-date",
-            "resent-from",
-            "resent-to",
-            "message-id",
-        ),
-        "other",
-    ),
+# The header names mail clients print above a forwarded message, in the languages above;
+# "other" names belong to the block but are not needed.
+_FIELD_NAMES = {
+    "from": "from|de|von|van|da|från|fra|od|oddi wrth",
+    "date": "sent|date|datum|gesendet|envoyé|enviado|enviada|fecha|data|verzonden|inviato"
+    "|skickat|sendt|anfonwyd|dyddiad",
+    "subject": "subject|objet|betreff|asunto|onderwerp|oggetto|assunto|ämne|emne|temat|pwnc",
+    "to": "to|à|a|an|para|aan|till|til|do|at",
+    "cc": "cc|kopie|copie à|cc'd",
+    "other": "reply-to|importance|attachments|sensitivity|bcc|resent-date|resent-from"
+    "|resent-to|message-id",
 }
+_FIELD_KEYS = {name: key for key, names in _FIELD_NAMES.items() for name in names.split("|")}
 _EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -479,6 +472,7 @@ def _forwarded(message: Message, subject: str, text: str) -> ForwardedOriginal |
 
 
 def _attached_original(message: Message) -> Message | None:
+    """The first attached message: Outlook's "forward as attachment" attaches exactly one."""
     for part in message.walk():
         if part.get_content_type() == "message/rfc822" and part.is_multipart():
             inner = part.get_payload(0)
@@ -498,13 +492,12 @@ def _original_from_message(inner: Message) -> ForwardedOriginal | None:
     senders = _addresses(parser.from_)
     if not senders:
         return None
-    date_text = _clean_line(_header(inner, "Date"))
     return ForwardedOriginal(
         sender=senders[0],
         subject=_clean_line(_first(parser.subject)),
         date=_iso_utc(parser.date),
         text=_body_text(parser),
-        date_text=date_text,
+        date_text=_header(inner, "Date"),
     )
 
 
@@ -540,12 +533,12 @@ def _outermost_inline_original(text: str, *, weak_allowed: bool) -> ForwardedOri
             return _original_from_fields(fields, end, lines)
     if not weak_allowed:
         return None
-    for index, line in enumerate(lines):
-        if _FIELD_LINE.match(line) is None:
-            continue
+    index = 0
+    while index < len(lines):
         fields, end = _read_fields(lines, index)
         if {"from", "date", "subject"} <= fields.keys():
             return _original_from_fields(fields, end, lines)
+        index = max(end, index + 1)  # a block's tail has fewer fields than the block: skip it
     return None
 
 

@@ -177,6 +177,37 @@ class CalendarSettings(_Section):
     extra_working_days: list[dt.date] = []
 
 
+class PolicySettings(_Section):
+    """The office's own protocol rules, as the acknowledgement templates quote them.
+
+    Each joint protocol words its rules on meetings, visits, hustings and the media
+    differently, and a requester should read their own office's rule, not a national
+    paraphrase. The texts are inserted as whole sentences; an empty text leaves the topic
+    out, for a protocol that is silent on it. ``template_dir`` lets an office replace any
+    bundled template by saving its own under the same name.
+    """
+
+    meetings_before_nominations: str = (
+        "Individual meetings are only offered to candidates after formal nomination. Until "
+        "nominations close, please use the briefing material on our website and send any "
+        "questions to this inbox."
+    )
+    meetings_after_nominations: str = (
+        "The Chief Executive decides each request for an individual meeting. Questions must "
+        "be sent in advance, and notes of any meeting are published so that every candidate "
+        "has the same information."
+    )
+    visits: str = "There are no visits to police or OPCC premises during the pre-election period."
+    hustings: str = "Police officers and OPCC staff do not attend hustings."
+    media_contact: Annotated[str, Field(min_length=1)] = "the OPCC communications team"
+    briefing_url: str | None = None
+    sar_contact: str | None = None
+    template_dir: Path | None = None
+    acknowledgement_subject_prefix: Annotated[
+        str, Field(min_length=1, max_length=80, pattern=r"^[^\r\n]+$")
+    ] = "Election enquiry"
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -194,6 +225,7 @@ class Settings(_Section):
     poll: PollSettings = PollSettings()
     cases: CasesSettings = CasesSettings()
     calendar: CalendarSettings = CalendarSettings()
+    policy: PolicySettings = PolicySettings()
     logging: LoggingSettings = LoggingSettings()
     source: Path = Path("<memory>")
 
@@ -221,6 +253,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         ("smtp", "ca_file"),
         ("imap", "password_file"),
         ("smtp", "password_file"),
+        ("policy", "template_dir"),
     ):
         value = data.get(section, {}).get(key) if isinstance(data.get(section), dict) else None
         if isinstance(value, str) and value and not Path(value).is_absolute():

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import grp
 import math
 import os
 import pwd
@@ -101,7 +102,7 @@ def _greets_with(host: str, port: int, banner: bytes) -> bool:
     """Return True if a TCP connection to host:port opens with ``banner``."""
     try:
         with socket.create_connection((host, port), timeout=1.0) as sock:
-            return sock.recv(len(banner)).startswith(banner)
+            return sock.recv(256).startswith(banner)
     except OSError:
         return False
 
@@ -114,6 +115,7 @@ class _DovecotAccounts:
     """Which system users Dovecot's processes run as."""
 
     internal_user: str
+    internal_group: str
     login_user: str
     mail_uid: int
     mail_gid: int
@@ -122,13 +124,14 @@ class _DovecotAccounts:
     def for_current_process(cls) -> _DovecotAccounts:
         if _running_as_root():
             nobody = pwd.getpwnam("nobody")
-            return cls("dovecot", "dovenull", nobody.pw_uid, nobody.pw_gid)
+            return cls("dovecot", "dovecot", "dovenull", nobody.pw_uid, nobody.pw_gid)
         me = pwd.getpwuid(os.geteuid())
-        return cls(me.pw_name, me.pw_name, me.pw_uid, me.pw_gid)
+        group = grp.getgrgid(me.pw_gid).gr_name
+        return cls(me.pw_name, group, me.pw_name, me.pw_uid, me.pw_gid)
 
 
 _DOVECOT_CONF = """\
-# Written by tests/servers.py for one throwaway Dovecot {version} instance.
+# Written by tests/servers.py for one throwaway Dovecot 2.3 instance.
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
@@ -141,6 +144,7 @@ auth_mechanisms = plain login
 auth_failure_delay = 0
 auth_verbose = yes
 default_internal_user = {accounts.internal_user}
+default_internal_group = {accounts.internal_group}
 default_login_user = {accounts.login_user}
 first_valid_uid = 1
 mail_location = maildir:~/Maildir
@@ -167,16 +171,25 @@ service imap-login {{
   }}
 }}
 service anvil {{
-  chroot =
+  chroot ={auth_penalty_listener}
 }}
 """
+
+# Mode 0 removes anvil's auth-penalty socket; auth then skips the penalty silently. Without
+# this, a login after a failed one from 127.0.0.1 waits 4 s or more.
+_NO_AUTH_PENALTY = """
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }"""
 
 
 class DovecotServer:
     """A private Dovecot 2.3 IMAP server with plaintext logins and Maildir storage.
 
     The folder separator is ``/``. IDLE is advertised and Dovecot re-checks an idling mailbox
-    every ``idle_check_interval_s`` seconds, so tests see new mail quickly.
+    every ``idle_check_interval_s`` seconds, so tests see new mail quickly. A failed login is
+    answered after about 0.5 s; the growing per-IP penalty on later attempts is off unless
+    ``auth_penalty`` is true.
     """
 
     def __init__(
@@ -186,14 +199,15 @@ class DovecotServer:
         *,
         binary: str | None = None,
         idle_check_interval_s: int = 1,
+        auth_penalty: bool = False,
     ) -> None:
-        found = binary or shutil.which("dovecot") or "/usr/sbin/dovecot"
-        self._binary = found
+        self._binary = binary or shutil.which("dovecot") or "/usr/sbin/dovecot"
         self._root = Path(tempfile.mkdtemp(prefix="inbox-agent-dovecot-"))
         self._root.chmod(0o755)  # Dovecot's unprivileged processes must traverse it.
         self._port = free_port()
         self._accounts = _DovecotAccounts.for_current_process()
         self._idle_check_interval_s = idle_check_interval_s
+        self._auth_penalty = auth_penalty
         self._users: dict[str, str] = {}
         self._default_user = user
         self._proc: subprocess.Popen[bytes] | None = None
@@ -293,7 +307,11 @@ class DovecotServer:
             shutil.rmtree(self._root, ignore_errors=True)
 
     def __enter__(self) -> Self:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(
@@ -318,12 +336,12 @@ class DovecotServer:
 
     def _render_config(self) -> str:
         return _DOVECOT_CONF.format(
-            version="2.3",
             root=self._root,
             host=self.host,
             port=self._port,
             accounts=self._accounts,
             idle_check_interval_s=self._idle_check_interval_s,
+            auth_penalty_listener="" if self._auth_penalty else _NO_AUTH_PENALTY,
         )
 
     def _is_ready(self) -> bool:
@@ -525,11 +543,11 @@ class PostgresServer:
         started = time.monotonic()
         if not self._initialised:
             self._initdb()
-        self._pg_ctl("start", "-l", str(self.log_path))
-        self._running = True
+        self._running = True  # from here on, stop() must clean up even a half-started server
         try:
+            self._pg_ctl("start", "-l", str(self.log_path))
             self._ensure_database(self._dbname)
-        except Exception:
+        except BaseException:
             self.stop()
             raise
         self.last_start_seconds = time.monotonic() - started
@@ -559,7 +577,11 @@ class PostgresServer:
             shutil.rmtree(self._root, ignore_errors=True)
 
     def __enter__(self) -> Self:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(
@@ -628,7 +650,7 @@ class PostgresServer:
         if done.returncode != 0:
             output = (done.stdout + done.stderr).decode("utf-8", errors="replace")
             raise ServerError(
-                f"{program} {args[0]} failed with status {done.returncode}:\n{output}\n"
+                f"{' '.join([program, *args])} failed with status {done.returncode}:\n{output}\n"
                 f"{read_log_tail(self.log_path)}"
             )
 
@@ -753,7 +775,14 @@ class SmtpSink:
             ready_timeout=START_TIMEOUT_S,
             enable_SMTPUTF8=True,
         )
-        controller.start()
+        try:
+            controller.start()
+        except BaseException:
+            # A failed start (port taken, timeout) leaves the thread's event loop open.
+            with contextlib.suppress(Exception):
+                controller.stop(no_assert=True)
+            controller.loop.close()
+            raise
         self._controller = controller
         self.last_start_seconds = time.monotonic() - started
 

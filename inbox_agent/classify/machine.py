@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 
-from inbox_agent.parse import MachineHeaders, ParsedMail, local_part
+from inbox_agent.parse import MachineHeaders, ParsedMail, is_mail_daemon, local_part
 
-_ROBOT_LOCAL_PARTS = frozenset({"mailer-daemon", "mailerdaemon", "mail-daemon", "postmaster"})
 _NOREPLY = re.compile(
     r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply|no[-_.]?respon[sd]e?|bounces?)"
     r"(?:[-_.+].*)?$"
@@ -22,26 +21,28 @@ _BULK_PRECEDENCE = frozenset({"bulk", "list", "junk", "auto_reply", "auto-reply"
 _SUPPRESS_VALUES = frozenset({"all", "oof", "autoreply"})
 
 # Subjects that only robots write, in the languages an English or Welsh force meets. Anchored
-# at the start: "Out of office hours policing" is a person, "Out of Office: ..." is not.
+# at the start and tied to the robot's punctuation, because people write to an election inbox
+# about "Out of office hours" surgeries and "Undelivered poll cards".
 _MACHINE_SUBJECT = re.compile(
     r"^\s*(?:\[[^\]]*\]\s*)?(?:"
-    r"automatic reply|auto(?:matic)?[- ]?(?:reply|response|respon[sd]er)|autoreply|auto:"
-    r"|out of (?:the )?office(?:\s*(?:auto)?[- ]?reply)?\s*(?::|$|-|\()|ooo\s*:"
-    r"|away from (?:the )?office\s*:|on leave\s*:|absence notice"
-    r"|undeliver(?:able|ed)|undelivered mail|non[- ]?deliver|not delivered|delivery (?:status|failure"
-    r"|notification|has failed|delayed|report|problem)|delivery failed|failure notice"
-    r"|returned mail|returned to sender|mail delivery (?:failed|failure|system|subsystem)"
-    r"|mail system error|message (?:not delivered|delivery failure)|could not send message"
-    r"|warning: could not|delayed mail|nondeliverable|delivered:|not read:"
-    r"|ateb awtomatig|allan o'?r swyddfa|neges heb ei danfon"  # Welsh
-    r"|automatische antwort|abwesenheitsnotiz|unzustellbar|nicht zustellbar"  # German
-    r"|r[ée]ponse automatique|absence du bureau|absent du bureau|non remis|message d'absence"
-    r"|respuesta autom[áa]tica|fuera de la oficina|no se puede entregar"  # Spanish
-    r"|automatisch antwoord|afwezig|onbestelbaar"  # Dutch
-    r"|risposta automatica|fuori sede|non recapitabile"  # Italian
-    r"|resposta autom[áa]tica|aus[êe]ncia|n[ãa]o [ée] poss[íi]vel entregar"  # Portuguese
-    r"|automatyczna odpowied[źz]|niedostarczalne|automatiskt svar|automatisk svar"
-    r"|自動応答|自動返信|自动回复|不在通知|配信エラー"
+    r"(?:automatic|auto)[- ]?(?:reply|response|answer)\s*:|autoreply\b|autoresponse\b|auto\s*:"
+    r"|out of (?:the )?office(?:\s*(?:auto)?[- ]?reply)?\s*(?:[:(\-]|$)|ooo\s*:"
+    r"|away from (?:the )?office\s*:|delivered\s*:|not read\s*:"
+    r"|undeliverable\s*(?::|mail\b|message\b)|undelivered mail returned to sender"
+    r"|delivery status notification|delivery notification\s*:|returned mail\s*:"
+    r"|mail delivery (?:failed|failure|system)|message delivery (?:has )?failed|failure notice"
+    r"|delayed mail \(still being retried\)|warning\W+could not send (?:message|mail) for past"
+    r"|mail system error - returned mail"
+    r"|ateb awtomatig\s*:|allan o'?r swyddfa\s*(?:[:(\-]|$)"  # Welsh
+    r"|automatische antwort\s*:|abwesenheitsnotiz|unzustellbar\s*:"  # German
+    r"|r[ée]ponse automatique\s*:|absente? du bureau|non remis\s*:"  # French
+    r"|respuesta autom[áa]tica\s*:|fuera de la oficina\s*:|no se puede entregar\s*:"  # Spanish
+    r"|automatisch antwoord\s*:|onbestelbaar\s*:"  # Dutch
+    r"|risposta automatica\s*:|non recapitabile\s*:"  # Italian
+    r"|resposta autom[áa]tica\s*:|n[ãa]o (?:foi )?poss[íi]vel entregar"  # Portuguese
+    r"|automatyczna odpowied[źz]\s*:|automatiskt? svar\s*:"  # Polish, Scandinavian
+    r"|автоматический ответ|недоставленное сообщение|ваше сообщение не доставлено"  # Russian
+    r"|自動応答|自動返信|自动回复|メールエラー通知"  # Japanese, Chinese
     r")",
     re.IGNORECASE,
 )
@@ -54,6 +55,7 @@ def machine_reasons(mail: ParsedMail, own_addresses: frozenset[str]) -> tuple[st
         *_report_reasons(mail.machine),
         *_sender_reasons(mail, frozenset(a.strip().lower() for a in own_addresses)),
         *_subject_reasons(mail.subject),
+        *_forwarded_reasons(mail),
     )
 
 
@@ -70,6 +72,8 @@ def _header_reasons(headers: MachineHeaders) -> list[str]:
         reasons.append("List-Id present: mailing-list traffic (RFC 2919)")
     if headers.list_unsubscribe:
         reasons.append("List-Unsubscribe present: bulk or list mail (RFC 2369)")
+    if headers.list_headers:
+        reasons.append(f"mailing-list headers present: {', '.join(headers.list_headers)}")
     if headers.x_autoreply:
         reasons.append("X-Autoreply present")
     if headers.x_autorespond:
@@ -98,14 +102,14 @@ def _sender_reasons(mail: ParsedMail, own: frozenset[str]) -> list[str]:
     return_path = mail.machine.return_path.strip()
     if return_path == "<>":
         reasons.append("empty Return-Path (<>): bounces and auto-replies use the null sender")
-    elif return_path and local_part(return_path) in _ROBOT_LOCAL_PARTS:
+    elif is_mail_daemon(return_path):
         reasons.append(f"Return-Path is {local_part(return_path)}")
     senders = _sender_addresses(mail)
     if mail.sender is None or not mail.sender.email:
         reasons.append("no From address")
     for address in senders:
         name = local_part(address)
-        if name in _ROBOT_LOCAL_PARTS:
+        if is_mail_daemon(address):
             reasons.append(f"sender is {name}")
         elif _NOREPLY.match(name):
             reasons.append(f"sender is a no-reply address ({name})")
@@ -131,4 +135,17 @@ def _bare_address(value: str) -> str:
 def _subject_reasons(subject: str) -> list[str]:
     if _MACHINE_SUBJECT.search(subject):
         return [f"subject looks automatic: {subject[:80]!r}"]
+    return []
+
+
+def _forwarded_reasons(mail: ParsedMail) -> list[str]:
+    """A person forwarding a bounce in makes the robot the requester: never acknowledge it."""
+    original = mail.forwarded
+    if original is None:
+        return []
+    name = local_part(original.sender.email)
+    if is_mail_daemon(original.sender.email) or (name and _NOREPLY.match(name)):
+        return [f"forwards a message from {name}"]
+    if _MACHINE_SUBJECT.search(original.subject):
+        return [f"forwards an automatic message: {original.subject[:80]!r}"]
     return []

@@ -28,7 +28,6 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    String,
     Text,
     UniqueConstraint,
 )
@@ -53,6 +52,35 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _strip_nul(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL; hostile mail puts NUL in subjects and names."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_strip_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _strip_nul(v) for k, v in value.items()}
+    return value
+
+
+class CleanText(TypeDecorator[str]):
+    """Text that any backend accepts, whatever a sender put in it."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else str(_strip_nul(value))
+
+
+class CleanJSON(TypeDecorator[Any]):
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return _strip_nul(value)
 
 
 class Base(DeclarativeBase):
@@ -89,27 +117,27 @@ class Case(Base):
     __tablename__ = "cases"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    reference: Mapped[str] = mapped_column(String(32), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default=CaseStatus.NEW)
-    category: Mapped[str] = mapped_column(String(40), index=True)
+    reference: Mapped[str] = mapped_column(CleanText, unique=True)
+    status: Mapped[str] = mapped_column(CleanText, default=CaseStatus.NEW)
+    category: Mapped[str] = mapped_column(CleanText, index=True)
     confidence: Mapped[float] = mapped_column(Float)
-    classifier_version: Mapped[str] = mapped_column(String(40))
-    classification_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    classifier_version: Mapped[str] = mapped_column(CleanText)
+    classification_reasons: Mapped[list[str]] = mapped_column(CleanJSON, default=list)
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
     # annex C columns
     date_of_contact: Mapped[dt.datetime]
-    requester_name: Mapped[str] = mapped_column(String(320), default="")
-    requester_email: Mapped[str] = mapped_column(String(320), index=True)
-    requester_type: Mapped[str] = mapped_column(String(20), default=RequesterType.PUBLIC)
-    forwarded_by: Mapped[str | None] = mapped_column(String(320))
-    officer: Mapped[str | None] = mapped_column(String(200))
-    method_of_contact: Mapped[str] = mapped_column(String(40), default="email")
-    subject: Mapped[str] = mapped_column(Text, default="")
-    information_sought: Mapped[str] = mapped_column(Text, default="")
-    information_provided: Mapped[str | None] = mapped_column(Text)
+    requester_name: Mapped[str] = mapped_column(CleanText, default="")
+    requester_email: Mapped[str] = mapped_column(CleanText, index=True)
+    requester_type: Mapped[str] = mapped_column(CleanText, default=RequesterType.PUBLIC)
+    forwarded_by: Mapped[str | None] = mapped_column(CleanText)
+    officer: Mapped[str | None] = mapped_column(CleanText)
+    method_of_contact: Mapped[str] = mapped_column(CleanText, default="email")
+    subject: Mapped[str] = mapped_column(CleanText, default="")
+    information_sought: Mapped[str] = mapped_column(CleanText, default="")
+    information_provided: Mapped[str | None] = mapped_column(CleanText)
     date_added_to_register: Mapped[dt.datetime]
     date_added_to_website: Mapped[dt.date | None] = mapped_column(Date)
-    decisions_and_risk_mitigations: Mapped[str | None] = mapped_column(Text)
+    decisions_and_risk_mitigations: Mapped[str | None] = mapped_column(CleanText)
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     updated_at: Mapped[dt.datetime]
 
@@ -126,18 +154,18 @@ class StoredMessage(Base):
     __table_args__ = (Index("ix_stored_messages_message_id_body", "message_id", "body_sha256"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    body_sha256: Mapped[str] = mapped_column(String(64))
-    message_id: Mapped[str] = mapped_column(String(998), default="")
+    sha256: Mapped[str] = mapped_column(CleanText, unique=True)
+    body_sha256: Mapped[str] = mapped_column(CleanText)
+    message_id: Mapped[str] = mapped_column(CleanText, default="")
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[dt.datetime]
-    disposition: Mapped[str] = mapped_column(String(20), default=Disposition.PENDING, index=True)
+    disposition: Mapped[str] = mapped_column(CleanText, default=Disposition.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(Text)
-    machine_reasons: Mapped[list[str] | None] = mapped_column(JSON)
-    sender: Mapped[str | None] = mapped_column(String(320))
-    subject: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(CleanText)
+    machine_reasons: Mapped[list[str] | None] = mapped_column(CleanJSON)
+    sender: Mapped[str | None] = mapped_column(CleanText)
+    subject: Mapped[str | None] = mapped_column(CleanText)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("stored_messages.id"))
 
@@ -151,10 +179,10 @@ class LedgerEntry(Base):
     __table_args__ = (UniqueConstraint("account", "folder", "uidvalidity", "item_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account: Mapped[str] = mapped_column(String(500))
-    folder: Mapped[str] = mapped_column(String(500))
+    account: Mapped[str] = mapped_column(CleanText)
+    folder: Mapped[str] = mapped_column(CleanText)
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
-    item_key: Mapped[str] = mapped_column(String(500))
+    item_key: Mapped[str] = mapped_column(CleanText)
     uid: Mapped[int | None] = mapped_column(BigInteger)
     stored_message_id: Mapped[int] = mapped_column(ForeignKey("stored_messages.id"), index=True)
     seen_at: Mapped[dt.datetime]
@@ -170,12 +198,12 @@ class MailboxState(Base):
     __table_args__ = (UniqueConstraint("account", "folder"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account: Mapped[str] = mapped_column(String(500))
-    folder: Mapped[str] = mapped_column(String(500))
+    account: Mapped[str] = mapped_column(CleanText)
+    folder: Mapped[str] = mapped_column(CleanText)
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
     last_poll_at: Mapped[dt.datetime | None]
     last_success_at: Mapped[dt.datetime | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(CleanText)
 
 
 class ReferenceCounter(Base):
@@ -183,7 +211,7 @@ class ReferenceCounter(Base):
 
     __tablename__ = "reference_counters"
 
-    prefix: Mapped[str] = mapped_column(String(10), primary_key=True)
+    prefix: Mapped[str] = mapped_column(CleanText, primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -195,10 +223,42 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime]
-    actor: Mapped[str] = mapped_column(String(200), default="inbox-agent")
-    action: Mapped[str] = mapped_column(String(60))
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    actor: Mapped[str] = mapped_column(CleanText, default="inbox-agent")
+    action: Mapped[str] = mapped_column(CleanText)
+    detail: Mapped[dict[str, Any]] = mapped_column(CleanJSON, default=dict)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     stored_message_id: Mapped[int | None] = mapped_column(ForeignKey("stored_messages.id"))
 
     case: Mapped[Case | None] = relationship(back_populates="events")
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"  # waiting for its next attempt
+    SENT = "sent"  # the SMTP server accepted it (or it was written to the local Maildir)
+    FAILED = "failed"  # permanently refused, or the retry deadline passed: staff must act
+    SUPPRESSED = "suppressed"  # decided against sending (kept so the audit trail is whole)
+
+
+class OutboxMessage(Base):
+    """An email the office owes someone, written in the same transaction as the decision.
+
+    The Message-ID is derived from the row id, so a resend after a crash between the SMTP
+    server's reply and our commit carries the same Message-ID and is recognisable downstream.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(CleanText)  # acknowledgement | paro_forward | reply
+    recipient: Mapped[str] = mapped_column(CleanText, index=True)
+    message_id: Mapped[str] = mapped_column(CleanText, default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    status: Mapped[str] = mapped_column(CleanText, default=OutboxStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime]
+    next_attempt_at: Mapped[dt.datetime]
+    give_up_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(CleanText)

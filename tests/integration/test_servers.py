@@ -164,9 +164,11 @@ def test_smtp_sink_scripted_451_then_success(smtp_sink: SmtpSink) -> None:
 
 def test_smtp_sink_scripted_550_at_rcpt(smtp_sink: SmtpSink) -> None:
     smtp_sink.fail_next(550, "5.1.1 No such user", stage="RCPT")
-    with smtplib.SMTP(smtp_sink.host, smtp_sink.port, timeout=10) as client:
-        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
-            client.sendmail("spoc@opcc.example", ["nobody@example.org"], make_message(1))
+    with (
+        smtplib.SMTP(smtp_sink.host, smtp_sink.port, timeout=10) as client,
+        pytest.raises(smtplib.SMTPRecipientsRefused) as refused,
+    ):
+        client.sendmail("spoc@opcc.example", ["nobody@example.org"], make_message(1))
 
     assert refused.value.recipients["nobody@example.org"][0] == 550
     assert smtp_sink.messages == []

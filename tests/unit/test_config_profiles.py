@@ -265,7 +265,7 @@ BROKEN = {
         'spoc_role = "Chief Executive"\ncolour = "blue"\n',
         ["office.colour", "Extra inputs are not permitted"],
     ),
-    "unknown-section": ("[paro]\n", '[policy]\nhustings = "refuse"\n\n[paro]\n', ["policy"]),
+    "unknown-section": ("[paro]\n", '[polling]\nhustings = "refuse"\n\n[paro]\n', ["polling"]),
     "missing-office-name": (
         'name = "Office of the Police and Crime Commissioner for Testshire"\n',
         "",

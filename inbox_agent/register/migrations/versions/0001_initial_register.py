@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 18:29:14.836283
+Create Date: 2026-11-22 18:38:54.531773
 """
 
 from __future__ import annotations
@@ -23,34 +23,38 @@ def upgrade() -> None:
     op.create_table(
         "cases",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("reference", sa.String(length=32), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("category", sa.String(length=40), nullable=False),
+        sa.Column("reference", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column("status", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column("category", inbox_agent.register.models.CleanText(), nullable=False),
         sa.Column("confidence", sa.Float(), nullable=False),
-        sa.Column("classifier_version", sa.String(length=40), nullable=False),
-        sa.Column("classification_reasons", sa.JSON(), nullable=False),
+        sa.Column("classifier_version", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column(
+            "classification_reasons", inbox_agent.register.models.CleanJSON(), nullable=False
+        ),
         sa.Column("needs_review", sa.Boolean(), nullable=False),
         sa.Column(
             "date_of_contact",
             inbox_agent.register.models.UtcDateTime(timezone=True),
             nullable=False,
         ),
-        sa.Column("requester_name", sa.String(length=320), nullable=False),
-        sa.Column("requester_email", sa.String(length=320), nullable=False),
-        sa.Column("requester_type", sa.String(length=20), nullable=False),
-        sa.Column("forwarded_by", sa.String(length=320), nullable=True),
-        sa.Column("officer", sa.String(length=200), nullable=True),
-        sa.Column("method_of_contact", sa.String(length=40), nullable=False),
-        sa.Column("subject", sa.Text(), nullable=False),
-        sa.Column("information_sought", sa.Text(), nullable=False),
-        sa.Column("information_provided", sa.Text(), nullable=True),
+        sa.Column("requester_name", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column("requester_email", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column("requester_type", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column("forwarded_by", inbox_agent.register.models.CleanText(), nullable=True),
+        sa.Column("officer", inbox_agent.register.models.CleanText(), nullable=True),
+        sa.Column("method_of_contact", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column("subject", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column("information_sought", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column("information_provided", inbox_agent.register.models.CleanText(), nullable=True),
         sa.Column(
             "date_added_to_register",
             inbox_agent.register.models.UtcDateTime(timezone=True),
             nullable=False,
         ),
         sa.Column("date_added_to_website", sa.Date(), nullable=True),
-        sa.Column("decisions_and_risk_mitigations", sa.Text(), nullable=True),
+        sa.Column(
+            "decisions_and_risk_mitigations", inbox_agent.register.models.CleanText(), nullable=True
+        ),
         sa.Column("due_date", sa.Date(), nullable=True),
         sa.Column(
             "updated_at", inbox_agent.register.models.UtcDateTime(timezone=True), nullable=False
@@ -67,8 +71,8 @@ def upgrade() -> None:
     op.create_table(
         "mailbox_state",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("account", sa.String(length=500), nullable=False),
-        sa.Column("folder", sa.String(length=500), nullable=False),
+        sa.Column("account", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column("folder", inbox_agent.register.models.CleanText(), nullable=False),
         sa.Column("uidvalidity", sa.BigInteger(), nullable=True),
         sa.Column(
             "last_poll_at", inbox_agent.register.models.UtcDateTime(timezone=True), nullable=True
@@ -76,34 +80,68 @@ def upgrade() -> None:
         sa.Column(
             "last_success_at", inbox_agent.register.models.UtcDateTime(timezone=True), nullable=True
         ),
-        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("last_error", inbox_agent.register.models.CleanText(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("account", "folder"),
     )
     op.create_table(
         "reference_counters",
-        sa.Column("prefix", sa.String(length=10), nullable=False),
+        sa.Column("prefix", inbox_agent.register.models.CleanText(), nullable=False),
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("last", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("prefix", "year"),
     )
     op.create_table(
+        "outbox",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=True),
+        sa.Column("kind", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column("recipient", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column("message_id", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column("raw", sa.LargeBinary(), nullable=False),
+        sa.Column("status", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at", inbox_agent.register.models.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "next_attempt_at",
+            inbox_agent.register.models.UtcDateTime(timezone=True),
+            nullable=False,
+        ),
+        sa.Column(
+            "give_up_at", inbox_agent.register.models.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("sent_at", inbox_agent.register.models.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("last_error", inbox_agent.register.models.CleanText(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["cases.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outbox_case_id"), ["case_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outbox_recipient"), ["recipient"], unique=False)
+        batch_op.create_index("ix_outbox_status_next", ["status", "next_attempt_at"], unique=False)
+
+    op.create_table(
         "stored_messages",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("sha256", sa.String(length=64), nullable=False),
-        sa.Column("body_sha256", sa.String(length=64), nullable=False),
-        sa.Column("message_id", sa.String(length=998), nullable=False),
+        sa.Column("sha256", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column("body_sha256", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column("message_id", inbox_agent.register.models.CleanText(), nullable=False),
         sa.Column("raw", sa.LargeBinary(), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column(
             "received_at", inbox_agent.register.models.UtcDateTime(timezone=True), nullable=False
         ),
-        sa.Column("disposition", sa.String(length=20), nullable=False),
+        sa.Column("disposition", inbox_agent.register.models.CleanText(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("machine_reasons", sa.JSON(), nullable=True),
-        sa.Column("sender", sa.String(length=320), nullable=True),
-        sa.Column("subject", sa.Text(), nullable=True),
+        sa.Column("error", inbox_agent.register.models.CleanText(), nullable=True),
+        sa.Column("machine_reasons", inbox_agent.register.models.CleanJSON(), nullable=True),
+        sa.Column("sender", inbox_agent.register.models.CleanText(), nullable=True),
+        sa.Column("subject", inbox_agent.register.models.CleanText(), nullable=True),
         sa.Column("case_id", sa.Integer(), nullable=True),
         sa.Column("duplicate_of_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
@@ -130,9 +168,9 @@ def upgrade() -> None:
         "audit_events",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("at", inbox_agent.register.models.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("actor", sa.String(length=200), nullable=False),
-        sa.Column("action", sa.String(length=60), nullable=False),
-        sa.Column("detail", sa.JSON(), nullable=False),
+        sa.Column("actor", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column("action", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column("detail", inbox_agent.register.models.CleanJSON(), nullable=False),
         sa.Column("case_id", sa.Integer(), nullable=True),
         sa.Column("stored_message_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
@@ -151,10 +189,10 @@ def upgrade() -> None:
     op.create_table(
         "ledger",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("account", sa.String(length=500), nullable=False),
-        sa.Column("folder", sa.String(length=500), nullable=False),
+        sa.Column("account", inbox_agent.register.models.CleanText(), nullable=False),
+        sa.Column("folder", inbox_agent.register.models.CleanText(), nullable=False),
         sa.Column("uidvalidity", sa.BigInteger(), nullable=False),
-        sa.Column("item_key", sa.String(length=500), nullable=False),
+        sa.Column("item_key", inbox_agent.register.models.CleanText(), nullable=False),
         sa.Column("uid", sa.BigInteger(), nullable=True),
         sa.Column("stored_message_id", sa.Integer(), nullable=False),
         sa.Column(
@@ -196,6 +234,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_stored_messages_case_id"))
 
     op.drop_table("stored_messages")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_status_next")
+        batch_op.drop_index(batch_op.f("ix_outbox_recipient"))
+        batch_op.drop_index(batch_op.f("ix_outbox_case_id"))
+
+    op.drop_table("outbox")
     op.drop_table("reference_counters")
     op.drop_table("mailbox_state")
     with op.batch_alter_table("cases", schema=None) as batch_op:

@@ -1,0 +1,318 @@
+"""Acknowledgements: what the sender is told, rendered from one Jinja2 template per category.
+
+The wording lives in ``templates/``, not here, because each office words its protocol its own
+way and must be able to change a sentence without a release: ``policy.template_dir`` names a
+folder whose templates replace the bundled ones of the same name. This module only gathers the
+facts a template may use, chooses the template, and makes the result safe to send:
+
+* the subject is one line of bounded length whatever the sender wrote, so a CR/LF in their
+  subject can never become a header of ours;
+* text templates are plain text (no escaping, nothing to escape into), while the HTML
+  alternative is built from the finished text with autoescape on, so a ``<script>`` in a
+  display name arrives as text;
+* nothing of the sender's message is echoed back except their name and subject line.
+
+Machine mail is never acknowledged, so there is deliberately no template for it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import textwrap
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+    select_autoescape,
+)
+
+from inbox_agent.classify import Category
+from inbox_agent.deadlines import Phase, election_phase
+from inbox_agent.errors import ConfigError
+from inbox_agent.settings import PolicySettings, Settings
+
+REVIEW_TEMPLATE = "acknowledgement/review.txt.j2"
+HTML_TEMPLATE = "acknowledgement/base.html.j2"
+PARO_COVER_TEMPLATE = "forward/paro_cover.txt.j2"
+
+SUBJECT_MAX = 200
+"""Longest subject we send; far below RFC 5322's 998-octet line limit even once encoded."""
+NAME_MAX = 100
+REFERENCE_MAX = 40
+ADDRESS_MAX = 254
+WRAP_WIDTH = 72
+
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_LINE_BREAKING = frozenset({"Cc", "Zl", "Zp"})
+_REPLY_PREFIX = re.compile(r"^(?:re\s*:\s*)+", re.IGNORECASE)
+_BLANK_RUNS = re.compile(r"\n{3,}")
+_BEFORE_NOMINATIONS = frozenset({Phase.BEFORE_PRE_ELECTION, Phase.PRE_ELECTION})
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """A message ready for the outbox; ``html`` is an optional alternative part."""
+
+    subject: str
+    text: str
+    html: str | None
+
+
+def long_date(day: date) -> str:
+    """``Thursday 29 April 2027``: spelled out so no reader can mistake 04/05 for 5 April.
+
+    English names are spelled here rather than taken from ``strftime`` so a server running
+    under another locale still writes British English.
+    """
+    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def long_datetime(moment: datetime) -> str:
+    """``Thursday 29 April 2027 at 14:05 (BST)``, in the zone ``moment`` already carries."""
+    zone = moment.tzname()
+    suffix = f" ({zone})" if zone else ""
+    return f"{long_date(moment.date())} at {moment:%H:%M}{suffix}"
+
+
+def one_line(value: str, limit: int) -> str:
+    """Collapse ``value`` to one line of at most ``limit`` characters.
+
+    Every control character and Unicode line or paragraph separator becomes a space, so a
+    value from a sender cannot start a new header line or a new paragraph; bidirectional
+    overrides are dropped so a name cannot visually reorder the text around it.
+    """
+    chars = (
+        " " if unicodedata.category(ch) in _LINE_BREAKING else ch
+        for ch in value
+        if ch not in _BIDI_CONTROLS
+    )
+    cleaned = " ".join("".join(chars).split())
+    if len(cleaned) <= limit:
+        return cleaned
+    return cleaned[: limit - 1].rstrip() + "…"
+
+
+def acknowledgement_subject(reference: str, original_subject: str, prefix: str) -> str:
+    """``[REF] Re: <their subject>``, or ``[REF] <prefix>`` when they gave none.
+
+    The reference leads so it survives clients that truncate long subjects, and replies
+    quoting it can be matched to the case. An existing ``Re:`` is not doubled.
+    """
+    original = _REPLY_PREFIX.sub("", one_line(original_subject, SUBJECT_MAX))
+    tail = f"Re: {original}" if original else one_line(prefix, SUBJECT_MAX)
+    return one_line(f"[{one_line(reference, REFERENCE_MAX)}] {tail}", SUBJECT_MAX)
+
+
+def bundled_templates_dir() -> Path:
+    """The ``templates/`` folder shipped with the code.
+
+    In a checkout or an editable install it sits beside the package; an installation that
+    copies data files puts it under ``<prefix>/share/inbox-agent/templates``.
+    """
+    candidates = (
+        Path(__file__).resolve().parent.parent / "templates",
+        Path(sys.prefix) / "share" / "inbox-agent" / "templates",
+    )
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    looked = ", ".join(str(c) for c in candidates)
+    raise ConfigError(f"bundled templates not found; looked in {looked}")
+
+
+@lru_cache(maxsize=16)
+def template_environment(template_dir: Path | None) -> Environment:
+    """One Jinja2 environment per override folder, built once and reused for every message.
+
+    The office folder is searched first, then the bundled one, so an office overrides only
+    the templates it wants to change. ``StrictUndefined`` turns a misspelt variable into an
+    error at render time instead of a silently blank sentence in a letter to a candidate.
+    """
+    loaders = []
+    if template_dir is not None:
+        if not template_dir.is_dir():
+            raise ConfigError(f"policy.template_dir: {template_dir} is not a directory")
+        loaders.append(FileSystemLoader(template_dir))
+    loaders.append(FileSystemLoader(bundled_templates_dir()))
+    env = Environment(
+        loader=ChoiceLoader(loaders),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(
+            enabled_extensions=("html", "htm", "html.j2", "htm.j2"),
+            disabled_extensions=(),
+            default_for_string=False,
+            default=False,
+        ),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["long_date"] = long_date
+    env.filters["long_datetime"] = long_datetime
+    return env
+
+
+def render_template(env: Environment, name: str, context: dict[str, Any]) -> str:
+    """Render ``name``; any template fault becomes a ConfigError naming the template.
+
+    A broken or missing template is the operator's to fix (it is configuration, not a bad
+    message), and the name is what they need to find it.
+    """
+    try:
+        return env.get_template(name).render(context)
+    except TemplateNotFound as exc:
+        missing = exc.name if exc.name == name else f"{exc.name} (included by {name})"
+        raise ConfigError(f"template {missing} not found") from exc
+    except TemplateError as exc:
+        raise ConfigError(f"template {name} failed to render: {exc}") from exc
+
+
+def render_acknowledgement(
+    settings: Settings,
+    *,
+    category: Category,
+    reference: str,
+    requester_name: str,
+    original_subject: str,
+    due_date: date | None,
+    received_on: date,
+    needs_review: bool,
+) -> RenderedEmail:
+    """The acknowledgement for a new case: reference, and what happens next for its category.
+
+    A case marked for review gets the generic template whatever its category, because the
+    category is a guess and the reply must not promise a route (a PARO forward, a statutory
+    clock) that staff may overturn.
+    """
+    if category is Category.AUTOMATED:
+        raise ValueError("machine mail is never acknowledged: there is no template for it")
+    name = REVIEW_TEMPLATE if needs_review else f"acknowledgement/{category.value}.txt.j2"
+    phase = election_phase(received_on, settings.election)
+    context = _office_context(settings) | {
+        "category": category.value,
+        "reference": one_line(reference, REFERENCE_MAX),
+        "requester_name": one_line(requester_name, NAME_MAX),
+        "due_date": due_date,
+        "received_on": received_on,
+        "phase": phase.value,
+        "meetings_rule": meetings_rule(settings.policy, phase),
+        "needs_review": needs_review,
+    }
+    env = template_environment(settings.policy.template_dir)
+    subject = acknowledgement_subject(
+        reference, original_subject, settings.policy.acknowledgement_subject_prefix
+    )
+    body = _normalise(render_template(env, name, context))
+    html = render_template(env, HTML_TEMPLATE, {"subject": subject, "paragraphs": _blocks(body)})
+    return RenderedEmail(subject=subject, text=_wrap(body), html=html)
+
+
+def render_paro_cover(
+    settings: Settings,
+    *,
+    reference: str,
+    requester_name: str,
+    requester_email: str,
+    received_at: datetime,
+    subject: str,
+) -> RenderedEmail:
+    """The note on top of an electoral-process message forwarded, intact, to the PARO.
+
+    The PARO needs to know who wrote, when and under which reference, without opening the
+    attachment; the time is shown in the office's zone because that is the day that counts.
+    """
+    if received_at.tzinfo is None or received_at.utcoffset() is None:
+        raise ValueError(f"received_at must be timezone-aware, got {received_at.isoformat()}")
+    ref = one_line(reference, REFERENCE_MAX)
+    their_subject = one_line(subject, SUBJECT_MAX)
+    context = _office_context(settings) | {
+        "reference": ref,
+        "requester_name": one_line(requester_name, NAME_MAX),
+        "requester_email": one_line(requester_email, ADDRESS_MAX),
+        "received_at": received_at.astimezone(_office_zone(settings)),
+        "subject": their_subject,
+    }
+    env = template_environment(settings.policy.template_dir)
+    body = _normalise(render_template(env, PARO_COVER_TEMPLATE, context))
+    tail = their_subject or settings.policy.acknowledgement_subject_prefix
+    cover_subject = one_line(f"[{ref}] Forwarded to the PARO: {tail}", SUBJECT_MAX)
+    return RenderedEmail(subject=cover_subject, text=_wrap(body), html=None)
+
+
+def meetings_rule(policy: PolicySettings, phase: Phase) -> str:
+    """The office's meeting rule for the day: candidates are only known once nominations close."""
+    if phase in _BEFORE_NOMINATIONS:
+        return policy.meetings_before_nominations
+    return policy.meetings_after_nominations
+
+
+def _office_context(settings: Settings) -> dict[str, Any]:
+    """What every template may use about the office: sections, never secrets."""
+    return {"office": settings.office, "paro": settings.paro, "policy": settings.policy}
+
+
+def _office_zone(settings: Settings) -> ZoneInfo:
+    """The office's time zone; a bad name is a configuration error, reported by its key."""
+    try:
+        return ZoneInfo(settings.office.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"{settings.source}: office.timezone: unknown time zone {settings.office.timezone!r}"
+        ) from exc
+
+
+def _normalise(text: str) -> str:
+    """Trailing spaces off, at most one blank line in a row, exactly one final newline.
+
+    Template authors can then lay out ``{% if %}`` blocks for readability without the
+    layout leaking into the message.
+    """
+    lines = "\n".join(line.rstrip() for line in text.splitlines())
+    return _BLANK_RUNS.sub("\n\n", lines).strip("\n") + "\n"
+
+
+def _wrap(text: str) -> str:
+    """Wrap long lines at 72 columns for plain-text readers, never splitting a URL or address.
+
+    Templates write one paragraph per line so the wording is easy to edit; short lines
+    (addresses, sign-offs) are left exactly as written.
+    """
+    out: list[str] = []
+    for line in text.splitlines():
+        if len(line) <= WRAP_WIDTH:
+            out.append(line)
+            continue
+        out.extend(textwrap.wrap(line, WRAP_WIDTH, break_long_words=False, break_on_hyphens=False))
+    return "\n".join(out) + "\n"
+
+
+def _blocks(text: str) -> list[list[str]]:
+    """Paragraphs (split on blank lines) as lists of lines, for the HTML alternative."""
+    return [block.splitlines() for block in text.strip("\n").split("\n\n") if block.strip()]

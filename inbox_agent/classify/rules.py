@@ -1,0 +1,428 @@
+"""Rule-based text classification: which human category a message belongs to, and why.
+
+The rules are a table (``vocabulary.py``); this module applies them honestly:
+
+1. The subject and body become one spaCy doc (``spacy.blank("en")``: a tokeniser only, built
+   once). Each line gets a *zone*: subject, body, quoted thread, signature or disclaimer.
+   Zones weigh evidence: the subject counts most, a disclaimer not at all, so "this email may
+   be disclosed under the Freedom of Information Act" in a footer makes nothing an FOI request.
+2. A Matcher finds every term (long words fuzzily, for typos); regexes add amounts and
+   reference numbers. Sentences are split on punctuation, paragraphs and zone changes.
+3. Each rule scores the best sentence holding all its terms. Negation cues ("this is not an FOI
+   request") cancel a hit; incidental cues ("now that nominations have closed", "figures
+   obtained under FOI") discount it.
+4. The first category in precedence order whose score reaches ``THRESHOLD`` wins; electoral
+   process also needs a hit in the subject or in a sentence that asks, because a wrong PARO
+   forward sends personal data to a third party. With no winner: a question is an information
+   request, anything else is out of scope, both with low confidence so staff review them.
+
+A trained textcat can later add its scores as more ``Evidence`` without changing the decision.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from functools import cache
+
+import spacy
+from spacy.matcher import Matcher
+from spacy.tokens import Doc
+
+from inbox_agent.classify import Category, Classification
+from inbox_agent.classify.vocabulary import CUE_TERMS, EXACT_WORDS, REGEXES, RULES, TERMS, Rule
+
+VERSION = "rules-1"
+THRESHOLD = 2.0
+# How many tokens may stand between a cue and the hit it qualifies; "as the Labour
+# candidate's election agent" puts the identity cue further from its hit than "now that".
+CUE_WINDOW = {"cue_negation": 2, "cue_incidental": 2, "cue_identity": 4}
+INCIDENTAL_FACTOR = 0.25
+UNGUARDED_FACTOR = 0.75
+SECOND_SENTENCE = 0.25  # share of a rule's second-best sentence added to its best
+PRECEDENCE: tuple[Category, ...] = tuple(c for c in Category if c is not Category.AUTOMATED)
+ASK_GUARDED = frozenset({Category.ELECTORAL_PROCESS})
+# Information-request topics (budgets, figures) run through FOI requests, press questions and
+# meeting agendas alike, so they are no rival to a more specific category that applies.
+GENERIC = frozenset({Category.INFORMATION_REQUEST})
+SHORT = {
+    Category.SUBJECT_ACCESS_REQUEST: "sar",
+    Category.FOI_REQUEST: "foi",
+    Category.ELECTORAL_PROCESS: "electoral",
+    Category.MEETING_REQUEST: "meeting",
+    Category.CONDUCT_CONCERN: "conduct",
+    Category.MEDIA_ENQUIRY: "media",
+    Category.INFORMATION_REQUEST: "information",
+    Category.OUT_OF_SCOPE: "out_of_scope",
+}
+
+
+class Zone(StrEnum):
+    SUBJECT = "subject"
+    BODY = "body"
+    QUOTED = "quoted"
+    SIGNATURE = "signature"
+    DISCLAIMER = "disclaimer"
+
+
+ZONE_WEIGHT = {
+    Zone.SUBJECT: 1.5,
+    Zone.BODY: 1.0,
+    Zone.QUOTED: 0.5,
+    Zone.SIGNATURE: 0.75,
+    Zone.DISCLAIMER: 0.0,
+}
+
+
+@dataclass(frozen=True)
+class Hit:
+    term: str
+    start: int  # token index
+    end: int
+
+
+@dataclass(frozen=True)
+class Sentence:
+    zone: Zone
+    asks: bool
+    hits: tuple[Hit, ...]
+    cues: tuple[Hit, ...]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One rule that fired: how much it adds to its category, and how to explain it."""
+
+    category: Category
+    weight: float
+    label: str
+    asked: bool  # found in the subject or in a sentence that asks: passes the ask guard
+
+
+def classify_text(subject: str, text: str) -> Classification:
+    """Classify a message's subject and request text into one of the human categories."""
+    doc, zones = read_message(subject, text)
+    sentences = split_sentences(doc, zones, find_hits(doc, zones))
+    evidence = [e for rule in RULES if (e := score_rule(rule, sentences, doc)) is not None]
+    return choose_category(evidence, asks_anything(sentences))
+
+
+# --- reading: one doc, a zone per token -----------------------------------------------------
+
+_SIGN_OFF = re.compile(
+    r"(?i)^(--|many thanks|thanks( again| very much| in advance)?|thank you|(kind|best|warm)"
+    r" regards|regards|best wishes|best|cheers|yours (sincerely|faithfully|truly)"
+    r"|sent from my .*)[\s,.!]*$"
+)
+_QUOTE_HEADER = re.compile(r"(?i)^(-{2,}\s*original message\s*-{2,}|_{10,}|on .{4,200} wrote:)$")
+_FORWARD = re.compile(r"(?i)^-{2,}\s*forwarded message\s*-{2,}|^begin forwarded message")
+_DISCLAIMER_CUES = re.compile(
+    r"(?i)confidential|intended (solely |only )?(for|recipient)|addressee|in error"
+    r"|notify the sender|delete (it|this)|monitored|virus|disclaimer|privileged"
+    r"|views expressed|unauthori[sz]ed|print this"
+)
+
+
+def read_message(subject: str, text: str) -> tuple[Doc, list[Zone]]:
+    """Tokenise subject and body together and give each token the zone of its line."""
+    subject = " ".join(subject.split())
+    body = text.replace("\r\n", "\n").replace("\r", "\n")
+    combined = (subject + "\n\n" + body).replace("\u2019", "'").replace("\u2018", "'")
+    lines = combined.split("\n")
+    line_zones = [Zone.SUBJECT, *_body_zones(lines[1:])]
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    doc = _pipeline()[0].make_doc(combined)
+    zones = [line_zones[bisect.bisect_right(starts, token.idx) - 1] for token in doc]
+    return doc, zones
+
+
+def _body_zones(lines: list[str]) -> list[Zone]:
+    """Body until a sign-off (signature) or a reply header (quoted thread); then disclaimers."""
+    zones: list[Zone] = []
+    state = Zone.BODY
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if _FORWARD.match(stripped):
+            state = Zone.BODY
+        elif state is not Zone.QUOTED and _starts_quote(lines, i):
+            state = Zone.QUOTED
+        elif state is Zone.BODY and _SIGN_OFF.match(stripped):
+            state = Zone.SIGNATURE
+        zones.append(Zone.QUOTED if stripped.startswith(">") else state)
+    return _mark_disclaimers(lines, zones)
+
+
+def _starts_quote(lines: list[str], i: int) -> bool:
+    """A reply header: "On ... wrote:" (perhaps wrapped) or an Outlook From:/Sent: block."""
+    line = lines[i].strip()
+    if _QUOTE_HEADER.match(line):
+        return True
+    following = " ".join(x.strip() for x in lines[i + 1 : i + 4])
+    if line.lower().startswith("on ") and i + 1 < len(lines):
+        return bool(_QUOTE_HEADER.match(line + " " + lines[i + 1].strip()))
+    return line.lower().startswith("from:") and bool(re.search(r"(?i)\b(sent|date):", following))
+
+
+def _mark_disclaimers(lines: list[str], zones: list[Zone]) -> list[Zone]:
+    """A paragraph with two or more boilerplate cues is a disclaimer and carries no weight."""
+    paragraph: list[int] = []
+    for i, line in enumerate([*lines, ""]):
+        if line.strip():
+            paragraph.append(i)
+            continue
+        text = " ".join(lines[j] for j in paragraph)
+        if len(_DISCLAIMER_CUES.findall(text)) >= 2:
+            for j in paragraph:
+                zones[j] = Zone.DISCLAIMER
+        paragraph = []
+    return zones
+
+
+# --- matching -----------------------------------------------------------------------------------
+
+
+@cache
+def _pipeline() -> tuple[spacy.language.Language, Matcher]:
+    """Build the tokeniser and the matcher once; every phrase is tokenised as text will be."""
+    nlp = spacy.blank("en")
+    matcher = Matcher(nlp.vocab)
+    for term, phrases in TERMS.items():
+        fuzzy = term not in CUE_TERMS
+        matcher.add(term, [_pattern(nlp.make_doc(phrase), fuzzy) for phrase in phrases])
+    return nlp, matcher
+
+
+def _pattern(phrase: Doc, fuzzy: bool) -> list[dict[str, object]]:
+    """Lower-case token patterns; a signal's longer words also match their common typos."""
+    pattern: list[dict[str, object]] = []
+    for token in phrase:
+        word = token.lower_
+        if not fuzzy or not word.isalpha() or word in EXACT_WORDS or len(word) < 6:
+            pattern.append({"LOWER": word})
+        else:
+            pattern.append({"LOWER": {"IN": sorted(typo_variants(word))}})
+    return pattern
+
+
+def typo_variants(word: str) -> set[str]:
+    """The word with one letter dropped, doubled or swapped with its neighbour.
+
+    These are the slips of fast typing ("nominaton", "journalsit", "stollen"). spaCy's FUZZY
+    operators also allow substitutions, which turn "spending" into "speeding" and
+    "campaigned" into "campaign"; this narrower set keeps the rest of the vocabulary apart.
+    """
+    dropped = {word[:i] + word[i + 1 :] for i in range(len(word))}
+    doubled = {word[:i] + word[i] + word[i:] for i in range(len(word))}
+    swapped = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
+    return {word} | dropped | doubled | swapped
+
+
+@cache
+def _regexes() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((term, re.compile(rx)) for term, rxs in REGEXES.items() for rx in rxs)
+
+
+def find_hits(doc: Doc, zones: list[Zone]) -> list[Hit]:
+    """Every term occurrence outside disclaimers; a phrase inside a longer one yields to it."""
+    vocab = doc.vocab.strings
+    hits = {Hit(vocab[match_id], start, end) for match_id, start, end in _pipeline()[1](doc)}
+    for term, regex in _regexes():
+        for m in regex.finditer(doc.text):
+            span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
+            if span is not None:
+                hits.add(Hit(term, span.start, span.end))
+    hits = {h for h in hits if zones[h.start] is not Zone.DISCLAIMER}
+    return _drop_contained(hits)
+
+
+def _drop_contained(hits: set[Hit]) -> list[Hit]:
+    """Keep "briefing pack" over "briefing"; cues are judged apart from signals."""
+    kept: list[Hit] = []
+    for hit in sorted(hits, key=lambda h: (h.start - h.end, h.start)):
+        is_cue = hit.term in CUE_TERMS
+        inside = any(
+            k.start <= hit.start
+            and hit.end <= k.end
+            and k.end - k.start > hit.end - hit.start
+            and (k.term in CUE_TERMS) == is_cue
+            for k in kept
+        )
+        if not inside:
+            kept.append(hit)
+    return sorted(kept, key=lambda h: (h.start, h.end))
+
+
+# --- sentences ----------------------------------------------------------------------------------
+
+
+def split_sentences(doc: Doc, zones: list[Zone], hits: list[Hit]) -> list[Sentence]:
+    """Sentences end at . ! ? and blank lines, and never cross a zone boundary."""
+    sentence_of: list[int] = []
+    current, ended = 0, False
+    for i, token in enumerate(doc):
+        if i and (ended or zones[i] is not zones[i - 1]) and not token.is_space:
+            current, ended = current + 1, False
+        if token.text in {".", "!", "?"} or (token.is_space and "\n\n" in token.text):
+            ended = True
+        sentence_of.append(current)
+    grouped: dict[int, list[Hit]] = defaultdict(list)
+    for hit in hits:
+        grouped[sentence_of[hit.start]].append(hit)
+    first_token: dict[int, int] = {}
+    for i, s in enumerate(sentence_of):
+        first_token.setdefault(s, i)
+    questions = {sentence_of[t.i] for t in doc if t.text == "?"}
+    sentences = [_sentence(zones[i], s in questions, grouped[s]) for s, i in first_token.items()]
+    return _subject_asks_with_body(sentences)
+
+
+def _sentence(zone: Zone, question: bool, hits: list[Hit]) -> Sentence:
+    signals = tuple(h for h in hits if h.term not in CUE_TERMS)
+    cues = tuple(h for h in hits if h.term in CUE_TERMS)
+    asks = question or any(c.term == "cue_ask" for c in cues)
+    return Sentence(zone, asks, signals, cues)
+
+
+def asks_anything(sentences: list[Sentence]) -> bool:
+    """Whether the sender's own words (not a quote or signature) ask for something."""
+    return any(s.asks for s in sentences if s.zone in (Zone.SUBJECT, Zone.BODY))
+
+
+def _subject_asks_with_body(sentences: list[Sentence]) -> list[Sentence]:
+    """A subject names what the message asks for, if the message asks anything at all:
+    "Budget" over "Could you send me...?" asks; over "Please find attached..." it does not."""
+    asks = asks_anything(sentences)
+    return [replace(s, asks=s.asks or asks) if s.zone is Zone.SUBJECT else s for s in sentences]
+
+
+# --- scoring ------------------------------------------------------------------------------------
+
+
+def score_rule(rule: Rule, sentences: list[Sentence], doc: Doc) -> Evidence | None:
+    """The rule's best sentence, plus a little for its second best: a subject and body that
+    agree count for more than either, but repeating a weak word does not make it strong."""
+    found = sorted(
+        (e for s in sentences if (e := _score_sentence(rule, s, doc)) is not None),
+        key=lambda e: -e.weight,
+    )
+    if not found:
+        return None
+    extra = SECOND_SENTENCE * found[1].weight if len(found) > 1 else 0.0
+    asked = any(e.asked for e in found)
+    return Evidence(rule.category, found[0].weight + extra, found[0].label, asked)
+
+
+def _score_sentence(rule: Rule, sentence: Sentence, doc: Doc) -> Evidence | None:
+    """All terms present, none of ``unless``, weighted by zone and by nearby cues."""
+    if rule.asked and not sentence.asks:
+        return None
+    present = {h.term for h in sentence.hits} | {c.term for c in sentence.cues}
+    if any(t in present for t in rule.unless):
+        return None
+    found = [_best_hit(term, rule, sentence) for term in rule.terms]
+    chosen = [f for f in found if f is not None]
+    if len(chosen) < len(found):
+        return None
+    factor = min(factor for _, factor in chosen)
+    weight = rule.weight * ZONE_WEIGHT[sentence.zone] * factor
+    if weight <= 0:
+        return None
+    label = _label(rule, [hit for hit, _ in chosen], sentence, factor, doc)
+    guard_ok = sentence.asks or sentence.zone is Zone.SUBJECT
+    return Evidence(rule.category, weight, label, guard_ok)
+
+
+def _best_hit(term: str, rule: Rule, sentence: Sentence) -> tuple[Hit, float] | None:
+    """The occurrence of ``term`` that counts most after negation and incidental cues."""
+    scored = [(h, _cue_factor(h, rule, sentence)) for h in sentence.hits if h.term == term]
+    return max(scored, key=lambda pair: pair[1], default=None)
+
+
+def _cue_factor(hit: Hit, rule: Rule, sentence: Sentence) -> float:
+    """0 after a negation cue, a quarter after a cue the rule is discounted by, else 1."""
+    near = {
+        c.term
+        for c in sentence.cues
+        if 0 <= hit.start - c.end <= CUE_WINDOW.get(c.term, -1)
+    }
+    if "cue_negation" in near:
+        return 0.0
+    if near.intersection(rule.discounted_by):
+        return INCIDENTAL_FACTOR
+    return 1.0
+
+
+def _label(rule: Rule, hits: list[Hit], sentence: Sentence, factor: float, doc: Doc) -> str:
+    quoted = " + ".join(f"'{' '.join(doc[h.start : h.end].text.lower().split())}'" for h in hits)
+    notes = [] if sentence.zone is Zone.BODY else [sentence.zone.value]
+    if factor < 1:
+        notes.append("incidental")
+    suffix = f" [{', '.join(notes)}]" if notes else ""
+    return f"{SHORT[rule.category]}: {quoted}{suffix}"
+
+
+# --- deciding -----------------------------------------------------------------------------------
+
+
+def choose_category(evidence: list[Evidence], asks: bool) -> Classification:
+    """First category in precedence order that applies; otherwise the question/statement rule.
+
+    A guarded category mentioned only in background sentences may still win when the message
+    asks something and nothing else applies ("X is telling lies about me. Who do I tell?"),
+    but with reduced confidence, so staff review it before anything goes to the PARO.
+    """
+    scores: dict[Category, float] = defaultdict(float)
+    for e in evidence:
+        scores[e.category] += e.weight
+    category = _first_applying(scores, evidence, guarded=True)
+    unguarded = category is None and asks
+    if unguarded:
+        category = _first_applying(scores, evidence, guarded=False)
+    if category is not None:
+        rivals = [s for c, s in scores.items() if c is not category and c not in GENERIC]
+        confidence = _confidence(scores[category], max(rivals, default=0.0))
+        decision = f"chose {category.value}: first to reach {THRESHOLD:g} in precedence"
+        if unguarded:
+            confidence = round(confidence * UNGUARDED_FACTOR, 3)
+            decision += "; only mentioned in passing, nothing else applies"
+        return _classification(category, confidence, evidence, decision)
+    category = Category.INFORMATION_REQUEST if asks else Category.OUT_OF_SCOPE
+    why = "asks a question" if asks else "asks nothing"
+    confidence = 0.3 if not evidence else 0.2
+    decision = f"fallback to {category.value}: no category reached {THRESHOLD:g}; {why}"
+    return _classification(category, confidence, evidence, decision)
+
+
+def _first_applying(
+    scores: dict[Category, float], evidence: list[Evidence], *, guarded: bool
+) -> Category | None:
+    for category in PRECEDENCE:
+        if scores[category] < THRESHOLD:
+            continue
+        if guarded and category in ASK_GUARDED:
+            if not any(e.asked for e in evidence if e.category is category):
+                continue
+        return category
+    return None
+
+
+def _confidence(score: float, runner_up: float) -> float:
+    """Stronger with more evidence, weaker when another category scored nearly as much."""
+    strength = 1.0 - math.exp(-score / 3.0)
+    margin = min(1.0, max(0.0, (score - runner_up) / score))
+    return round(strength * (0.5 + 0.5 * margin), 3)
+
+
+def _classification(
+    category: Category, confidence: float, evidence: list[Evidence], decision: str
+) -> Classification:
+    """Reasons: the winner's rules first, strongest first, then the others, then the decision."""
+    ordered = sorted(evidence, key=lambda e: (e.category is not category, -e.weight))
+    reasons = tuple(f"{e.label} ({e.weight:.2g})" for e in ordered)
+    return Classification(category, confidence, (*reasons, decision), VERSION)

@@ -1,0 +1,477 @@
+"""The words the rule classifier listens for, kept as data so the rules read as a table.
+
+A *term* is a named list of phrases (matched on lower-case tokens, long words fuzzily so common
+typos still count) and regexes (for shapes tokens describe badly: amounts, reference numbers).
+A *rule* gives a category weight when all its terms occur in one sentence. Cue terms
+(``cue_*``) are never scored; they change how a nearby hit counts: a negation cue cancels it,
+an incidental cue ("now that", "obtained under") discounts it, an ask cue marks a sentence as
+a question or request. Wording comes from the joint election protocols and the national
+guidance in ``shared/protocols``; the weights are judgement, tuned on the unit table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from inbox_agent.classify import Category
+
+C = Category
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A category gains ``weight`` when every term in ``terms`` occurs in one sentence.
+
+    ``asked``: count only in the subject or a sentence that asks (requests are asked for;
+    the same words in a statement are usually background). ``discounted_by``: cue terms that
+    discount a hit they closely precede. ``unless``: no score when any of these terms shares
+    the sentence.
+    """
+
+    category: Category
+    terms: tuple[str, ...]
+    weight: float
+    asked: bool = False
+    discounted_by: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+
+
+INCIDENTAL = ("cue_incidental",)
+AS_SOMEONE = ("cue_incidental", "cue_identity")
+_ITEMS = ("wallet", "phone", "purse", "bag", "handbag", "keys", "passport", "bank card", "dog")
+
+
+# Words whose one-slip variants are other common words ("officer" less an r is "office",
+# "stalking" less an s is "talking", "contract" less an r is "contact"): matched exactly.
+EXACT_WORDS = frozenset(
+    {
+        "hustings", "reporter", "reporters", "deadline", "officer", "officers", "offices",
+        "election", "elections", "verification", "commissioner", "commissioned", "property",
+        "nominated", "counting", "statement", "statements", "spending", "speeding",
+        "correspondent", "stalking", "filming", "livery", "advert", "contract", "contracts",
+    }
+)  # fmt: skip
+
+TERMS: dict[str, tuple[str, ...]] = {
+    # --- subject access: the sender's own personal data --------------------------------------
+    "sar_own": (
+        "my personal data", "my personal information", "my own data", "my own information",
+        "my own personal", "my data", "personal data about me", "data about me",
+        "information about me", "data held about me", "information held about me",
+        "held about me", "hold about me", "holds about me", "held on me", "hold on me",
+        "holds on me", "kept on me", "data you hold on me", "which mention me",
+        "that mention me", "mentioning me", "in which i am named", "where i am named",
+        "where i am mentioned", "relating to me", "concerning me", "my own records",
+    ),
+    "sar_about_me": ("about me",),
+    "sar_data_noun": (
+        "data", "information", "records", "record", "file", "files", "notes", "emails",
+        "correspondence", "everything", "anything", "recorded", "kept", "held", "hold",
+        "holds", "documents", "copies",
+    ),
+    "sar_access": (
+        "subject access", "subject access request", "subject access requests", "subject acess",
+        "right of access", "right of acess", "right to access", "article 15", "art 15",
+        "art. 15",
+    ),
+    "sar_law": (
+        "data protection act", "data protection act 2018", "dpa 2018", "gdpr", "uk gdpr",
+        "data protection law", "data protection legislation", "data protection rights",
+        "data protection",
+    ),
+    # --- freedom of information -------------------------------------------------------------
+    "foi_act": (
+        "freedom of information act", "freedom of information", "freedom of info",
+        "fredom of information", "freedom of information request", "foi", "foia", "foi act",
+        "foi request", "f.o.i", "environmental information regulations",
+        "environmental information regulations 2004", "eir", "eirs", "2000 act",
+        "section 1 of the", "information commissioner",
+    ),
+    "foi_recorded": ("recorded information", "information held by", "information you hold"),
+    # --- electoral process: for the PARO ----------------------------------------------------
+    "el_nomination": (
+        "nomination", "nominations", "nomination paper", "nomination papers", "nomination form",
+        "nomination forms", "nomination pack", "close of nominations",
+        "statement of persons nominated", "persons nominated", "notice of election",
+        "notice of poll", "consent to nomination", "home address form",
+        "certificate of authorisation", "withdraw my candidacy", "withdrawal of candidature",
+        "party emblem", "description on the ballot paper",
+    ),
+    "el_subscribers": ("subscribers", "assentors", "subscriber", "assentor"),
+    "el_signatures": ("signatures", "signatories", "signed by"),
+    "el_electors": ("electors", "elector", "registered voters", "forms", "force area", "live in"),
+    "el_deposit": ("deposit", "deposits", "£5,000", "£5000", "5,000 pounds", "five thousand pounds"),
+    "el_eligibility": (
+        "eligible to stand", "eligibility to stand", "eligibility", "eligible", "allowed to stand",
+        "able to stand", "can i stand", "could i stand", "qualify to stand",
+        "qualified to stand", "right to stand", "disqualified", "disqualification",
+        "disqualify", "politically restricted post", "barred from standing",
+    ),
+    "el_timetable": (
+        "election timetable", "timetable for the election", "polling day", "election day",
+        "day of the poll", "date of the poll", "close of poll", "polls open", "polls close",
+    ),
+    "el_polling": (
+        "polling station", "polling stations", "polling place", "poll card", "polling card",
+        "ballot paper", "ballot papers", "ballot box", "presiding officer", "poll clerk",
+        "polling clerk", "tellers", "voter id", "voter identification", "register to vote",
+        "electoral register", "electoral roll", "voter authority certificate", "photo id",
+        "id to vote", "identification to vote", "bring to vote", "where do i vote",
+        "where can i vote", "how do i vote", "eligible to vote", "vote in person",
+    ),
+    "el_absent": (
+        "postal vote", "postal votes", "postal ballot", "postal ballots", "postal voting",
+        "proxy vote", "proxy voting", "vote by proxy", "emergency proxy", "proxy application",
+        "postal vote pack", "postal voter", "proxy voter",
+    ),
+    "el_vote": ("vote", "votes", "voting", "voter", "voters"),
+    "el_count": (
+        "counting of votes", "vote counting", "counting centre", "count centre", "verification",
+        "recount", "declaration of the result", "election result", "result be declared",
+        "first preference", "second preference", "supplementary vote", "spoilt ballots",
+        "spoilt papers", "rejected ballots", "doubtful ballots",
+    ),
+    "el_agents": (
+        "election agent", "counting agent", "counting agents", "polling agent",
+        "polling agents", "sub-agent", "sub agent", "appointment of agents", "appoint an agent",
+    ),
+    "el_spending": (
+        "election expenses", "spending limit", "spending limits", "expenses return",
+        "expense limit", "candidate spending", "campaign spending", "campaign expenditure",
+        "notional expenditure", "return of expenses", "election spending",
+        "donations to my campaign", "campaign donations",
+    ),
+    "el_imprint": ("imprint", "imprints", "digital imprint"),
+    "el_officer": (
+        "returning officer", "paro", "police area returning officer", "local returning officer",
+        "deputy returning officer", "electoral services", "elections office", "elections team",
+        "electoral commission",
+    ),
+    "el_misconduct": (
+        "false statement", "false statements", "false statement about a candidate",
+        "electoral fraud", "election fraud", "voter fraud", "electoral offence",
+        "election offence", "breach of electoral law", "electoral law", "personation",
+        "undue influence", "election petition", "election complaint",
+        "complaint about the election", "lies about me", "defamatory",
+    ),
+    # --- meeting requests ---------------------------------------------------------------------
+    "mt_meet": (
+        "meet", "meeting", "meet with", "meet up", "one-to-one", "one to one", "1:1", "1-2-1",
+        "sit down with", "sit-down", "catch up", "catch-up", "get together", "appointment",
+        "video call", "teams call", "zoom call", "teams meeting", "call with", "chat with",
+        "a chat", "for a chat", "a coffee", "over coffee",
+    ),
+    "mt_not": (
+        "targets", "target", "standards", "criteria", "requirements", "demand", "expectations",
+        "minutes", "agenda", "costs",
+    ),
+    "mt_visit": (
+        "visit", "a visit", "site visit", "tour", "tour of", "look round", "look around",
+        "show me round", "show me around", "come and see", "drop in", "pop in",
+    ),
+    "mt_ride": (
+        "ride-along", "ride along", "ridealong", "ride out", "go out on patrol", "join a patrol",
+        "shadow", "shadowing", "observe a shift", "spend a shift", "accompany officers",
+    ),
+    "mt_event": (
+        "hustings", "attend our", "attend the event", "speak at", "speaker at", "come along to",
+        "invite the", "invitation to", "panel discussion", "be able to attend", "to attend",
+    ),
+    "mt_photo": (
+        "photo opportunity", "photo op", "photo-op", "photo call", "photocall",
+        "have my photo taken", "have a photo taken", "take a photo", "take some photos",
+    ),
+    "mt_briefing": ("briefing", "briefing session", "briefing with", "briefings"),
+    "mt_time": (
+        "half an hour", "30 minutes", "an hour", "coffee", "chat", "diary", "availability",
+        "convenient time", "which day", "what day", "in person", "face to face", "face-to-face",
+        "any time", "next week", "suits",
+    ),
+    # --- conduct concerns: police neutrality in the campaign ---------------------------------
+    "cd_imagery": (
+        "uniform", "uniforms", "unifrom", "in uniform", "uniformed", "livery", "police livery",
+        "logo", "police logo", "crest", "force crest", "badge", "police badge", "branding",
+        "police branding", "police car", "police cars", "patrol car", "police vehicle",
+        "police van", "marked car", "police helicopter", "photo of officers",
+        "photos of officers", "photographs of officers", "pictures of officers",
+        "picture of officers", "police images", "police imagery", "imagery", "police photos",
+    ),
+    "cd_material": (
+        "leaflet", "leaflets", "leafet", "leaflett", "flyer", "flyers", "campaign material",
+        "campaign materials", "campaign leaflet", "campaign video", "campaign website",
+        "campaigning", "election material", "literature", "election address", "manifesto",
+        "poster", "posters", "banner", "website", "facebook page", "advert", "advertisement",
+        "mailshot", "election leaflet",
+    ),
+    "cd_photo": (
+        "photo", "photos", "photograph", "photographs", "picture", "pictures", "image",
+        "images", "pictured", "filmed", "video", "selfie",
+    ),
+    "cd_candidate": (
+        "candidate", "candidates", "candidate's", "party", "campaign", "campaigning",
+        "election", "councillor", "incumbent", "conservative", "labour", "lib dem",
+        "liberal democrat", "green party", "reform", "independent", "his", "her", "their",
+    ),
+    "cd_staff": (
+        "officer", "officers", "pcso", "pcsos", "constable", "sergeant", "inspector",
+        "superintendent", "police staff", "staff", "member of staff", "staff member",
+        "employee", "opcc staff", "special constable", "detective",
+    ),
+    "cd_sides": (
+        "campaigning", "canvassing", "canvass", "knocking on doors", "handing out leaflets",
+        "delivering leaflets", "leafleting", "leafletting", "taking sides", "take sides",
+        "endorse", "endorsing", "endorsed", "endorsement", "backing a candidate",
+        "backing the candidate", "backing one candidate", "backed by", "vote for", "rosette",
+        "campaign for", "campaigned", "political views", "political comments", "partisan",
+        "retweeting", "retweeted", "liked a post", "liked posts", "supporting a candidate",
+        "supporting the candidate", "supporting one candidate", "attacking another",
+    ),
+    "cd_social": (
+        "social media", "facebook", "twitter", "instagram", "tiktok", "x/twitter", "posted",
+        "posts", "tweets", "tweet", "retweeting", "whatsapp",
+    ),
+    "cd_resources": (
+        "office resources", "public money", "office email", "work email", "official email",
+        "office account", "official account", "official twitter", "official website",
+        "office equipment", "office printer", "work phone", "working hours", "on duty",
+        "staff time", "franking", "office premises", "council resources", "opcc resources",
+        "force resources", "police resources", "public resources",
+    ),
+    "cd_neutrality": (
+        "impartiality", "impartial", "political neutrality", "politically neutral",
+        "neutrality", "purdah",
+    ),
+    # --- media --------------------------------------------------------------------------------
+    "md_identity": (
+        "journalist", "reporter", "correspondent", "newsdesk", "news desk", "newsroom",
+        "news editor", "political editor", "press enquiry", "media enquiry", "press query",
+        "media query", "press inquiry", "media inquiry", "local democracy reporter",
+    ),
+    "md_story": (
+        "for a story", "writing a story", "working on a story", "our story", "for an article",
+        "writing an article", "our article", "for a piece", "running a piece",
+        "writing a piece", "working on a piece", "our piece", "for publication",
+        "going to print", "our readers", "our listeners", "our viewers", "our audience",
+        "tomorrow's paper", "saturday's paper", "sunday's paper", "our paper",
+    ),
+    "md_comment": (
+        "any comment", "a comment", "for comment", "request for comment", "on the record",
+        "off the record", "a statement", "a quote", "quote the", "response for", "right of reply",
+        "spokesperson", "spokesman", "spokeswoman",
+    ),
+    "md_comment_weak": ("comment", "statement", "quote"),
+    "md_deadline": ("deadline", "publishing", "publish", "broadcast"),
+    "md_broadcast": (
+        "podcast", "interview", "live interview", "breakfast show", "episode", "bbc", "itv",
+        "sky news", "channel 4", "on air", "filming", "camera crew",
+    ),
+    "md_broadcast_weak": ("radio", "tv", "television", "programme", "show"),
+    "md_outlet": (
+        "newspaper", "gazette", "echo", "herald", "chronicle", "telegraph", "mirror",
+        "press association", "pa media", "valley live",
+    ),
+    # --- information requests ------------------------------------------------------------------
+    "in_money": (
+        "budget", "budgets", "precept", "council tax", "band d", "funding", "grant", "grants",
+        "spend", "spends", "spending", "spent", "expenditure", "reserves", "accounts",
+        "medium term financial plan", "financial plan", "cost of", "how much", "salary",
+        "salaries",
+    ),
+    "in_crime": (
+        "crime statistics", "crime figures", "crime data", "crime rates", "crime rate",
+        "crime levels", "knife crime", "statistics", "figures", "data", "numbers", "stats", "how many",
+        "number of", "trend", "trends", "breakdown", "broken down by",
+    ),
+    "in_plan": (
+        "police and crime plan", "police & crime plan", "crime plan", "strategy", "priorities",
+        "annual report", "performance", "performance report", "hmicfrs", "inspection report",
+        "police and crime panel", "panel meeting", "minutes of", "agenda", "decision notices",
+        "register of interests", "policy",
+    ),
+    "in_staff": (
+        "staffing", "officer numbers", "number of officers", "headcount", "vacancies",
+        "recruitment", "pcso numbers", "overtime", "response times", "response time",
+        "999 calls", "101 calls", "999 call", "101 call", "call handling", "detection rate", "charge rate", "custody",
+    ),
+    "in_pack": (
+        "briefing pack", "candidate pack", "information pack", "candidate briefing pack",
+        "briefing note", "briefing material", "briefing materials", "background information",
+        "factual information", "information on", "information about",
+    ),
+    "in_services": (
+        "commissioned services", "victim services", "victims' services", "support services",
+        "victims", "domestic abuse", "community safety", "contract", "contracts",
+    ),
+    # --- out of scope: not about the election -------------------------------------------------
+    "oo_crime": (
+        "report a crime", "report an incident", "want to report", "like to report",
+        "broke into", "broken into", "break-in", "burgled", "stolen", "stollen", "nicked",
+        "assaulted", "attacked me", "hit me", "threatened me", "harassing me", "harassment",
+        "stalking", "scam", "scammed", "vandalised", "criminal damage", "took my",
+    ),
+    "oo_case": (
+        "crime reference", "crime ref", "crime number", "crime no", "incident number",
+        "reference number", "my case number", "case number", "officer in charge",
+        "investigating officer", "update on my", "officer dealing with",
+    ),
+    "oo_emergency": (
+        "emergency", "right now", "happening now", "call 999", "dial 999", "dialled 999",
+        "rang 999", "knife", "weapon", "in danger",
+        "help me", "pls help", "urgent help",
+    ),
+    "oo_lost": (
+        "lost property", "found property", "missing dog", "lost dog",
+        *(f"{verb} {item}" for verb in ("lost my", "left my", "found a", "dropped my")
+          for item in _ITEMS),
+    ),
+    "oo_wrong": (
+        "wrong address", "wrong email", "wrong inbox", "wrong person", "wrong department",
+        "sent in error", "sent to you in error", "sent to you by mistake", "not meant for you",
+        "meant for someone else", "apologies if this",
+    ),
+    "oo_marketing": (
+        "unsubscribe", "free demo", "book a demo", "free trial", "special offer", "webinar",
+        "our services", "our solution", "we help", "limited time", "invoice", "pricing",
+    ),
+    "oo_local": (
+        "speeding", "speed limit", "parking", "parked", "noise", "loud music", "neighbour",
+        "neighbours", "antisocial", "anti-social", "fly-tipping", "fly tipping", "dog fouling",
+        "potholes", "nobody does anything", "race through",
+    ),
+    "oo_police_complaint": (
+        "professional standards", "complaint about an officer", "complaint against",
+        "rude officer", "iopc", "police complaint", "rude to me", "was rude",
+    ),
+    # --- cues ---------------------------------------------------------------------------------
+    "cue_ask": (
+        "could you", "can you", "would you", "will you", "could i", "can i", "may i", "could we",
+        "can we", "would it be possible", "is it possible", "is there", "are there", "please",
+        "pls", "plz", "i would like", "i'd like", "id like", "we would like", "we'd like",
+        "would welcome", "i would be grateful", "grateful if", "i am writing to",
+        "i'm writing to", "im writing to", "i write to", "i want", "i wish", "we want",
+        "i need", "we need", "request", "requesting", "wonder if", "wondered if",
+        "wondering if", "let me know", "tell me", "send me", "how", "what", "whats", "when",
+        "where", "which", "who", "whether", "why", "do i", "am i", "complain", "complaint",
+        "concerned", "problem", "hasn't", "hasnt", "haven't", "havent", "has not", "have not",
+        "not received", "not allowed", "seeking", "advise", "advice", "query", "would love",
+        "we'd love", "would be delighted", "invite", "invitation", "would you be", "are you",
+        "do you", "does the", "if you could", "hoping", "keen to", "interested in",
+    ),
+    "cue_negation": (
+        "not a", "not an", "isn't a", "isnt a", "is not a", "not making a", "not asking about",
+        "not about", "nothing to do with", "not related to", "unrelated to", "rather than",
+        "instead of", "no need for", "don't want", "do not want", "dont want", "not a formal",
+        "not formally", "not under", "not via", "not through", "not asking for",
+    ),
+    "cue_incidental": (
+        "obtained under", "obtained through", "obtained via", "obtained using", "obtained",
+        "released under", "released", "revealed", "revealed under", "disclosed under",
+        "disclosed", "published under", "according to", "following an", "following a",
+        "following", "after", "before", "since", "now that", "once", "ahead of", "prior to",
+        "in the run-up to", "in the run up to", "run-up to", "until", "by the time",
+        "as a result of", "in response to", "previous", "previously", "last year's",
+    ),
+    # Longer than "please", so it displaces that ask cue: sending something is not asking.
+    "cue_enclosure": (
+        "please find", "please see attached", "please see below", "please note",
+        "please be advised", "please ignore", "please accept",
+    ),
+    "cue_identity": (
+        "as the", "as a", "as an", "as his", "as her", "as their", "i am the", "i'm the",
+        "im the", "i am a", "i'm a",
+    ),
+    "cue_send": (
+        "send me", "send us", "email me", "copy of", "a copy", "forward me", "share the",
+    ),
+    "cue_statistics": (
+        "how many", "number of", "statistics", "figures", "how often", "total", "proportion",
+        "percentage", "received in",
+    ),
+}
+
+REGEXES: dict[str, tuple[str, ...]] = {
+    "sar_access": (r"\bSARs?\b",),
+    "el_deposit": (r"£\s?5,?000\b",),
+    "el_count": (r"(?i)\bthe count\b(?!\s+of\b)", r"(?i)\bcount(ing)? of (the )?(votes|ballots)"),
+    "el_signatures": (r"\b100 (signatures|names|electors)\b",),
+    "md_deadline": (r"(?i)\bby \d{1,2}([:.]\d{2})?\s?(am|pm)\b", r"(?i)\bdeadline is\b"),
+    "oo_case": (r"\b\d{2}/\d{4,}/\d{2}\b", r"\b\d{2}/\d{5,}\b", r"\b[A-Z]{2,3}-?\d{6,}\b"),
+}
+
+RULES: tuple[Rule, ...] = (
+    # subject access: own data beats the FOI Act when both are cited
+    Rule(C.SUBJECT_ACCESS_REQUEST, ("sar_own",), 3.0, unless=("cue_statistics",)),
+    Rule(C.SUBJECT_ACCESS_REQUEST, ("sar_about_me", "sar_data_noun"), 2.5),
+    Rule(C.SUBJECT_ACCESS_REQUEST, ("sar_access",), 3.0, discounted_by=INCIDENTAL,
+         unless=("cue_statistics",)),
+    Rule(C.SUBJECT_ACCESS_REQUEST, ("sar_law",), 1.0, unless=("cue_statistics",)),
+    # freedom of information; "figures obtained under FOI" is a journalist's source, not a request
+    Rule(C.FOI_REQUEST, ("foi_act",), 3.0, discounted_by=INCIDENTAL),
+    Rule(C.FOI_REQUEST, ("foi_recorded",), 1.5, discounted_by=INCIDENTAL),
+    # electoral process: incidental mentions ("now that nominations have closed") are discounted
+    Rule(C.ELECTORAL_PROCESS, ("el_nomination",), 2.5, discounted_by=INCIDENTAL),
+    Rule(C.ELECTORAL_PROCESS, ("el_subscribers",), 2.5, discounted_by=INCIDENTAL),
+    Rule(C.ELECTORAL_PROCESS, ("el_signatures", "el_electors"), 2.5, discounted_by=INCIDENTAL),
+    Rule(C.ELECTORAL_PROCESS, ("el_signatures",), 1.0, discounted_by=INCIDENTAL),
+    Rule(C.ELECTORAL_PROCESS, ("el_deposit",), 2.5, discounted_by=INCIDENTAL),
+    Rule(C.ELECTORAL_PROCESS, ("el_eligibility",), 2.5, discounted_by=INCIDENTAL),
+    Rule(C.ELECTORAL_PROCESS, ("el_timetable",), 2.5, discounted_by=INCIDENTAL),
+    Rule(C.ELECTORAL_PROCESS, ("el_polling",), 2.5, discounted_by=INCIDENTAL),
+    Rule(C.ELECTORAL_PROCESS, ("el_absent",), 2.5, discounted_by=INCIDENTAL),
+    Rule(C.ELECTORAL_PROCESS, ("el_count",), 2.5, discounted_by=INCIDENTAL),
+    Rule(C.ELECTORAL_PROCESS, ("el_agents",), 2.5, discounted_by=AS_SOMEONE),
+    Rule(C.ELECTORAL_PROCESS, ("el_spending",), 2.5, discounted_by=INCIDENTAL),
+    Rule(C.ELECTORAL_PROCESS, ("el_imprint",), 2.5, discounted_by=INCIDENTAL),
+    Rule(C.ELECTORAL_PROCESS, ("el_officer",), 2.5, discounted_by=AS_SOMEONE),
+    Rule(C.ELECTORAL_PROCESS, ("el_misconduct",), 2.5, discounted_by=INCIDENTAL,
+         unless=("cd_imagery",)),
+    Rule(C.ELECTORAL_PROCESS, ("el_vote",), 1.0, discounted_by=INCIDENTAL),
+    # meetings are asked for; an interview or a comment is the press office's, not a meeting
+    Rule(C.MEETING_REQUEST, ("mt_meet",), 2.5, asked=True,
+         unless=("md_broadcast", "md_comment", "md_identity", "mt_not", "cue_send")),
+    Rule(C.MEETING_REQUEST, ("mt_visit",), 2.5, asked=True),
+    Rule(C.MEETING_REQUEST, ("mt_ride",), 2.5, asked=True),
+    Rule(C.MEETING_REQUEST, ("mt_event",), 2.5, asked=True,
+         unless=("md_broadcast", "md_comment", "md_identity")),
+    Rule(C.MEETING_REQUEST, ("mt_photo",), 2.5, asked=True),
+    Rule(C.MEETING_REQUEST, ("mt_briefing",), 2.0, asked=True, unless=("cue_send",)),
+    Rule(C.MEETING_REQUEST, ("mt_time",), 1.0, asked=True),
+    # conduct: police imagery or people taking sides in a campaign, office resources used for it
+    Rule(C.CONDUCT_CONCERN, ("cd_imagery", "cd_material", "cd_candidate"), 3.0),
+    Rule(C.CONDUCT_CONCERN, ("cd_imagery", "cd_material"), 1.5),
+    Rule(C.CONDUCT_CONCERN, ("cd_imagery", "cd_sides"), 3.0),
+    Rule(C.CONDUCT_CONCERN, ("cd_photo", "cd_staff", "cd_material"), 3.0),
+    Rule(C.CONDUCT_CONCERN, ("cd_staff", "cd_sides"), 3.0),
+    Rule(C.CONDUCT_CONCERN, ("cd_staff", "cd_social", "cd_candidate"), 2.5),
+    Rule(C.CONDUCT_CONCERN, ("cd_resources", "cd_material"), 3.0),
+    Rule(C.CONDUCT_CONCERN, ("cd_resources", "cd_sides"), 3.0),
+    Rule(C.CONDUCT_CONCERN, ("cd_neutrality",), 1.5),
+    Rule(C.CONDUCT_CONCERN, ("cd_imagery",), 1.0),
+    # media: who is asking, for what, by when
+    Rule(C.MEDIA_ENQUIRY, ("md_identity",), 2.5),
+    Rule(C.MEDIA_ENQUIRY, ("md_story",), 2.0),
+    Rule(C.MEDIA_ENQUIRY, ("md_comment",), 2.0),
+    Rule(C.MEDIA_ENQUIRY, ("md_comment_weak",), 1.0),
+    Rule(C.MEDIA_ENQUIRY, ("md_deadline",), 1.0),
+    Rule(C.MEDIA_ENQUIRY, ("md_broadcast",), 2.0, asked=True),
+    Rule(C.MEDIA_ENQUIRY, ("md_broadcast_weak",), 1.0, asked=True),
+    Rule(C.MEDIA_ENQUIRY, ("md_outlet",), 1.5),
+    # information requests: the topics, when asked about
+    Rule(C.INFORMATION_REQUEST, ("in_money",), 2.5, asked=True),
+    Rule(C.INFORMATION_REQUEST, ("in_crime",), 2.5, asked=True),
+    Rule(C.INFORMATION_REQUEST, ("in_plan",), 2.5, asked=True),
+    Rule(C.INFORMATION_REQUEST, ("in_staff",), 2.5, asked=True),
+    Rule(C.INFORMATION_REQUEST, ("in_pack",), 3.0, asked=True),
+    Rule(C.INFORMATION_REQUEST, ("in_services",), 1.5, asked=True),
+    # out of scope: crimes, cases, emergencies, lost property, misdirected and unsolicited mail
+    Rule(C.OUT_OF_SCOPE, ("oo_crime",), 3.0),
+    Rule(C.OUT_OF_SCOPE, ("oo_case",), 3.0),
+    Rule(C.OUT_OF_SCOPE, ("oo_emergency",), 2.5),
+    Rule(C.OUT_OF_SCOPE, ("oo_lost",), 3.0),
+    Rule(C.OUT_OF_SCOPE, ("oo_wrong",), 3.0),
+    Rule(C.OUT_OF_SCOPE, ("oo_marketing",), 2.0),
+    Rule(C.OUT_OF_SCOPE, ("oo_local",), 2.0),
+    Rule(C.OUT_OF_SCOPE, ("oo_police_complaint",), 3.0),
+)
+
+CUE_TERMS = frozenset(name for name in TERMS if name.startswith("cue_"))

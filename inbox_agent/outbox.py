@@ -1,0 +1,117 @@
+"""Compose an outgoing email and queue it as an outbox row, in the caller's transaction.
+
+Nothing here talks to a server: the row commits with the case and the decision, and ``send``
+drains it later. Composing after the row is flushed lets the Message-ID carry the row id, so
+the same email sent twice after a crash is the same message to every mail system it reaches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
+
+from sqlalchemy.orm import Session
+
+from inbox_agent.acknowledge import RenderedEmail
+from inbox_agent.register.models import Case, OutboxMessage, OutboxStatus
+
+FIRST_RETRY = dt.timedelta(seconds=30)
+MAX_RETRY = dt.timedelta(hours=1)
+
+
+def sender_address(from_address: str, office_name: str) -> str:
+    return formataddr((office_name, from_address))
+
+
+def _clean(value: str) -> str:
+    """Header values are built from sender-controlled text: no CR/LF may survive."""
+    return " ".join(value.replace("\r", " ").replace("\n", " ").split())
+
+
+def compose(
+    row: OutboxMessage,
+    rendered: RenderedEmail,
+    *,
+    from_address: str,
+    office_name: str,
+    reference: str,
+    in_reply_to: str = "",
+    references: tuple[str, ...] = (),
+    attachment: bytes | None = None,
+    now: dt.datetime,
+) -> EmailMessage:
+    domain = from_address.rsplit("@", 1)[-1]
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = sender_address(from_address, office_name)
+    msg["To"] = _clean(row.recipient)
+    msg["Subject"] = _clean(rendered.subject)[:250]
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = f"<{row.kind}.{row.id}.{reference.lower()}@{domain}>"
+    if in_reply_to:
+        msg["In-Reply-To"] = _clean(in_reply_to)
+        msg["References"] = _clean(" ".join((*references, in_reply_to)[-10:]))
+    msg["Auto-Submitted"] = "auto-replied" if row.kind == "acknowledgement" else "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg["X-Inbox-Agent-Case"] = reference
+    msg.set_content(rendered.text)
+    if rendered.html is not None:
+        msg.add_alternative(rendered.html, subtype="html")
+    if attachment is not None:
+        _attach_original(msg, attachment)
+    return msg
+
+
+def _attach_original(msg: EmailMessage, raw: bytes) -> None:
+    """The original goes as message/rfc822 with its bytes untouched (8bit, no re-encoding)."""
+    if msg.get_content_maintype() != "multipart":
+        msg.make_mixed()
+    part = EmailMessage(policy=SMTP)
+    part["Content-Type"] = "message/rfc822"
+    part["Content-Disposition"] = 'attachment; filename="original.eml"'
+    part["Content-Transfer-Encoding"] = "8bit"
+    part.set_payload(raw.decode("ascii", "surrogateescape"))
+    msg.attach(part)
+
+
+def queue_email(
+    session: Session,
+    case: Case | None,
+    *,
+    kind: str,
+    recipient: str,
+    rendered: RenderedEmail,
+    from_address: str,
+    office_name: str,
+    now: dt.datetime,
+    give_up_after: dt.timedelta,
+    in_reply_to: str = "",
+    references: tuple[str, ...] = (),
+    attachment: bytes | None = None,
+) -> OutboxMessage:
+    row = OutboxMessage(
+        case_id=case.id if case else None,
+        kind=kind,
+        recipient=recipient,
+        status=OutboxStatus.QUEUED,
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+        give_up_at=now + give_up_after,
+    )
+    session.add(row)
+    session.flush()
+    msg = compose(
+        row, rendered, from_address=from_address, office_name=office_name,
+        reference=case.reference if case else "none", in_reply_to=in_reply_to,
+        references=references, attachment=attachment, now=now,
+    )
+    row.message_id = str(msg["Message-ID"])
+    row.raw = msg.as_bytes()
+    return row
+
+
+def next_attempt(attempts: int, now: dt.datetime) -> dt.datetime:
+    """Exponential backoff: 30 s, 1 min, 2 min ... capped at an hour."""
+    return now + min(FIRST_RETRY * (1 << min(max(attempts - 1, 0), 20)), MAX_RETRY)

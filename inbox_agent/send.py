@@ -1,0 +1,227 @@
+"""Drain the outbox: SMTP (ssl, starttls, plain on loopback) or a local Maildir.
+
+A row is marked sent in its own short transaction straight after the server's 250, so the
+window in which a crash can cause a resend is one commit wide. 4xx answers and dropped
+connections keep the row queued with backoff until its deadline; 5xx answers fail it at once
+and the failure lands on the case's audit trail where staff see it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import mailbox
+import smtplib
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import select
+
+from inbox_agent.cases import audit
+from inbox_agent.outbox import next_attempt
+from inbox_agent.register.db import Register
+from inbox_agent.register.models import Case, OutboxMessage, OutboxStatus
+from inbox_agent.settings import Settings, SmtpSettings
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], dt.datetime]
+
+
+class PermanentFailure(Exception):
+    """The server refused this message for good (5xx)."""
+
+
+class TemporaryFailure(Exception):
+    """Try again later (4xx, timeout, connection lost)."""
+
+
+class Transport(Protocol):
+    def deliver(self, envelope_from: str, recipient: str, raw: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class MaildirTransport:
+    """Shadow mode and the demo: every email lands in a local Maildir, nothing leaves."""
+
+    def __init__(self, path: Path) -> None:
+        self.box = mailbox.Maildir(path, create=True)
+
+    def deliver(self, envelope_from: str, recipient: str, raw: bytes) -> None:
+        self.box.add(raw)
+
+    def close(self) -> None:
+        self.box.close()
+
+
+class SmtpTransport:
+    """One connection per drain, opened lazily, reopened after a failure."""
+
+    def __init__(self, cfg: SmtpSettings, password: str | None) -> None:
+        self.cfg = cfg
+        self.password = password
+        self.conn: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        cfg = self.cfg
+        context = ssl.create_default_context(cafile=str(cfg.ca_file) if cfg.ca_file else None)
+        if not cfg.verify_tls:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        conn: smtplib.SMTP
+        if cfg.security == "ssl":
+            conn = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout_seconds,
+                                    context=context)
+        else:
+            conn = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_seconds)
+        conn.ehlo()
+        if cfg.security == "starttls":
+            conn.starttls(context=context)
+            conn.ehlo()
+        if cfg.username and self.password:
+            conn.login(cfg.username, self.password)
+        return conn
+
+    def deliver(self, envelope_from: str, recipient: str, raw: bytes) -> None:
+        try:
+            if self.conn is None:
+                self.conn = self._connect()
+            self.conn.sendmail(envelope_from, [recipient], raw)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            self._fail(code, text)
+        except smtplib.SMTPResponseException as exc:
+            self._fail(exc.smtp_code, exc.smtp_error)
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise TemporaryFailure(f"connection failed: {exc}") from exc
+
+    def _fail(self, code: int, text: bytes | str) -> None:
+        message = f"{code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text}"
+        self.close()
+        if 500 <= code < 600:
+            raise PermanentFailure(message)
+        raise TemporaryFailure(message)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.quit()
+            except (smtplib.SMTPException, OSError):
+                self.conn.close()
+            self.conn = None
+
+
+def make_transport(settings: Settings) -> Transport:
+    cfg = settings.smtp
+    if cfg is None:
+        return MaildirTransport(settings.source.parent / "outbox")
+    if cfg.deliver == "maildir":
+        assert cfg.maildir_path is not None  # validated by SmtpSettings
+        return MaildirTransport(cfg.maildir_path)
+    secret = settings.smtp_password
+    return SmtpTransport(cfg, secret.get_secret_value() if secret else None)
+
+
+@dataclass
+class DrainReport:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+
+
+class Sender:
+    def __init__(
+        self,
+        settings: Settings,
+        register: Register,
+        *,
+        clock: Clock,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.settings = settings
+        self.register = register
+        self.clock = clock
+        self.stop = stop or threading.Event()
+        self.envelope_from = parseaddr(
+            str(settings.smtp.from_address if settings.smtp else settings.office.inbox_address)
+        )[1]
+
+    def drain(self, limit: int = 500) -> DrainReport:
+        """Send what is due; stop at the first connection failure (the rest wait their turn)."""
+        report = DrainReport()
+        now = self.clock()
+        with self.register.transaction() as session:
+            due = list(session.scalars(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.status == OutboxStatus.QUEUED,
+                       OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.id).limit(limit)
+            ))
+        if not due:
+            return report
+        transport = make_transport(self.settings)
+        try:
+            for row_id in due:
+                if self.stop.is_set() or not self._send_one(transport, row_id, report):
+                    break
+        finally:
+            transport.close()
+        return report
+
+    def _send_one(self, transport: Transport, row_id: int, report: DrainReport) -> bool:
+        with self.register.transaction() as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is None or row.status != OutboxStatus.QUEUED:
+                return True
+            recipient, raw = row.recipient, row.raw
+        try:
+            transport.deliver(self.envelope_from, recipient, raw)
+        except PermanentFailure as exc:
+            self._finish(row_id, OutboxStatus.FAILED, str(exc))
+            report.failed += 1
+            return True
+        except TemporaryFailure as exc:
+            report.deferred += 1
+            self._defer(row_id, str(exc))
+            return False
+        self._finish(row_id, OutboxStatus.SENT, None)
+        report.sent += 1
+        return True
+
+    def _finish(self, row_id: int, status: OutboxStatus, error: str | None) -> None:
+        now = self.clock()
+        with self.register.transaction() as session:
+            row = session.get(OutboxMessage, row_id)
+            assert row is not None
+            row.status, row.attempts, row.last_error = status, row.attempts + 1, error
+            if status is OutboxStatus.SENT:
+                row.sent_at = now
+            case = session.get(Case, row.case_id) if row.case_id else None
+            action = "email_sent" if status is OutboxStatus.SENT else "email_failed"
+            audit(session, now, action, case=case, kind=row.kind, outbox=row.id,
+                  message_id=row.message_id, error=error)
+            reference = case.reference if case else "-"
+        level = logging.INFO if status is OutboxStatus.SENT else logging.ERROR
+        log.log(level, "event=%s case=%s outbox=%d error=%s", action, reference, row_id, error)
+
+    def _defer(self, row_id: int, error: str) -> None:
+        now = self.clock()
+        with self.register.transaction() as session:
+            row = session.get(OutboxMessage, row_id)
+            assert row is not None
+            row.attempts += 1
+            row.last_error = error
+            row.next_attempt_at = next_attempt(row.attempts, now)
+            expired = row.next_attempt_at > row.give_up_at
+            case_id = row.case_id
+        if expired:
+            self._finish(row_id, OutboxStatus.FAILED, f"gave up at the retry deadline: {error}")
+        else:
+            log.warning("event=email_deferred outbox=%d case_id=%s error=%s", row_id, case_id,
+                        error)

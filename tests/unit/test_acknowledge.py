@@ -1,0 +1,369 @@
+"""Acknowledgements render for every category and every shipped profile, and stay safe.
+
+The profiles are loaded exactly as the daemon loads them, so a [policy] text that breaks a
+template fails here, not in a letter to a candidate. The safety tests feed hostile input
+(CR/LF in a subject, markup in a display name) through the real renderer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from email import message_from_bytes
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from inbox_agent.acknowledge import (
+    SUBJECT_MAX,
+    RenderedEmail,
+    bundled_templates_dir,
+    long_date,
+    render_acknowledgement,
+    render_paro_cover,
+)
+from inbox_agent.classify import Category
+from inbox_agent.errors import ConfigError
+from inbox_agent.settings import Settings, load_settings
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+CONFIGS = sorted(CONFIG_DIR.glob("*.toml"))
+DEMO = CONFIG_DIR / "example.toml"
+ACKNOWLEDGED = [c for c in Category if c is not Category.AUTOMATED]
+
+
+@pytest.fixture(autouse=True)
+def credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The systemd credentials the office profiles name; the demo ignores them."""
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    (creds / "imap-password").write_text("imap-secret\n", encoding="utf-8")
+    (creds / "smtp-password").write_text("smtp-secret\n", encoding="utf-8")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    return creds
+
+
+def flat(text: str) -> str:
+    """The text with line wrapping undone, so a phrase can be found wherever it wraps."""
+    return " ".join(text.split())
+
+
+def reference_for(settings: Settings) -> str:
+    return f"{settings.office.reference_prefix}-2024-0007"
+
+
+def render(
+    settings: Settings,
+    category: Category,
+    *,
+    received_on: dt.date | None = None,
+    due_date: dt.date | None = dt.date(2027, 4, 29),
+    requester_name: str = "Jo Bloggs",
+    original_subject: str = "A question about the budget",
+    needs_review: bool = False,
+) -> RenderedEmail:
+    return render_acknowledgement(
+        settings,
+        category=category,
+        reference=reference_for(settings),
+        requester_name=requester_name,
+        original_subject=original_subject,
+        due_date=due_date,
+        received_on=received_on or settings.election.nominations_close,
+        needs_review=needs_review,
+    )
+
+
+def with_template_dir(settings: Settings, folder: Path) -> Settings:
+    policy = settings.policy.model_copy(update={"template_dir": folder})
+    return settings.model_copy(update={"policy": policy})
+
+
+def write_template(folder: Path, name: str, text: str) -> None:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+# --- every category, every profile ------------------------------------------------------
+
+
+@pytest.mark.parametrize("category", ACKNOWLEDGED, ids=str)
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_every_category_renders(path: Path, category: Category) -> None:
+    settings = load_settings(path)
+    email = render(settings, category)
+    reference = reference_for(settings)
+    assert email.subject.startswith(f"[{reference}] ")
+    assert reference in email.text
+    assert "Dear Jo Bloggs," in email.text
+    text = flat(email.text)
+    assert f"{settings.office.spoc_role} {settings.office.name}" in text
+    assert "{{" not in email.text
+    assert "{%" not in email.text
+    assert email.html is not None
+    assert reference in email.html
+    for line in email.text.splitlines():
+        assert len(line) <= 72 or " " not in line, line
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_review_acknowledgement_promises_no_route(path: Path) -> None:
+    settings = load_settings(path)
+    email = render(settings, Category.ELECTORAL_PROCESS, needs_review=True)
+    text = flat(email.text)
+    assert reference_for(settings) in email.subject
+    assert reference_for(settings) in text
+    assert "logged" in text
+    assert settings.paro.name not in text
+    assert "forwarded" not in text
+    assert long_date(dt.date(2027, 4, 29)) not in text
+
+
+def test_reply_does_not_echo_the_message() -> None:
+    settings = load_settings(DEMO)
+    for category in ACKNOWLEDGED:
+        email = render(settings, category, original_subject="Secret plan 12345")
+        assert "Secret plan 12345" in email.subject
+        assert "Secret plan 12345" not in email.text
+
+
+# --- what each category says ------------------------------------------------------------
+
+
+def test_long_date_is_spelled_out() -> None:
+    assert long_date(dt.date(2027, 4, 29)) == "Thursday 29 April 2027"
+    assert long_date(dt.date(2024, 5, 2)) == "Thursday 2 May 2024"
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_foi_gives_the_statutory_due_date(path: Path) -> None:
+    email = render(load_settings(path), Category.FOI_REQUEST, due_date=dt.date(2027, 4, 29))
+    text = flat(email.text)
+    assert "Freedom of Information Act 2000" in text
+    assert "Thursday 29 April 2027" in text
+
+
+def test_subject_access_names_the_law_and_the_due_date() -> None:
+    email = render(
+        load_settings(DEMO), Category.SUBJECT_ACCESS_REQUEST, due_date=dt.date(2027, 5, 1)
+    )
+    text = flat(email.text)
+    assert "Data Protection Act 2018" in text
+    assert "UK General Data Protection Regulation" in text
+    assert "Saturday 1 May 2027" in text
+    assert "identity" in text
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_electoral_process_names_the_paro(path: Path) -> None:
+    settings = load_settings(path)
+    text = flat(render(settings, Category.ELECTORAL_PROCESS).text)
+    assert settings.paro.name in text
+    assert settings.paro.email in text
+    assert "Police Area Returning Officer" in text
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_meeting_rule_follows_the_election_phase(path: Path) -> None:
+    settings = load_settings(path)
+    policy, election = settings.policy, settings.election
+    before = flat(
+        render(settings, Category.MEETING_REQUEST, received_on=election.nominations_close).text
+    )
+    after_day = election.nominations_close + dt.timedelta(days=1)
+    after = flat(render(settings, Category.MEETING_REQUEST, received_on=after_day).text)
+    assert flat(policy.meetings_before_nominations) in before
+    assert flat(policy.meetings_after_nominations) in after
+    for text in (before, after):
+        assert flat(policy.visits) in text
+        assert flat(policy.hustings) in text
+
+
+def test_demo_meeting_text_differs_before_and_after_nominations() -> None:
+    settings = load_settings(DEMO)
+    close = settings.election.nominations_close
+    before = render(settings, Category.MEETING_REQUEST, received_on=close).text
+    after = render(settings, Category.MEETING_REQUEST, received_on=close + dt.timedelta(1)).text
+    assert before != after
+    assert "after formal nomination" in flat(before)
+    assert "Questions must be sent in advance" in flat(after)
+
+
+def test_empty_policy_text_leaves_the_topic_out() -> None:
+    settings = load_settings(CONFIG_DIR / "bedfordshire.toml")
+    assert settings.policy.hustings == ""
+    text = flat(render(settings, Category.MEETING_REQUEST).text)
+    assert "hustings" not in text
+    assert "ride-alongs" in text
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_out_of_scope_points_to_999_and_101(path: Path) -> None:
+    settings = load_settings(path)
+    text = flat(render(settings, Category.OUT_OF_SCOPE, due_date=None).text)
+    assert "999" in text
+    assert "101" in text
+    assert (settings.office.general_address or settings.office.website_url) in text
+
+
+def test_information_request_links_the_briefing_page() -> None:
+    settings = load_settings(DEMO)
+    assert settings.policy.briefing_url is not None
+    text = flat(render(settings, Category.INFORMATION_REQUEST).text)
+    assert settings.policy.briefing_url in text
+    assert "Thursday 29 April 2027" in text
+    assert "member of the public" in text
+
+
+def test_information_request_without_briefing_page_names_the_website() -> None:
+    settings = load_settings(CONFIG_DIR / "bedfordshire.toml")
+    assert settings.policy.briefing_url is None
+    text = flat(render(settings, Category.INFORMATION_REQUEST).text)
+    assert settings.office.website_url in text
+
+
+def test_media_enquiry_names_the_media_contact() -> None:
+    settings = load_settings(DEMO)
+    text = flat(render(settings, Category.MEDIA_ENQUIRY).text)
+    assert settings.policy.media_contact in text
+    assert "neutral" in text
+
+
+def test_automated_mail_has_no_acknowledgement() -> None:
+    settings = load_settings(DEMO)
+    assert not (bundled_templates_dir() / "acknowledgement" / "automated.txt.j2").exists()
+    for review in (False, True):
+        with pytest.raises(ValueError, match="never acknowledged"):
+            render(settings, Category.AUTOMATED, needs_review=review)
+
+
+# --- per-office templates ---------------------------------------------------------------
+
+
+def test_office_template_dir_overrides_the_bundled_template(tmp_path: Path) -> None:
+    folder = tmp_path / "office-templates"
+    write_template(folder, "acknowledgement/foi_request.txt.j2", "Custom FOI {{ reference }}\n")
+    settings = with_template_dir(load_settings(DEMO), folder)
+    assert render(settings, Category.FOI_REQUEST).text == "Custom FOI DEMO-2024-0007\n"
+    # Templates the office did not override still come from the bundle.
+    assert "999" in render(settings, Category.OUT_OF_SCOPE).text
+
+
+def test_template_dir_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    write_template(tmp_path / "overrides", "acknowledgement/media_enquiry.txt.j2", "Ours\n")
+    text = DEMO.read_text(encoding="utf-8")
+    marker = '# template_dir = "templates-demoshire"'
+    assert marker in text
+    config = tmp_path / "office.toml"
+    config.write_text(text.replace(marker, 'template_dir = "overrides"'), encoding="utf-8")
+    settings = load_settings(config)
+    assert settings.policy.template_dir == tmp_path / "overrides"
+    assert render(settings, Category.MEDIA_ENQUIRY).text == "Ours\n"
+
+
+def test_broken_template_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    write_template(tmp_path, "acknowledgement/conduct_concern.txt.j2", "{{ no_such_thing }}\n")
+    settings = with_template_dir(load_settings(DEMO), tmp_path)
+    with pytest.raises(ConfigError, match=r"acknowledgement/conduct_concern\.txt\.j2"):
+        render(settings, Category.CONDUCT_CONCERN)
+
+
+def test_missing_included_template_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    write_template(tmp_path, "acknowledgement/media_enquiry.txt.j2", '{% include "nope.j2" %}')
+    settings = with_template_dir(load_settings(DEMO), tmp_path)
+    with pytest.raises(ConfigError, match=r"nope\.j2"):
+        render(settings, Category.MEDIA_ENQUIRY)
+
+
+def test_missing_template_dir_is_a_config_error(tmp_path: Path) -> None:
+    settings = with_template_dir(load_settings(DEMO), tmp_path / "absent")
+    with pytest.raises(ConfigError, match=r"policy\.template_dir"):
+        render(settings, Category.MEDIA_ENQUIRY)
+
+
+# --- hostile input ----------------------------------------------------------------------
+
+
+def test_crlf_in_the_subject_cannot_inject_headers() -> None:
+    hostile = "Hello\r\nBcc: victim@example.com\r\n\r\nInjected body\nX-Evil: 1\u2028Y: 2"
+    email = render(load_settings(DEMO), Category.INFORMATION_REQUEST, original_subject=hostile)
+    assert "\r" not in email.subject
+    assert "\n" not in email.subject
+    assert "\u2028" not in email.subject
+    assert email.subject.startswith("[DEMO-2024-0007] Re: Hello Bcc: victim@example.com")
+    message = EmailMessage()
+    message["Subject"] = email.subject
+    message.set_content(email.text)
+    parsed = message_from_bytes(message.as_bytes())
+    assert parsed["Bcc"] is None
+    assert parsed["X-Evil"] is None
+
+
+def test_subject_is_capped_and_never_doubles_re() -> None:
+    settings = load_settings(DEMO)
+    long_subject = render(settings, Category.MEDIA_ENQUIRY, original_subject="word " * 500)
+    assert len(long_subject.subject) <= SUBJECT_MAX
+    again = render(settings, Category.MEDIA_ENQUIRY, original_subject="RE: Re: Budget")
+    assert again.subject == "[DEMO-2024-0007] Re: Budget"
+    blank = render(settings, Category.MEDIA_ENQUIRY, original_subject=" \r\n ")
+    assert blank.subject == "[DEMO-2024-0007] Election enquiry"
+
+
+def test_crlf_in_the_name_stays_on_the_greeting_line() -> None:
+    name = "Jo\r\n\r\nPlease also send the payroll"
+    email = render(load_settings(DEMO), Category.MEDIA_ENQUIRY, requester_name=name)
+    assert email.text.splitlines()[0] == "Dear Jo Please also send the payroll,"
+
+
+def test_html_alternative_escapes_the_requester_name() -> None:
+    name = '<script>alert("x")</script>'
+    email = render(load_settings(DEMO), Category.INFORMATION_REQUEST, requester_name=name)
+    assert email.html is not None
+    assert "<script>" not in email.html
+    assert "&lt;script&gt;" in email.html
+    assert "<p>Dear &lt;script&gt;" in email.html
+    assert name in email.text  # plain text has nothing to escape into
+
+
+def test_no_name_gets_a_plain_greeting() -> None:
+    email = render(load_settings(DEMO), Category.MEDIA_ENQUIRY, requester_name="  ")
+    assert email.text.startswith("Hello,\n")
+
+
+# --- the PARO cover note ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_paro_cover_carries_the_case_facts(path: Path) -> None:
+    settings = load_settings(path)
+    cover = render_paro_cover(
+        settings,
+        reference=reference_for(settings),
+        requester_name="Jo Bloggs",
+        requester_email="jo@example.com",
+        received_at=dt.datetime(2024, 4, 3, 23, 30, tzinfo=dt.UTC),
+        subject="Postal vote\r\nBcc: x@example.com",
+    )
+    text = flat(cover.text)
+    assert cover.subject.startswith(f"[{reference_for(settings)}] ")
+    assert "\n" not in cover.subject
+    assert reference_for(settings) in text
+    assert "Jo Bloggs <jo@example.com>" in text
+    assert "Subject: Postal vote Bcc: x@example.com" in text
+    # 23:30 UTC on 3 April is 00:30 BST on 4 April: the UK day is the one that counts.
+    assert "Thursday 4 April 2024 at 00:30 (BST)" in text
+    assert "attached intact" in text
+    assert f"Dear {settings.paro.name}," in cover.text
+
+
+def test_paro_cover_refuses_a_naive_time() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        render_paro_cover(
+            load_settings(DEMO),
+            reference="DEMO-2027-0001",
+            requester_name="Jo",
+            requester_email="jo@example.com",
+            received_at=dt.datetime(2027, 4, 1, 12, 0),
+            subject="Postal votes",
+        )

@@ -1,0 +1,592 @@
+"""The rule classifier against a table of messages written for it.
+
+Each row is (subject, body, expected category). The rows cover all eight human categories,
+the hard pairs (a candidate's data question vs a deposit question, a journalist's comment
+request vs a journalist's FOI request, police photos on a leaflet vs a complaint about the
+count, a crime report sent to the wrong inbox), typos, messages that avoid the obvious words,
+signatures, disclaimers and quoted threads.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from inbox_agent.classify import Category, Classification
+from inbox_agent.classify.rules import VERSION, classify_text
+
+SAR = Category.SUBJECT_ACCESS_REQUEST
+FOI = Category.FOI_REQUEST
+ELECTORAL = Category.ELECTORAL_PROCESS
+MEETING = Category.MEETING_REQUEST
+CONDUCT = Category.CONDUCT_CONCERN
+MEDIA = Category.MEDIA_ENQUIRY
+INFO = Category.INFORMATION_REQUEST
+OUT = Category.OUT_OF_SCOPE
+
+COUNCIL_DISCLAIMER = (
+    "This email and any files transmitted with it are confidential and intended solely for the "
+    "use of the individual to whom they are addressed. If you have received this email in error "
+    "please notify the sender and delete it. Emails to and from the Council may be monitored and "
+    "may be disclosed under the Freedom of Information Act 2000 or the Data Protection Act 2018."
+)
+
+CANDIDATE_SIGNATURE = (
+    "\n\nKind regards,\n\nAlan Price\nElection Agent to Jane Doe, candidate for Police and Crime "
+    "Commissioner\nPromoted by Alan Price on behalf of Jane Doe, both of 4 Mill Lane, Westbrook"
+)
+
+CASES: list[tuple[str, str, Category]] = [
+    # ---- subject access requests ----------------------------------------------------------
+    (
+        "Request for my records",
+        "Dear Sir or Madam,\n\nUnder the Data Protection Act 2018 I would like copies of all the "
+        "personal data your office holds about me, including any emails in which I am named."
+        "\n\nRegards,\nPeter Hall",
+        SAR,
+    ),
+    (
+        "FOI request",
+        "Under the Freedom of Information Act I request all correspondence the Commissioner's "
+        "office has had about me since January, including notes of my phone calls.",
+        SAR,
+    ),
+    (
+        "Subject access request - J. Okafor",
+        "Please treat this as a SAR. Your staff spoke to me about a complaint in 2022 and I want "
+        "everything that was recorded about me.",
+        SAR,
+    ),
+    (
+        "Subjet acess request",
+        "I want to exercise my right of acess under article 15 UK GDPR to the data you hold on "
+        "me.",
+        SAR,
+    ),
+    (
+        "What do you have on me?",
+        "Last year I emailed the Commissioner twice about my son's arrest. Can you send me "
+        "copies of everything your office kept on file about me?",
+        SAR,
+    ),
+    (
+        "Personal data",
+        "Hello, I am a PCC candidate and I believe your office has compiled notes on my "
+        "campaign. Please provide all the personal data you hold relating to me under the UK "
+        "GDPR.\n\nThanks\nMark Ellis\n\n" + COUNCIL_DISCLAIMER,
+        SAR,
+    ),
+    (
+        "Re: Your request",
+        "Yes, it is my own information I am after, not general statistics. Please process it as "
+        "a subject access request.\n\nOn 3 Apr 2024, at 09:12, OPCC Election wrote:\n> Could you "
+        "clarify whether your request is under the Freedom of Information Act?\n> Many thanks",
+        SAR,
+    ),
+    (
+        "Data protection",
+        "Dear OPCC, I'd like to know what personal information about me was passed to the force "
+        "after my complaint last spring, as is my right under data protection law.",
+        SAR,
+    ),
+    # ---- freedom of information -----------------------------------------------------------
+    (
+        "Freedom of Information request - PCC hospitality",
+        "Under the Freedom of Information Act 2000, please provide the total spent on hospitality "
+        "by the OPCC in each of the last three financial years.",
+        FOI,
+    ),
+    (
+        "FOI - Echo newsroom",
+        "I'm a reporter at the Northfield Echo. This is a request under the Freedom of "
+        "Information Act: please provide the number of complaints received about the PCC in "
+        "2023, by month.\n\nSam Reid\nChief Reporter, Northfield Echo",
+        FOI,
+    ),
+    (
+        "Environmental information",
+        "Under the Environmental Information Regulations 2004, please send me recorded "
+        "information about the energy use of the force headquarters building since 2020.",
+        FOI,
+    ),
+    (
+        "Request for recorded information",
+        "Please treat this as a request under the 2000 Act for recorded information: copies of "
+        "the register of gifts and hospitality for the Commissioner's staff.",
+        FOI,
+    ),
+    (
+        "freedom of infomation",
+        "Please can you supply under freedom of infomation the contract value for the force's "
+        "body-worn video supplier.",
+        FOI,
+    ),
+    (
+        "Freedom of Information request",
+        "Under the FOI Act please tell me how many subject access requests the OPCC received in "
+        "2023 and how many were answered late.",
+        FOI,
+    ),
+    (
+        "FOI - election costs",
+        "Under FOIA, how much has the OPCC set aside for the pre-election period, including the "
+        "cost of running the election inbox?",
+        FOI,
+    ),
+    (
+        "Re: Information request",
+        "Thanks. In that case please handle it formally as an FOI.\n\nSent from my phone\n\nOn "
+        "Tue, 2 Apr 2024 at 10:14, OPCC Election <election@opcc.example> wrote:\n> We can "
+        "provide the figures informally if you prefer.",
+        FOI,
+    ),
+    # ---- electoral process ----------------------------------------------------------------
+    (
+        "Nomination papers",
+        "Hello, where do I collect the nomination forms and how many signatures do I need from "
+        "electors in the police area?",
+        ELECTORAL,
+    ),
+    (
+        "Deposit",
+        "Can the £5,000 be paid by bank transfer, and when is it given back?",
+        ELECTORAL,
+    ),
+    (
+        "Access at my polling station",
+        "The polling station at St Mary's hall has steps and no ramp. Who do I speak to so my "
+        "mother can vote on 2 May?",
+        ELECTORAL,
+    ),
+    (
+        "postal vote hasnt arrived",
+        "My postal vote still hasn't come and the election is next week. What should I do?",
+        ELECTORAL,
+    ),
+    (
+        "Complaint about the count",
+        "I was a counting agent on Friday and want to complain that the verification of postal "
+        "ballots was rushed and agents were not allowed to observe.",
+        ELECTORAL,
+    ),
+    (
+        "Spending limit",
+        "What is the maximum a PCC candidate may spend on their campaign, and who receives my "
+        "expenses return after the poll?",
+        ELECTORAL,
+    ),
+    (
+        "Leaflet question",
+        "Does my leaflet need an imprint if it is only going out on social media?",
+        ELECTORAL,
+    ),
+    (
+        "Can I stand?",
+        "I'm a special constable. Am I allowed to stand for PCC, or would I be disqualified?",
+        ELECTORAL,
+    ),
+    (
+        "Forms",
+        "How do I get the forms with 100 signatures to you, and do the people signing have to "
+        "live in the force area?",
+        ELECTORAL,
+    ),
+    (
+        "Appointing an agent",
+        "Who do I tell if I want my wife to act as my election agent, and is there a cut-off "
+        "date?",
+        ELECTORAL,
+    ),
+    (
+        "Opponent's leaflet",
+        "Candidate X's leaflet claims I was convicted of fraud, which is completely untrue. Who "
+        "deals with false statements about candidates during the election?",
+        ELECTORAL,
+    ),
+    (
+        "Question for the returning officer",
+        "Could you pass this to the Police Area Returning Officer: what time will the result be "
+        "declared?",
+        ELECTORAL,
+    ),
+    (
+        "Key dates",
+        "When do nominations close and when is the list of persons nominated published?",
+        ELECTORAL,
+    ),
+    (
+        "nominaton papers",
+        "hi whats the last day for handing in nominaton papers",
+        ELECTORAL,
+    ),
+    (
+        "Proxy",
+        "I will be in hospital on polling day. Is it too late to arrange for my daughter to vote "
+        "by proxy?",
+        ELECTORAL,
+    ),
+    # ---- meeting requests -----------------------------------------------------------------
+    (
+        "Request to meet the Chief Constable",
+        "As an independent candidate I would welcome a one-to-one meeting with the Chief "
+        "Constable to discuss neighbourhood policing.",
+        MEETING,
+    ),
+    (
+        "Riverside station",
+        "Could I visit Riverside station and see the custody suite before polling day?",
+        MEETING,
+    ),
+    (
+        "Ride along",
+        "Is it possible to go out on a ride-along with response officers one evening next week?",
+        MEETING,
+    ),
+    (
+        "Hustings 18 April",
+        "Our residents' association is holding a hustings for the PCC candidates. Would the "
+        "Chief Constable or a senior officer be able to attend and answer questions on "
+        "policing?",
+        MEETING,
+    ),
+    (
+        "Photo call",
+        "We'd like to arrange a photo opportunity with the new dog unit for our candidate. Which "
+        "day suits?",
+        MEETING,
+    ),
+    (
+        "Briefing with the OPCC",
+        "Following the close of nominations I'd like to book a briefing session with the Chief "
+        "Executive about the office's statutory duties.",
+        MEETING,
+    ),
+    (
+        "Coffee?",
+        "Would the Commissioner's chief of staff have half an hour for a chat over coffee next "
+        "Tuesday? I'm standing for the Green Party.",
+        MEETING,
+    ),
+    (
+        "Teams",
+        "Can we set up a video call with the Deputy PCC to talk about the victims' code? Any "
+        "time Thursday works for me.",
+        MEETING,
+    ),
+    (
+        "Shadowing",
+        "I would like to spend a shift shadowing the neighbourhood team in Ashton ward.",
+        MEETING,
+    ),
+    # ---- conduct concerns -----------------------------------------------------------------
+    (
+        "Complaint about candidate leaflet",
+        "The leaflet delivered to my house today shows Candidate Y standing with three officers "
+        "in uniform outside the station. Surely that is not allowed?",
+        CONDUCT,
+    ),
+    (
+        "Use of police logo",
+        "Candidate Z's website uses the force crest and the slogan 'backed by your police'. "
+        "Please can this be looked at.",
+        CONDUCT,
+    ),
+    (
+        "PCSO canvassing",
+        "I saw a PCSO knocking on doors handing out leaflets for the Conservative candidate on "
+        "Sunday afternoon.",
+        CONDUCT,
+    ),
+    (
+        "Staff member's tweets",
+        "A member of OPCC staff has been retweeting one candidate's posts and attacking another "
+        "on Twitter. Is that consistent with political impartiality?",
+        CONDUCT,
+    ),
+    (
+        "Misuse of office email",
+        "The PCC's office account was used to email party members about a campaign event. "
+        "Office resources should not be used for campaigning.",
+        CONDUCT,
+    ),
+    (
+        "Not right",
+        "Why is there a picture of the Commissioner leaning on a marked patrol car on the "
+        "incumbent's election flyer? It looks like the force is endorsing him.",
+        CONDUCT,
+    ),
+    (
+        "Police unifrom on leafet",
+        "canidate used picture of officers in unifrom on his leafet",
+        CONDUCT,
+    ),
+    (
+        "Officer taking sides",
+        "At Tuesday's hustings a uniformed inspector stood up and told the room to vote for the "
+        "Labour candidate.",
+        CONDUCT,
+    ),
+    (
+        "Concern",
+        "A sergeant at Westbrook has put a rosette on and is campaigning for one of the "
+        "candidates in his spare time, and he tells everyone he's a police officer."
+        "\n\nBest wishes\nH. Grant\n\n" + COUNCIL_DISCLAIMER,
+        CONDUCT,
+    ),
+    # ---- media enquiries ------------------------------------------------------------------
+    (
+        "Media enquiry - Echo",
+        "Hi, I'm writing about the rise in shoplifting and wondered if the PCC would like to "
+        "comment. My deadline is 3pm tomorrow.\n\nSam Reid\nCrime Reporter | Northfield Echo"
+        "\n07700 900123",
+        MEDIA,
+    ),
+    (
+        "Request for comment",
+        "Figures we obtained under the Freedom of Information Act show 40% of 101 calls were "
+        "abandoned last year. Does the Commissioner have a response for our story?",
+        MEDIA,
+    ),
+    (
+        "BBC Radio Northfield",
+        "Could the PCC come on the breakfast show on Thursday for a live interview about rural "
+        "crime?",
+        MEDIA,
+    ),
+    (
+        "Podcast invite",
+        "We host a local politics podcast and would love the PCC candidates to record an "
+        "episode with us before the vote.",
+        MEDIA,
+    ),
+    (
+        "Quick one",
+        "We're running a piece in Saturday's paper on police station closures. Is it true the "
+        "Ashton front counter is shutting, and can we quote the Commissioner?",
+        MEDIA,
+    ),
+    (
+        "Numbers for article",
+        "For an article I am writing for the Gazette, could you tell me how many officers the "
+        "force has now compared with 2019?",
+        MEDIA,
+    ),
+    (
+        "Statement request",
+        "Newsdesk here. Can we have a statement from the OPCC on the suspension of the chief "
+        "constable? We publish online at 6pm.\n\n--\nNewsdesk, Valley Live\n" + COUNCIL_DISCLAIMER,
+        MEDIA,
+    ),
+    (
+        "Press enquirey",
+        "Im a journalsit with the Herald - does the OPCC have any comment on the cost of the new "
+        "HQ?",
+        MEDIA,
+    ),
+    # ---- information requests -------------------------------------------------------------
+    (
+        "Crime figures",
+        "I am standing as an independent candidate. Could you send me the latest burglary and "
+        "vehicle crime figures for the Westbrook district?",
+        INFO,
+    ),
+    (
+        "Precept",
+        "What is this year's police precept for a Band D property, and how has it changed since "
+        "2020?",
+        INFO,
+    ),
+    (
+        "Police and crime plan",
+        "Please could you point me to the current Police and Crime Plan and the latest "
+        "performance report against it?",
+        INFO,
+    ),
+    (
+        "Candidate pack",
+        "Is there a candidate briefing pack I can have? I'd like the same material the other "
+        "candidates receive.",
+        INFO,
+    ),
+    (
+        "Officer numbers",
+        "How many PCSOs and neighbourhood officers are there in the north of the county at the "
+        "moment?",
+        INFO,
+    ),
+    (
+        "Money for victims",
+        "How much does the office give each year to organisations that support victims of "
+        "domestic abuse, and who gets it?",
+        INFO,
+    ),
+    (
+        "Information please",
+        "Now that my nomination has been accepted, could I have a copy of the OPCC's budget for "
+        "2024/25 and the medium term financial plan?",
+        INFO,
+    ),
+    (
+        "Request for data",
+        "Please could you provide the knife crime figures for the last two years, broken down "
+        "by district." + CANDIDATE_SIGNATURE,
+        INFO,
+    ),
+    (
+        "Budget question",
+        "This isn't a formal FOI request - I'd just like to know roughly how much the office "
+        "spends on its own staff.",
+        INFO,
+    ),
+    (
+        "Custody",
+        "How many peple were held in custdy in Westbrook last yr?",
+        INFO,
+    ),
+    # ---- out of scope ---------------------------------------------------------------------
+    (
+        "Garage",
+        "Someone broke into my garage last night and took two bikes. I need a crime number for "
+        "the insurance.",
+        OUT,
+    ),
+    (
+        "Ref 24/118823",
+        "Still no update from the officer dealing with my assault, reference 24/118823. Can "
+        "someone please call me?",
+        OUT,
+    ),
+    (
+        "URGENT",
+        "There is a man with a knife outside the shop on King Street right now",
+        OUT,
+    ),
+    (
+        "Lost wallet",
+        "I think I left my wallet on the 42 bus. Has anyone handed it in at a police station?",
+        OUT,
+    ),
+    (
+        "Invoice 4471",
+        "Please find attached our invoice for the catering at the planning committee. Apologies "
+        "if this has gone to the wrong address.",
+        OUT,
+    ),
+    (
+        "Speeding in our village",
+        "Cars race through Little Hadley every evening. The speed limit is ignored and nobody "
+        "does anything.",
+        OUT,
+    ),
+    (
+        "Boost your office productivity",
+        "We help public sector teams save 30% on print costs. Book a free demo today. "
+        "Unsubscribe here.",
+        OUT,
+    ),
+    (
+        "Neighbour",
+        "My neighbour plays loud music until 3am every night. What can the police do about it?",
+        OUT,
+    ),
+    (
+        "stolen car",
+        "my car has been stollen from outside my house pls help",
+        OUT,
+    ),
+    (
+        "Election query",
+        "Not sure if this is the right place but my son was arrested on Saturday and nobody "
+        "will tell me where he is being held. Crime ref NW2405118.",
+        OUT,
+    ),
+]
+
+# Messages the rules cannot place reliably. The one thing they must never do is send them to
+# the PARO: a wrong electoral_process forward hands personal data to a third party.
+NOT_ELECTORAL: list[tuple[str, str]] = [
+    ("Thanks", "Thank you for the information, that's very helpful."),
+    (
+        "Your candidate",
+        "I voted for the current PCC last time and he has done nothing about the drug dealing "
+        "on our estate. Why should anyone vote for him again?",
+    ),
+    (
+        "Campaign launch",
+        "Our campaign launch is at the Corn Exchange on Friday evening. The Commissioner and his "
+        "team are very welcome.",
+    ),
+    (
+        "Ashton station",
+        "We're counting on the Commissioner to keep Ashton station open after the election.",
+    ),
+    (
+        "Help",
+        "I submitted my nomination papers last week. Separately, I'd like to understand how the "
+        "force's budget is allocated between districts.",
+    ),
+    (
+        "Officer was rude",
+        "An officer was rude to me when I reported a burglary. I want to make a complaint.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("subject", "body", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_classifies(subject: str, body: str, expected: Category) -> None:
+    result = classify_text(subject, body)
+    assert result.category is expected, result.reasons
+
+
+@pytest.mark.parametrize(("subject", "body"), NOT_ELECTORAL, ids=[c[0] for c in NOT_ELECTORAL])
+def test_never_sends_to_paro_wrongly(subject: str, body: str) -> None:
+    assert classify_text(subject, body).category is not ELECTORAL
+
+
+@pytest.mark.parametrize(("subject", "body", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_explains_itself(subject: str, body: str, expected: Category) -> None:
+    result = classify_text(subject, body)
+    assert isinstance(result, Classification)
+    assert result.reasons
+    assert all(reason.strip() for reason in result.reasons)
+    assert 0.0 <= result.confidence <= 1.0
+    assert result.version == VERSION
+
+
+def test_table_covers_every_human_category() -> None:
+    counts = {c: sum(1 for *_, e in CASES if e is c) for c in Category}
+    assert counts.pop(Category.AUTOMATED) == 0
+    assert len(CASES) >= 60
+    assert min(counts.values()) >= 6, counts
+
+
+def test_disclaimer_alone_is_not_an_foi_request() -> None:
+    result = classify_text("Minutes", "Minutes attached.\n\nRegards\nJo\n\n" + COUNCIL_DISCLAIMER)
+    assert result.category not in (FOI, SAR)
+
+
+def test_fallback_is_unsure() -> None:
+    asked = classify_text("Hello", "Is anyone there?")
+    told = classify_text("Hello", "Just saying hello.")
+    assert asked.category is INFO
+    assert told.category is OUT
+    assert asked.confidence < 0.5
+    assert told.confidence < 0.5
+    assert "fallback" in asked.reasons[-1]
+
+
+def test_single_weak_electoral_hint_is_below_review_threshold() -> None:
+    strong = classify_text("Nomination papers and deposit", "How do I pay the deposit?")
+    weak = classify_text("Hello", "How many signatures?")
+    assert strong.category is ELECTORAL and strong.confidence >= 0.5
+    assert weak.category is not ELECTORAL or weak.confidence < 0.5
+
+
+def test_negated_foi_is_not_foi() -> None:
+    result = classify_text("Question", "This is not a Freedom of Information request.")
+    assert result.category is not FOI
+
+
+def test_reason_names_the_rule() -> None:
+    result = classify_text("Request", "Under the Freedom of Information Act, please send X.")
+    assert result.category is FOI
+    assert result.reasons[0].startswith("foi: 'freedom of information act'")
