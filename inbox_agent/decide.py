@@ -35,6 +35,12 @@ class Facts:
     has_requester: bool  # a usable reply address exists
     review_below: float
     target_working_days: int
+    delivered_at: dt.datetime | None = None  # when the mailbox received it
+    acknowledge_since: dt.datetime | None = None  # first-run cut-off: older mail is not answered
+    recent_acknowledgements: int = 0  # to this requester in the last 24 hours
+    max_acknowledgements_per_day: int = 3
+    acknowledgements_enabled: bool = True
+    paro_forwarding_enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -91,11 +97,37 @@ def decide(facts: Facts, calendar: UkCalendar) -> Decision:
             f"confidence {facts.classification.confidence:.2f} below "
             f"{facts.review_below:.2f}: marked for review"
         )
-    forward = category is _PARO_CATEGORY and not unsure
+    held = _held_back(facts)
+    reasons.extend(held)
+    withheld = _ack_withheld(facts)
+    reasons.extend(withheld)
+    forward = category is _PARO_CATEGORY and not unsure and not held
     if category is _PARO_CATEGORY and unsure:
         reasons.append("no PARO forward on a guess")
-    acknowledge = facts.has_requester
-    if not acknowledge:
-        reasons.append("no usable reply address")
+    if category is _PARO_CATEGORY and not facts.paro_forwarding_enabled:
+        forward = False
+        reasons.append("PARO forwarding is switched off: staff forward by hand")
+    acknowledge = not held and not withheld
     due = due_date_for(category, facts.received_on, calendar, facts.target_working_days)
     return Decision(Action.OPEN_CASE, category, acknowledge, forward, unsure, due, tuple(reasons))
+
+
+def _held_back(facts: Facts) -> list[str]:
+    """Nothing is sent for mail older than the first-run cut-off: staff decide by hand."""
+    since, delivered = facts.acknowledge_since, facts.delivered_at
+    if since is not None and delivered is not None and delivered < since:
+        return [f"received before the cut-off {since.isoformat()}: registered, nothing sent"]
+    return []
+
+
+def _ack_withheld(facts: Facts) -> list[str]:
+    if not facts.acknowledgements_enabled:
+        return ["acknowledgements are switched off"]
+    if not facts.has_requester:
+        return ["no usable reply address"]
+    if facts.recent_acknowledgements >= facts.max_acknowledgements_per_day:
+        return [
+            f"sender already had {facts.recent_acknowledgements} acknowledgements in 24 hours "
+            f"(cap {facts.max_acknowledgements_per_day}): registered, not acknowledged"
+        ]
+    return []

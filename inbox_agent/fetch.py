@@ -201,7 +201,11 @@ class ImapFetcher:
                     continue  # expunged by someone else between SEARCH and FETCH
                 key = SourceKey(self.account, self.cfg.folder, report.uidvalidity, str(uid), uid)
                 result = store_message(
-                    session, key, raw, now, quarantine_reason=reason,
+                    session,
+                    key,
+                    raw,
+                    now,
+                    quarantine_reason=reason,
                     delivered_at=_internal_date(bodies.get(uid) or heads.get(uid) or {}),
                 )
                 report.stored += int(result.new)

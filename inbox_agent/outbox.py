@@ -103,9 +103,15 @@ def queue_email(
     session.add(row)
     session.flush()
     msg = compose(
-        row, rendered, from_address=from_address, office_name=office_name,
-        reference=case.reference if case else "none", in_reply_to=in_reply_to,
-        references=references, attachment=attachment, now=now,
+        row,
+        rendered,
+        from_address=from_address,
+        office_name=office_name,
+        reference=case.reference if case else "none",
+        in_reply_to=in_reply_to,
+        references=references,
+        attachment=attachment,
+        now=now,
     )
     row.message_id = str(msg["Message-ID"])
     row.raw = msg.as_bytes()

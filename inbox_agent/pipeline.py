@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from inbox_agent.act import queue_actions, recent_acknowledgements
 from inbox_agent.cases import audit, find_thread_case, join_case, open_case
 from inbox_agent.classify.classifier import classify_message
 from inbox_agent.deadlines import UkCalendar, received_local_date
@@ -27,6 +28,7 @@ from inbox_agent.localbox import LocalFetcher
 from inbox_agent.parse import ParsedMail, parse_message
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import Disposition, MailboxState, StoredMessage
+from inbox_agent.send import DrainReport, Sender
 from inbox_agent.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ class PassReport:
     machine: int = 0
     quarantined: int = 0
     retried: int = 0
+    sent: DrainReport = field(default_factory=DrainReport)
 
 
 class Pipeline:
@@ -70,6 +73,9 @@ class Pipeline:
         if settings.smtp is not None:
             own.add(str(settings.smtp.from_address).lower())
         self.own_addresses = frozenset(own)
+        # mail delivered before this is registered but never answered automatically
+        self.acknowledge_since: dt.datetime | None = settings.actions.acknowledge_since
+        self.sender = Sender(settings, register, clock=self.clock, stop=self.stop)
 
     def fetcher(self) -> ImapFetcher | LocalFetcher:
         s = self.settings
@@ -102,7 +108,10 @@ class Pipeline:
         except TransientError as exc:
             self._record_poll(fetcher.account, started, error=str(exc))
             raise
-        self._record_poll(fetcher.account, started, error=None)
+        first_success = self._record_poll(fetcher.account, started, error=None)
+        if self.settings.actions.acknowledge_since is None and first_success is not None:
+            grace = dt.timedelta(hours=self.settings.actions.first_run_grace_hours)
+            self.acknowledge_since = first_success - grace
         log.info(
             "event=fetched seen=%d stored=%d duplicates=%d oversized=%d mailbox_updated=%d",
             report.fetch.seen,
@@ -112,9 +121,13 @@ class Pipeline:
             report.fetch.mailbox_updated,
         )
         self.process_pending(report)
+        report.sent = self.sender.drain()
         return report
 
-    def _record_poll(self, account: str, started: dt.datetime, error: str | None) -> None:
+    def _record_poll(
+        self, account: str, started: dt.datetime, error: str | None
+    ) -> dt.datetime | None:
+        """Record the poll; return when this source first polled successfully."""
         folder = self.settings.imap.folder if self.settings.imap else ""
         with self.register.transaction() as session:
             state = session.scalars(
@@ -129,6 +142,8 @@ class Pipeline:
             state.last_error = error
             if error is None:
                 state.last_success_at = started
+                state.first_success_at = state.first_success_at or started
+            return state.first_success_at
 
     def process_pending(self, report: PassReport) -> None:
         with self.register.transaction() as session:
@@ -171,13 +186,21 @@ class Pipeline:
         prefix = self.settings.office.reference_prefix
         thread = find_thread_case(session, mail, prefix)
         received_on = received_local_date(message.received_at, self.settings.office.timezone)
+        requester = mail.requester.email if mail.requester else ""
+        actions = self.settings.actions
         facts = Facts(
             classification=classification,
             received_on=received_on,
             thread_case=thread.reference if thread else None,
-            has_requester=mail.requester is not None and bool(mail.requester.email),
+            has_requester=bool(requester),
             review_below=self.settings.cases.review_below_confidence,
             target_working_days=self.settings.cases.target_working_days,
+            delivered_at=message.received_at,
+            acknowledge_since=self.acknowledge_since,
+            recent_acknowledgements=recent_acknowledgements(session, requester, now),
+            max_acknowledgements_per_day=actions.max_acknowledgements_per_sender_per_day,
+            acknowledgements_enabled=actions.acknowledge,
+            paro_forwarding_enabled=actions.forward_paro,
         )
         decision = decide(facts, self.calendar)
         if decision.action is Action.LOG_MACHINE:
@@ -197,6 +220,9 @@ class Pipeline:
             version=classification.version,
             now=now,
             received_on=received_on,
+        )
+        queue_actions(
+            session, self.settings, case, message, mail, decision, now=now, received_on=received_on
         )
         _log_case(case.reference, mail, decision.category)
         return "cases_opened"

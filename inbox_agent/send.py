@@ -75,8 +75,9 @@ class SmtpTransport:
             context.verify_mode = ssl.CERT_NONE
         conn: smtplib.SMTP
         if cfg.security == "ssl":
-            conn = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout_seconds,
-                                    context=context)
+            conn = smtplib.SMTP_SSL(
+                cfg.host, cfg.port, timeout=cfg.timeout_seconds, context=context
+            )
         else:
             conn = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_seconds)
         conn.ehlo()
@@ -157,12 +158,17 @@ class Sender:
         report = DrainReport()
         now = self.clock()
         with self.register.transaction() as session:
-            due = list(session.scalars(
-                select(OutboxMessage.id)
-                .where(OutboxMessage.status == OutboxStatus.QUEUED,
-                       OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.id).limit(limit)
-            ))
+            due = list(
+                session.scalars(
+                    select(OutboxMessage.id)
+                    .where(
+                        OutboxMessage.status == OutboxStatus.QUEUED,
+                        OutboxMessage.next_attempt_at <= now,
+                    )
+                    .order_by(OutboxMessage.id)
+                    .limit(limit)
+                )
+            )
         if not due:
             return report
         transport = make_transport(self.settings)
@@ -204,8 +210,16 @@ class Sender:
                 row.sent_at = now
             case = session.get(Case, row.case_id) if row.case_id else None
             action = "email_sent" if status is OutboxStatus.SENT else "email_failed"
-            audit(session, now, action, case=case, kind=row.kind, outbox=row.id,
-                  message_id=row.message_id, error=error)
+            audit(
+                session,
+                now,
+                action,
+                case=case,
+                kind=row.kind,
+                outbox=row.id,
+                message_id=row.message_id,
+                error=error,
+            )
             reference = case.reference if case else "-"
         level = logging.INFO if status is OutboxStatus.SENT else logging.ERROR
         log.log(level, "event=%s case=%s outbox=%d error=%s", action, reference, row_id, error)
@@ -223,5 +237,6 @@ class Sender:
         if expired:
             self._finish(row_id, OutboxStatus.FAILED, f"gave up at the retry deadline: {error}")
         else:
-            log.warning("event=email_deferred outbox=%d case_id=%s error=%s", row_id, case_id,
-                        error)
+            log.warning(
+                "event=email_deferred outbox=%d case_id=%s error=%s", row_id, case_id, error
+            )

@@ -208,6 +208,23 @@ class PolicySettings(_Section):
     ] = "Election enquiry"
 
 
+class ActionsSettings(_Section):
+    """What the daemon may send on its own, and the brakes on it (RFC 3834 and experience)."""
+
+    acknowledge: bool = True
+    forward_paro: bool = True
+    max_acknowledgements_per_sender_per_day: Annotated[int, Field(ge=0, le=100)] = 3
+    acknowledge_since: dt.datetime | None = None
+    first_run_grace_hours: Annotated[int, Field(ge=0, le=24 * 90)] = 24
+    send_retry_hours: Annotated[float, Field(gt=0, le=24 * 14)] = 48.0
+
+    @model_validator(mode="after")
+    def _aware(self) -> ActionsSettings:
+        if self.acknowledge_since is not None and self.acknowledge_since.tzinfo is None:
+            raise ValueError("acknowledge_since needs a time zone, e.g. 2027-03-01T00:00:00Z")
+        return self
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -226,6 +243,7 @@ class Settings(_Section):
     cases: CasesSettings = CasesSettings()
     calendar: CalendarSettings = CalendarSettings()
     policy: PolicySettings = PolicySettings()
+    actions: ActionsSettings = ActionsSettings()
     logging: LoggingSettings = LoggingSettings()
     source: Path = Path("<memory>")
 

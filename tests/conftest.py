@@ -21,7 +21,7 @@ from servers import DovecotServer, PostgresServer, ServerError, SmtpSink, find_p
 def dovecot() -> Iterator[DovecotServer]:
     """A fresh, running Dovecot with one user (``dovecot.user``) and an empty INBOX."""
     if shutil.which("dovecot") is None and not Path("/usr/sbin/dovecot").exists():
-        pytest.skip("Dovecot is not installed (apt-get install dovecot-imapd)")
+        pytest.fail("Dovecot is not installed: run scripts/test.sh, which installs dovecot-imapd")
     server = DovecotServer()
     try:
         server.start()
@@ -36,7 +36,7 @@ def postgres() -> Iterator[PostgresServer]:
     try:
         bin_dir = find_postgres_bin_dir()
     except ServerError as e:
-        pytest.skip(str(e))
+        pytest.fail(f"PostgreSQL is not available: {e} (scripts/test.sh installs it)")
     server = PostgresServer(bin_dir=bin_dir)
     try:
         server.start()
@@ -76,5 +76,5 @@ def corpora_dir() -> Path:
     """The public corpora checked out beside this repository (``../shared/corpora``)."""
     path = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
     if not path.is_dir():
-        pytest.skip(f"public corpora not found at {path}")
+        pytest.fail(f"public corpora not found at {path}: the checkout needs ../shared beside it")
     return path

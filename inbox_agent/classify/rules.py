@@ -38,17 +38,25 @@ from inbox_agent.classify.vocabulary import CUE_TERMS, EXACT_WORDS, REGEXES, RUL
 
 VERSION = "rules-1"
 THRESHOLD = 2.0
-# How many tokens may stand between a cue and the hit it qualifies; "as the Labour
-# candidate's election agent" puts the identity cue further from its hit than "now that".
-CUE_WINDOW = {"cue_negation": 2, "cue_incidental": 2, "cue_identity": 4}
+# How many tokens may stand between a cue and the hit it qualifies (before, after); "as the
+# Labour candidate's election agent" puts the identity cue further off than "now that" does.
+CUE_WINDOW = {
+    "cue_negation": (2, -1),
+    "cue_incidental": (2, -1),
+    "cue_identity": (4, -1),
+    "cue_company": (-1, 1),
+}
+QUESTION_OPENING = 3  # a question word asks when it starts within this many tokens
 INCIDENTAL_FACTOR = 0.25
 UNGUARDED_FACTOR = 0.75
 SECOND_SENTENCE = 0.25  # share of a rule's second-best sentence added to its best
 PRECEDENCE: tuple[Category, ...] = tuple(c for c in Category if c is not Category.AUTOMATED)
 ASK_GUARDED = frozenset({Category.ELECTORAL_PROCESS})
-# Information-request topics (budgets, figures) run through FOI requests, press questions and
-# meeting agendas alike, so they are no rival to a more specific category that applies.
-GENERIC = frozenset({Category.INFORMATION_REQUEST})
+# Information-request topics (budgets, figures) run through FOI and subject access requests
+# and press questions alike, so they are no rival to those; they are to the rest.
+ASKS_FOR_INFORMATION = frozenset(
+    {Category.SUBJECT_ACCESS_REQUEST, Category.FOI_REQUEST, Category.MEDIA_ENQUIRY}
+)
 SHORT = {
     Category.SUBJECT_ACCESS_REQUEST: "sar",
     Category.FOI_REQUEST: "foi",
@@ -278,15 +286,25 @@ def split_sentences(doc: Doc, zones: list[Zone], hits: list[Hit]) -> list[Senten
     for i, s in enumerate(sentence_of):
         first_token.setdefault(s, i)
     questions = {sentence_of[t.i] for t in doc if t.text == "?"}
-    sentences = [_sentence(zones[i], s in questions, grouped[s]) for s, i in first_token.items()]
+    sentences = [
+        _sentence(zones[i], s in questions or _opens_question(doc, i, grouped[s]), grouped[s])
+        for s, i in first_token.items()
+    ]
     return _subject_asks_with_body(sentences)
 
 
+def _opens_question(doc: Doc, first: int, hits: list[Hit]) -> bool:
+    """A question word near the start ("Hi, where do I...") asks, even without a "?"."""
+    words = [t.i for t in doc[first:] if not (t.is_space or t.is_punct)][:QUESTION_OPENING]
+    return any(h.term == "cue_question" and h.start in words for h in hits)
+
+
 def _sentence(zone: Zone, question: bool, hits: list[Hit]) -> Sentence:
+    """Signatures never ask: "Please consider the environment" is not a request."""
     signals = tuple(h for h in hits if h.term not in CUE_TERMS)
     cues = tuple(h for h in hits if h.term in CUE_TERMS)
     asks = question or any(c.term == "cue_ask" for c in cues)
-    return Sentence(zone, asks, signals, cues)
+    return Sentence(zone, asks and zone is not Zone.SIGNATURE, signals, cues)
 
 
 def asks_anything(sentences: list[Sentence]) -> bool:
@@ -322,6 +340,8 @@ def _score_sentence(rule: Rule, sentence: Sentence, doc: Doc) -> Evidence | None
     """All terms present, none of ``unless``, weighted by zone and by nearby cues."""
     if rule.asked and not sentence.asks:
         return None
+    if rule.category in ASK_GUARDED and sentence.zone is Zone.SIGNATURE:
+        return None  # "Election agent for ..." under a name says who writes, not what is asked
     present = {h.term for h in sentence.hits} | {c.term for c in sentence.cues}
     if any(t in present for t in rule.unless):
         return None
@@ -334,7 +354,7 @@ def _score_sentence(rule: Rule, sentence: Sentence, doc: Doc) -> Evidence | None
     if weight <= 0:
         return None
     label = _label(rule, [hit for hit, _ in chosen], sentence, factor, doc)
-    guard_ok = sentence.asks or sentence.zone is Zone.SUBJECT
+    guard_ok = sentence.zone is Zone.SUBJECT or (sentence.asks and sentence.zone is Zone.BODY)
     return Evidence(rule.category, weight, label, guard_ok)
 
 
@@ -346,16 +366,17 @@ def _best_hit(term: str, rule: Rule, sentence: Sentence) -> tuple[Hit, float] | 
 
 def _cue_factor(hit: Hit, rule: Rule, sentence: Sentence) -> float:
     """0 after a negation cue, a quarter after a cue the rule is discounted by, else 1."""
-    near = {
-        c.term
-        for c in sentence.cues
-        if 0 <= hit.start - c.end <= CUE_WINDOW.get(c.term, -1)
-    }
+    near = {c.term for c in sentence.cues if _qualifies(c, hit)}
     if "cue_negation" in near:
         return 0.0
     if near.intersection(rule.discounted_by):
         return INCIDENTAL_FACTOR
     return 1.0
+
+
+def _qualifies(cue: Hit, hit: Hit) -> bool:
+    before, after = CUE_WINDOW.get(cue.term, (-1, -1))
+    return 0 <= hit.start - cue.end <= before or 0 <= cue.start - hit.end <= after
 
 
 def _label(rule: Rule, hits: list[Hit], sentence: Sentence, factor: float, doc: Doc) -> str:
@@ -385,7 +406,7 @@ def choose_category(evidence: list[Evidence], asks: bool) -> Classification:
     if unguarded:
         category = _first_applying(scores, evidence, guarded=False)
     if category is not None:
-        rivals = [s for c, s in scores.items() if c is not category and c not in GENERIC]
+        rivals = [s for c, s in scores.items() if c is not category and not _subsumed(c, category)]
         confidence = _confidence(scores[category], max(rivals, default=0.0))
         decision = f"chose {category.value}: first to reach {THRESHOLD:g} in precedence"
         if unguarded:
@@ -397,6 +418,10 @@ def choose_category(evidence: list[Evidence], asks: bool) -> Classification:
     confidence = 0.3 if not evidence else 0.2
     decision = f"fallback to {category.value}: no category reached {THRESHOLD:g}; {why}"
     return _classification(category, confidence, evidence, decision)
+
+
+def _subsumed(rival: Category, winner: Category) -> bool:
+    return rival is Category.INFORMATION_REQUEST and winner in ASKS_FOR_INFORMATION
 
 
 def _first_applying(

@@ -201,6 +201,7 @@ class MailboxState(Base):
     account: Mapped[str] = mapped_column(CleanText)
     folder: Mapped[str] = mapped_column(CleanText)
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    first_success_at: Mapped[dt.datetime | None]
     last_poll_at: Mapped[dt.datetime | None]
     last_success_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(CleanText)

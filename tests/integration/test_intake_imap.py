@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from builders import HUMAN, MACHINE, imap_settings, message
+from servers import DovecotServer
 from sqlalchemy import func, select
 
 from inbox_agent import intake
@@ -20,8 +22,6 @@ from inbox_agent.register.models import (
     LedgerEntry,
     StoredMessage,
 )
-from builders import HUMAN, MACHINE, imap_settings, message
-from servers import DovecotServer
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +64,11 @@ def test_mixed_mailbox_is_one_case_or_one_machine_entry_each_and_rerun_changes_n
 ) -> None:
     total = _fill(dovecot)
     settings = imap_settings(
-        db_url, dovecot.host, dovecot.port, dovecot.user, dovecot.password,
+        db_url,
+        dovecot.host,
+        dovecot.port,
+        dovecot.user,
+        dovecot.password,
         processed_folder="Registered",
     )
     report = Pipeline(settings, register).run_once()
@@ -86,8 +90,13 @@ def test_message_is_moved_only_after_its_batch_commits(
 ) -> None:
     total = _fill(dovecot)
     settings = imap_settings(
-        db_url, dovecot.host, dovecot.port, dovecot.user, dovecot.password,
-        processed_folder="Registered", batch_size=100,
+        db_url,
+        dovecot.host,
+        dovecot.port,
+        dovecot.user,
+        dovecot.password,
+        processed_folder="Registered",
+        batch_size=100,
     )
     real_store = intake.store_message
     calls = {"n": 0}
@@ -162,7 +171,9 @@ def test_staff_forward_records_the_original_requester(
         "Subject: Police budget question\n\n"
         "Hello, how much of the police budget goes on rural crime this year?\n\nQuinn\n"
     )
-    raw = message("Pat Staff <pat.staff@opcc.testshire.example.org>", "FW: Police budget question", body)
+    raw = message(
+        "Pat Staff <pat.staff@opcc.testshire.example.org>", "FW: Police budget question", body
+    )
     dovecot.append("INBOX", raw)
     settings = imap_settings(db_url, dovecot.host, dovecot.port, dovecot.user, dovecot.password)
     Pipeline(settings, register).run_once()

@@ -58,8 +58,7 @@ CASES: list[tuple[str, str, Category]] = [
     ),
     (
         "Subjet acess request",
-        "I want to exercise my right of acess under article 15 UK GDPR to the data you hold on "
-        "me.",
+        "I want to exercise my right of acess under article 15 UK GDPR to the data you hold on me.",
         SAR,
     ),
     (
@@ -192,8 +191,7 @@ CASES: list[tuple[str, str, Category]] = [
     ),
     (
         "Appointing an agent",
-        "Who do I tell if I want my wife to act as my election agent, and is there a cut-off "
-        "date?",
+        "Who do I tell if I want my wife to act as my election agent, and is there a cut-off date?",
         ELECTORAL,
     ),
     (
@@ -222,6 +220,27 @@ CASES: list[tuple[str, str, Category]] = [
         "Proxy",
         "I will be in hospital on polling day. Is it too late to arrange for my daughter to vote "
         "by proxy?",
+        ELECTORAL,
+    ),
+    (
+        "Can I vote?",
+        "What ID do I need to bring with me to vote this time?",
+        ELECTORAL,
+    ),
+    (
+        "Lies on the doorstep",
+        "Candidate B has been telling lies about me on doorsteps. Who do I complain to?",
+        ELECTORAL,
+    ),
+    (
+        "Staff standing",
+        "I work for the OPCC as a policy officer. Can I stand in the PCC election or must I "
+        "resign first?",
+        ELECTORAL,
+    ),
+    (
+        "Echo photographer",
+        "I'm a reporter with the Echo. Can our photographer get access to the count on Friday?",
         ELECTORAL,
     ),
     # ---- meeting requests -----------------------------------------------------------------
@@ -275,6 +294,22 @@ CASES: list[tuple[str, str, Category]] = [
     (
         "Shadowing",
         "I would like to spend a shift shadowing the neighbourhood team in Ashton ward.",
+        MEETING,
+    ),
+    (
+        "Meeting request",
+        "As the Labour candidate's election agent, I'd like to request a meeting with the Chief "
+        "Constable.",
+        MEETING,
+    ),
+    (
+        "Chief Constable",
+        "My election agent and I would like to meet the Chief Constable in the next fortnight.",
+        MEETING,
+    ),
+    (
+        "Message for our hustings",
+        "Could the PCC send a short message of support to be read out at our hustings?",
         MEETING,
     ),
     # ---- conduct concerns -----------------------------------------------------------------
@@ -332,6 +367,12 @@ CASES: list[tuple[str, str, Category]] = [
         "\n\nBest wishes\nH. Grant\n\n" + COUNCIL_DISCLAIMER,
         CONDUCT,
     ),
+    (
+        "Old photo",
+        "Is it OK for my campaign leaflet to include a photo of me with our local PCSO taken "
+        "last year?",
+        CONDUCT,
+    ),
     # ---- media enquiries ------------------------------------------------------------------
     (
         "Media enquiry - Echo",
@@ -380,6 +421,11 @@ CASES: list[tuple[str, str, Category]] = [
         "Press enquirey",
         "Im a journalsit with the Herald - does the OPCC have any comment on the cost of the new "
         "HQ?",
+        MEDIA,
+    ),
+    (
+        "Sit-down interview",
+        "Is the PCC available to meet our reporter for a sit-down interview on Friday?",
         MEDIA,
     ),
     # ---- information requests -------------------------------------------------------------
@@ -442,6 +488,49 @@ CASES: list[tuple[str, str, Category]] = [
         "How many peple were held in custdy in Westbrook last yr?",
         INFO,
     ),
+    (
+        "Patrols",
+        "Before polling day, could I have the figures on burglary in Ashton?",
+        INFO,
+    ),
+    (
+        "Targets",
+        "Does the force meet its 999 call answering targets?",
+        INFO,
+    ),
+    (
+        "Accountability meeting",
+        "Could you send me the minutes of the last accountability meeting?",
+        INFO,
+    ),
+    (
+        "Recruitment",
+        "How many officers are supporting the new recruitment campaign in uniform?",
+        INFO,
+    ),
+    (
+        "Crime data",
+        "I've paid my deposit. Could you send me the latest crime statistics?",
+        INFO,
+    ),
+    (
+        "Domestic abuse",
+        "Could you send me the force's domestic abuse strategy?\n\nBest wishes\nKaren Lowe\n"
+        "Election agent for the Green Party, Westbrook\nPlease consider the environment before "
+        "printing",
+        INFO,
+    ),
+    (
+        "Hello",
+        "I'm one of the candidates who has lodged nomination papers. Can you tell me how many "
+        "police officers work in Westbrook?",
+        INFO,
+    ),
+    (
+        "Patrols on polling day",
+        "Will there be extra patrols around schools on polling day?",
+        INFO,
+    ),
     # ---- out of scope ---------------------------------------------------------------------
     (
         "Garage",
@@ -499,6 +588,19 @@ CASES: list[tuple[str, str, Category]] = [
         "will tell me where he is being held. Crime ref NW2405118.",
         OUT,
     ),
+    (
+        "Agenda",
+        "Please find the agenda for next week's partnership board attached.\n\nKind regards\n"
+        "Jo Smith\nCommunity Safety Officer\n\nThis e-mail is confidential and may be "
+        "privileged. Any views expressed are those of the author. Emails may be disclosed under "
+        "the Freedom of Information Act.",
+        OUT,
+    ),
+    (
+        "Theft",
+        "An officer ignored me when I tried to report a theft. How do I complain about him?",
+        OUT,
+    ),
 ]
 
 # Messages the rules cannot place reliably. The one thing they must never do is send them to
@@ -523,6 +625,24 @@ NOT_ELECTORAL: list[tuple[str, str]] = [
         "Help",
         "I submitted my nomination papers last week. Separately, I'd like to understand how the "
         "force's budget is allocated between districts.",
+    ),
+    (
+        "Briefing",
+        "Could you send me the briefing given to candidates last week?",
+    ),
+    (
+        "Re: hustings",
+        "Thanks, Tuesday works.\n\n-----Original Message-----\nFrom: OPCC Election\nSent: 03 "
+        "April 2024 10:00\nTo: Jo\nSubject: hustings\n\nThe Chief Executive can meet you on "
+        "Tuesday or Wednesday to talk about nominations.",
+    ),
+    (
+        "Deposits",
+        "I'd like to know the OPCC's deposit arrangements for commissioned services contracts.",
+    ),
+    (
+        "Vote",
+        "Please remind people to vote on Thursday!",
     ),
     (
         "Officer was rude",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 18:38:54.531773
+Create Date: 2026-11-22 18:41:26.056196
 """
 
 from __future__ import annotations
@@ -74,6 +74,11 @@ def upgrade() -> None:
         sa.Column("account", inbox_agent.register.models.CleanText(), nullable=False),
         sa.Column("folder", inbox_agent.register.models.CleanText(), nullable=False),
         sa.Column("uidvalidity", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "first_success_at",
+            inbox_agent.register.models.UtcDateTime(timezone=True),
+            nullable=True,
+        ),
         sa.Column(
             "last_poll_at", inbox_agent.register.models.UtcDateTime(timezone=True), nullable=True
         ),
