@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from inbox_agent.classify.requester import requester_type
 from inbox_agent.decide import Decision
 from inbox_agent.parse import ParsedMail
 from inbox_agent.register.models import (
@@ -112,6 +113,7 @@ def open_case(
         date_of_contact=_contact_time(mail, now),
         requester_name=requester.name if requester else "",
         requester_email=requester.email if requester else "",
+        requester_type=requester_type(mail.request_text),
         forwarded_by=mail.sender.email if mail.forwarded and mail.sender else None,
         method_of_contact="email",
         subject=mail.forwarded.subject if mail.forwarded else mail.subject,

@@ -59,21 +59,29 @@ class LocalFetcher:
         report = FetchReport()
         try:
             box = _open(self.path)
-            with self.register.transaction() as session:
-                done = known_keys(session, self.account, "", 0)
-            batch: list[tuple[str, bytes, dt.datetime | None]] = []
-            for item in self._unseen(box, done):
-                report.seen += 1
-                batch.append(item)
-                if len(batch) >= BATCH:
-                    self._store_batch(batch, report)
-                    batch = []
-                if self.stop.is_set():
-                    break
-            self._store_batch(batch, report)
+        except OSError as exc:
+            raise MailboxUnavailable(f"cannot open {self.path}: {exc}") from exc
+        try:
+            self._store_unseen(box, report)
         except OSError as exc:
             raise MailboxUnavailable(f"cannot read {self.path}: {exc}") from exc
+        finally:
+            box.close()
         return report
+
+    def _store_unseen(self, box: mailbox.Maildir | mailbox.mbox, report: FetchReport) -> None:
+        with self.register.transaction() as session:
+            done = known_keys(session, self.account, "", 0)
+        batch: list[tuple[str, bytes, dt.datetime | None]] = []
+        for item in self._unseen(box, done):
+            report.seen += 1
+            batch.append(item)
+            if len(batch) >= BATCH:
+                self._store_batch(batch, report)
+                batch = []
+            if self.stop.is_set():
+                break
+        self._store_batch(batch, report)
 
     def _unseen(
         self, box: mailbox.Maildir | mailbox.mbox, done: set[str]

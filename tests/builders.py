@@ -34,9 +34,30 @@ def base_config(db_url: str) -> dict[str, Any]:
     }
 
 
+def smtp_config(host: str, port: int, **smtp: Any) -> dict[str, Any]:
+    """An ``[smtp]`` section for a plain-text server on loopback (the test sink)."""
+    return {
+        "host": host,
+        "port": port,
+        "security": "none",
+        "from_address": INBOX,
+        "timeout_seconds": 5.0,
+        **smtp,
+    }
+
+
 def imap_settings(
-    db_url: str, host: str, port: int, user: str, password: str, **imap: Any
+    db_url: str,
+    host: str,
+    port: int,
+    user: str,
+    password: str,
+    *,
+    smtp: dict[str, Any] | None = None,
+    actions: dict[str, Any] | None = None,
+    **imap: Any,
 ) -> Settings:
+    """Settings reading ``user``'s mailbox; ``smtp`` and ``actions`` are whole sections."""
     data = base_config(db_url)
     data["imap"] = {
         "host": host,
@@ -47,6 +68,10 @@ def imap_settings(
         "batch_size": 7,
         **imap,
     }
+    if smtp is not None:
+        data["smtp"] = smtp
+    if actions is not None:
+        data["actions"] = actions
     return settings_from_dict(data, Path("/tmp/test-inbox-agent.toml"))
 
 

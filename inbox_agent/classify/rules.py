@@ -99,6 +99,7 @@ class Sentence:
     asks: bool
     hits: tuple[Hit, ...]
     cues: tuple[Hit, ...]
+    context: tuple[Hit, ...] = ()  # terms seen by ``unless`` only: the body, for a subject
 
 
 @dataclass(frozen=True)
@@ -202,8 +203,19 @@ def _pipeline() -> tuple[spacy.language.Language, Matcher]:
     matcher = Matcher(nlp.vocab)
     for term, phrases in TERMS.items():
         fuzzy = term not in CUE_TERMS
-        matcher.add(term, [_pattern(nlp.make_doc(phrase), fuzzy) for phrase in phrases])
+        docs = [doc for phrase in phrases for doc in _spellings(nlp, phrase)]
+        matcher.add(term, [_pattern(doc, fuzzy) for doc in docs])
     return nlp, matcher
+
+
+def _spellings(nlp: spacy.language.Language, phrase: str) -> list[Doc]:
+    """The phrase tokenised as it may be typed: the tokeniser's exceptions depend on case
+    ("id" splits like "I'd", "ID" does not), so each casing that splits differently counts."""
+    seen: dict[tuple[str, ...], Doc] = {}
+    for spelling in (phrase, phrase.upper(), phrase.title()):
+        doc = nlp.make_doc(spelling)
+        seen.setdefault(tuple(t.lower_ for t in doc), doc)
+    return list(seen.values())
 
 
 def _pattern(phrase: Doc, fuzzy: bool) -> list[dict[str, object]]:
@@ -290,7 +302,7 @@ def split_sentences(doc: Doc, zones: list[Zone], hits: list[Hit]) -> list[Senten
         _sentence(zones[i], s in questions or _opens_question(doc, i, grouped[s]), grouped[s])
         for s, i in first_token.items()
     ]
-    return _subject_asks_with_body(sentences)
+    return _read_subject_with_body(sentences)
 
 
 def _opens_question(doc: Doc, first: int, hits: list[Hit]) -> bool:
@@ -312,11 +324,22 @@ def asks_anything(sentences: list[Sentence]) -> bool:
     return any(s.asks for s in sentences if s.zone in (Zone.SUBJECT, Zone.BODY))
 
 
-def _subject_asks_with_body(sentences: list[Sentence]) -> list[Sentence]:
-    """A subject names what the message asks for, if the message asks anything at all:
-    "Budget" over "Could you send me...?" asks; over "Please find attached..." it does not."""
+def _read_subject_with_body(sentences: list[Sentence]) -> list[Sentence]:
+    """A subject is a label for the body, so it is read in the body's context.
+
+    It asks if the message asks anything ("Budget" over "Could you send me...?" asks; over
+    "Please find attached..." it does not), and it carries the body's cues, so a rule's
+    ``unless`` sees them ("Meeting" over "send me the minutes of the meeting" is no request).
+    """
     asks = asks_anything(sentences)
-    return [replace(s, asks=s.asks or asks) if s.zone is Zone.SUBJECT else s for s in sentences]
+    cues = tuple(c for s in sentences for c in s.cues)
+    vetoes = tuple(h for s in sentences if s.zone is not Zone.SUBJECT for h in s.hits)
+    return [
+        replace(s, asks=s.asks or asks, context=s.context + cues + vetoes)
+        if s.zone is Zone.SUBJECT
+        else s
+        for s in sentences
+    ]
 
 
 # --- scoring ------------------------------------------------------------------------------------
@@ -342,7 +365,7 @@ def _score_sentence(rule: Rule, sentence: Sentence, doc: Doc) -> Evidence | None
         return None
     if rule.category in ASK_GUARDED and sentence.zone is Zone.SIGNATURE:
         return None  # "Election agent for ..." under a name says who writes, not what is asked
-    present = {h.term for h in sentence.hits} | {c.term for c in sentence.cues}
+    present = {h.term for h in (*sentence.hits, *sentence.cues, *sentence.context)}
     if any(t in present for t in rule.unless):
         return None
     found = [_best_hit(term, rule, sentence) for term in rule.terms]

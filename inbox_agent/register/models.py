@@ -34,6 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from inbox_agent.classify.requester import RequesterType
+
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite forgets the zone otherwise)."""
@@ -102,13 +104,6 @@ class CaseStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     ANSWERED = "answered"
     CLOSED = "closed"
-
-
-class RequesterType(StrEnum):
-    CANDIDATE = "candidate"
-    AGENT = "agent"
-    REPRESENTATIVE = "representative"
-    PUBLIC = "public"
 
 
 class Case(Base):

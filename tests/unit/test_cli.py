@@ -1,0 +1,193 @@
+"""The CLI end to end on the bundled demo mailbox, in a temp dir (real SQLite, real Maildir)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from inbox_agent.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    """A copy of the demo profile whose relative paths point into tmp_path."""
+    shutil.copytree(ROOT / "demo" / "maildir", tmp_path / "demo" / "maildir")
+    (tmp_path / "config").mkdir()
+    config = tmp_path / "config" / "example.toml"
+    shutil.copy(ROOT / "config" / "example.toml", config)
+    return config
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_demo_run_once_builds_the_register_and_rerun_changes_nothing(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "--config", str(demo), "run", "--once")
+    assert code == 0, err
+    assert "cases opened 9" in err and "machine mail 3" in err
+    outbox = demo.parent.parent / "demo" / "outbox" / "new"
+    sent = sorted(outbox.iterdir())
+    assert len(sent) == 10  # nine acknowledgements and one PARO forward
+    code, out, _ = run(capsys, "--config", str(demo), "register", "list")
+    assert code == 0
+    assert len([line for line in out.splitlines() if line.startswith("DEMO-")]) == 9
+
+    code, _, err = run(capsys, "--config", str(demo), "run", "--once")
+    assert code == 0 and "fetched 0" in err and "cases opened 0" in err
+    assert len(list(outbox.iterdir())) == 10
+
+
+def test_export_csv_has_the_protocol_columns(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "--config", str(demo), "run", "--once")
+    code, out, _ = run(capsys, "--config", str(demo), "register", "export", "--format", "csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 9
+    for column in (
+        "Date of contact",
+        "Candidate / agent / representative",
+        "Officer",
+        "Method of contact",
+        "Information sought",
+        "Information provided",
+        "Date added to register",
+        "Date added to website",
+        "Decisions and risk mitigations",
+        "Reference",
+        "Category",
+        "Status",
+        "Due date",
+    ):
+        assert column in rows[0]
+    forwarded = [
+        r for r in rows if "lee.marsh@example.com" in r["Candidate / agent / representative"]
+    ]
+    assert len(forwarded) == 1
+    assert forwarded[0]["Requester type"] == "candidate"
+
+
+def test_export_jsonl_to_file(
+    demo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    run(capsys, "--config", str(demo), "run", "--once")
+    target = tmp_path / "register.jsonl"
+    code, _, err = run(
+        capsys,
+        "--config",
+        str(demo),
+        "register",
+        "export",
+        "--format",
+        "jsonl",
+        "--output",
+        str(target),
+    )
+    assert code == 0 and "wrote 9 cases" in err
+    rows = [json.loads(line) for line in target.read_text().splitlines()]
+    assert {r["category"] for r in rows} >= {"foi_request", "electoral_process"}
+
+
+def test_show_prints_the_audit_trail_and_unknown_reference_fails(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "--config", str(demo), "run", "--once")
+    _, out, _ = run(
+        capsys, "--config", str(demo), "register", "list", "--category", "electoral_process"
+    )
+    reference = next(line.split()[0] for line in out.splitlines() if line.startswith("DEMO-"))
+    code, out, _ = run(capsys, "--config", str(demo), "register", "show", reference)
+    assert code == 0
+    assert "case_opened" in out and "paro_forward_queued" in out and "email_sent" in out
+    code, _, err = run(capsys, "--config", str(demo), "register", "show", "DEMO-1999-0001")
+    assert code == 1 and "no case" in err
+
+
+def test_classify_json_writes_nothing(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = sorted((demo.parent.parent / "demo" / "maildir" / "new").iterdir())
+    code, out, _ = run(capsys, "--config", str(demo), "classify", "--json", *map(str, files))
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == len(files)
+    for row in rows:
+        for key in (
+            "file",
+            "category",
+            "confidence",
+            "acknowledge",
+            "forward_paro",
+            "requester",
+            "reasons",
+        ):
+            assert key in row
+    machine = [r for r in rows if r["category"] == "automated"]
+    assert len(machine) == 3 and not any(r["acknowledge"] for r in machine)
+    assert not (demo.parent.parent / "demo" / "register.sqlite3").exists()
+
+
+def test_classify_reports_an_unreadable_file(
+    demo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.eml"
+    empty.write_bytes(b"")
+    code, out, _ = run(
+        capsys,
+        "--config",
+        str(demo),
+        "classify",
+        "--json",
+        str(empty),
+        str(tmp_path / "missing.eml"),
+    )
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert rows[0]["quarantine"] is True and rows[0]["category"] is None
+    assert "cannot read" in rows[1]["error"]
+    assert code == 1
+
+
+def test_check_config_on_the_demo(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--config", str(demo), "check-config")
+    assert code == 0, out
+    assert "database: ok" in out and "mail source: ok" in out
+
+
+def test_bad_config_exits_2_and_names_the_key(
+    tmp_path: Path, demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    text = re.sub(r"(?m)^interval_seconds = .*$", 'interval_seconds = "often"', demo.read_text())
+    bad.write_text(text)
+    code, _, err = run(capsys, "--config", str(bad), "run", "--once")
+    assert code == 2
+    assert str(bad) in err and "poll.interval_seconds" in err
+
+
+def test_import_mbox_registers_without_emailing(
+    demo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import mailbox
+
+    box_path = tmp_path / "export.mbox"
+    box = mailbox.mbox(box_path)
+    for path in sorted((demo.parent.parent / "demo" / "maildir" / "new").iterdir())[:4]:
+        box.add(path.read_bytes())
+    box.flush()
+    box.close()
+    code, _, err = run(capsys, "--config", str(demo), "import", str(box_path))
+    assert code == 0 and "cases opened 4" in err and "emails sent 0" in err
+    code, _, err = run(capsys, "--config", str(demo), "import", str(box_path))
+    assert code == 0 and "fetched 0" in err
