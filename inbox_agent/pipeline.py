@@ -172,10 +172,12 @@ class Pipeline:
             report.quarantined += 1
         except TransientError:
             raise  # the database itself is down: stop the pass, retry on the next one
-        except Exception as exc:
+        except Exception as exc:  # one message must not stop the inbox
             log.exception("event=process_failed stored_message=%d", message_id)
-            report.retried += 1
-            self._count_attempt(message_id, f"{type(exc).__name__}: {exc}")
+            if self._count_attempt(message_id, f"{type(exc).__name__}: {exc}"):
+                report.quarantined += 1
+            else:
+                report.retried += 1
 
     def _handle(self, session: Session, message: StoredMessage) -> str:
         now = self.clock()
@@ -246,11 +248,12 @@ class Pipeline:
             audit(session, self.clock(), "message_quarantined", message=message, reason=reason)
         log.warning("event=quarantined stored_message=%d reason=%s", message_id, reason)
 
-    def _count_attempt(self, message_id: int, reason: str) -> None:
+    def _count_attempt(self, message_id: int, reason: str) -> bool:
+        """Record a failed attempt; True when it was the last and the message is shunted."""
         with self.register.transaction() as session:
             message = session.get(StoredMessage, message_id)
             if message is None:
-                return
+                return False
             message.attempts += 1
             message.error = reason
             exhausted = message.attempts >= self.settings.poll.max_attempts
@@ -258,6 +261,7 @@ class Pipeline:
             self._quarantine(
                 message_id, f"gave up after {self.settings.poll.max_attempts} attempts: {reason}"
             )
+        return exhausted
 
 
 def _log_case(reference: str, mail: ParsedMail, category: str) -> None:

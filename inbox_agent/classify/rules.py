@@ -262,20 +262,28 @@ def find_hits(doc: Doc, zones: list[Zone]) -> list[Hit]:
 
 
 def _drop_contained(hits: set[Hit]) -> list[Hit]:
-    """Keep "briefing pack" over "briefing"; cues are judged apart from signals."""
+    """A phrase inside a longer one of another category yields to it ("briefing pack" is an
+    information request, not a briefing); within a category both count ("facebook page" is
+    campaign material and "facebook" social media). Cues are judged apart from signals."""
     kept: list[Hit] = []
     for hit in sorted(hits, key=lambda h: (h.start - h.end, h.start)):
-        is_cue = hit.term in CUE_TERMS
-        inside = any(
-            k.start <= hit.start
-            and hit.end <= k.end
-            and k.end - k.start > hit.end - hit.start
-            and (k.term in CUE_TERMS) == is_cue
-            for k in kept
-        )
-        if not inside:
+        if not any(_swallows(k, hit) for k in kept):
             kept.append(hit)
     return sorted(kept, key=lambda h: (h.start, h.end))
+
+
+def _swallows(longer: Hit, hit: Hit) -> bool:
+    inside = longer.start <= hit.start and hit.end <= longer.end
+    if not inside or longer.end - longer.start == hit.end - hit.start:
+        return False
+    if (longer.term in CUE_TERMS) != (hit.term in CUE_TERMS):
+        return False
+    return longer.term == hit.term or _family(longer.term) != _family(hit.term)
+
+
+def _family(term: str) -> str:
+    """The category a term belongs to, by its prefix: "el_deposit" -> "el"."""
+    return term.split("_", 1)[0]
 
 
 # --- sentences ----------------------------------------------------------------------------------
@@ -453,11 +461,15 @@ def _first_applying(
     for category in PRECEDENCE:
         if scores[category] < THRESHOLD:
             continue
-        if guarded and category in ASK_GUARDED:
-            if not any(e.asked for e in evidence if e.category is category):
-                continue
+        if guarded and category in ASK_GUARDED and not _passes_guard(category, evidence):
+            continue
         return category
     return None
+
+
+def _passes_guard(category: Category, evidence: list[Evidence]) -> bool:
+    """Some of the category's evidence is in the subject or in a sentence of the body that asks."""
+    return any(e.asked for e in evidence if e.category is category)
 
 
 def _confidence(score: float, runner_up: float) -> float:

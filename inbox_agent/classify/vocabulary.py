@@ -52,6 +52,7 @@ EXACT_WORDS = frozenset(
         "election", "elections", "verification", "commissioner", "commissioned", "property",
         "nominated", "counting", "statement", "statements", "spending", "speeding",
         "correspondent", "stalking", "filming", "livery", "advert", "contract", "contracts",
+        "accounts",
     }
 )  # fmt: skip
 
@@ -109,7 +110,8 @@ TERMS: dict[str, tuple[str, ...]] = {
         "eligible to stand", "eligibility to stand", "eligibility", "eligible", "allowed to stand",
         "able to stand", "can i stand", "could i stand", "qualify to stand", "qualified to stand",
         "right to stand", "disqualified", "disqualification", "disqualify",
-        "politically restricted post", "barred from standing",
+        "politically restricted post", "barred from standing", "politically restricted",
+        "cannot stand for", "can't stand for", "resign to stand", "resign before standing",
     ),
     "el_timetable": (
         "election timetable", "timetable for the election", "polling day", "election day",
@@ -225,7 +227,8 @@ TERMS: dict[str, tuple[str, ...]] = {
     "cd_staff": (
         "officer", "officers", "pcso", "pcsos", "constable", "sergeant", "inspector",
         "superintendent", "police staff", "staff", "member of staff", "staff member", "employee",
-        "opcc staff", "special constable", "detective",
+        "opcc staff", "special constable", "detective", "chief executive", "chief constable",
+        "the force", "opcc",
     ),
     "cd_sides": (
         "campaigning", "canvassing", "canvass", "knocking on doors", "handing out leaflets",
@@ -234,7 +237,9 @@ TERMS: dict[str, tuple[str, ...]] = {
         "backing one candidate", "backed by", "vote for", "rosette", "campaign for", "campaigned",
         "political views", "political comments", "partisan", "retweeting", "retweeted",
         "liked a post", "liked posts", "supporting a candidate", "supporting the candidate",
-        "supporting one candidate", "attacking another",
+        "supporting one candidate", "attacking another", "support for a candidate", "post support",
+        "posted support", "shared a post", "vote labour", "vote conservative", "vote reform",
+        "vote green", "vote lib dem", "vote tory",
     ),
     "cd_social": (
         "social media", "facebook", "twitter", "instagram", "tiktok", "x/twitter", "posted",
@@ -262,23 +267,25 @@ TERMS: dict[str, tuple[str, ...]] = {
         "writing an article", "our article", "for a piece", "running a piece", "writing a piece",
         "working on a piece", "our piece", "for publication", "going to print", "our readers",
         "our listeners", "our viewers", "our audience", "tomorrow's paper", "saturday's paper",
-        "sunday's paper", "our paper",
+        "sunday's paper", "our paper", "we're covering", "we are covering", "live blog", "liveblog",
     ),
     "md_comment": (
         "any comment", "a comment", "for comment", "request for comment", "on the record",
         "off the record", "a statement", "a quote", "quote the", "response for", "right of reply",
-        "spokesperson", "spokesman", "spokeswoman",
+        "spokesperson", "spokesman", "spokeswoman", "a line on", "give us a line", "a line from",
     ),
     "md_comment_weak": ("comment", "statement", "quote"),
     "md_deadline": ("deadline", "publishing", "publish", "broadcast"),
     "md_broadcast": (
         "podcast", "interview", "live interview", "breakfast show", "episode", "bbc", "itv",
-        "sky news", "channel 4", "on air", "filming", "camera crew",
+        "sky news", "channel 4", "on air", "filming", "camera crew", "pre-record", "prerecord",
+        "pre-recorded", "drive-time", "drivetime", "our show", "down the line", "our programme",
+        "live on air",
     ),
     "md_broadcast_weak": ("radio", "tv", "television", "programme", "show"),
     "md_outlet": (
         "newspaper", "gazette", "echo", "herald", "chronicle", "telegraph", "mirror",
-        "press association", "pa media", "valley live",
+        "press association", "pa media", "valley live", "radio",
     ),
     # --- information requests ------------------------------------------------------------------
     "in_money": (
@@ -329,11 +336,16 @@ TERMS: dict[str, tuple[str, ...]] = {
         "emergency", "right now", "happening now", "call 999", "dial 999", "dialled 999",
         "rang 999", "knife", "weapon", "in danger", "help me", "pls help", "urgent help",
     ),
-    "oo_lost": ("lost property", "found property", "missing dog", "lost dog", *_LOST_ITEMS),
+    "oo_lost": (
+        "lost property", "found property", "missing dog", "lost dog", *_LOST_ITEMS, "missing cat",
+        "lost cat", "finding a", "has anyone found", "stray",
+    ),
     "oo_wrong": (
         "wrong address", "wrong email", "wrong inbox", "wrong person", "wrong department",
         "sent in error", "sent to you in error", "sent to you by mistake", "not meant for you",
-        "meant for someone else", "apologies if this",
+        "meant for someone else", "apologies if this", "right email", "right address",
+        "right inbox", "right person", "right department", "trying to reach",
+        "trying to get hold of",
     ),
     "oo_marketing": (
         "unsubscribe", "free demo", "book a demo", "free trial", "special offer", "webinar",

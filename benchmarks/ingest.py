@@ -1,0 +1,713 @@
+"""Ingest benchmark: a full ``inbox-agent run --once`` against a private Dovecot, next to mbsync.
+
+    .venv/bin/python benchmarks/ingest.py [--messages N] [--db sqlite|URL] [--seed S]
+
+1. Generate N deterministic messages: human enquiries (plain, HTML, with attachments, replies)
+   and machine mail (auto-replies, bounces, list mail).
+2. Start a private Dovecot (``tests/servers.py``) and APPEND them to INBOX on one connection.
+3. Run the CLI's ``run --once`` in a child process with a temporary TOML (IMAP without TLS,
+   the register in a temp dir, outgoing mail to a local Maildir) and time the fetch+store
+   stage and the whole pass; the child's peak RSS comes from ``os.wait4``.
+4. Fill a second Dovecot user with the same messages and time ``mbsync`` pulling them into a
+   Maildir, for a reference rate.
+5. Print the figures, one per line, and check the ledger holds one row per message.
+
+The child is this file again with ``--child-ingest``: it calls ``inbox_agent.cli.main`` with
+``--config <tmp.toml> run --once`` (exactly what the ``inbox-agent`` script does) after
+wrapping ``ImapFetcher.fetch_new`` and ``Pipeline.run_once`` in timers. Only standard-library
+modules are imported at the top, so the child's peak RSS is the CLI's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import importlib
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from inbox_agent.fetch import FetchReport, ImapFetcher
+    from inbox_agent.pipeline import PassReport, Pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+INBOX = "elections@opcc.testshire.example.org"
+PARO = "paro@council.testshire.example.org"
+MBSYNC_USER = "mbsync"
+MBSYNC_PASSWORD = "mbsync-bench-password"
+MB = 1024 * 1024
+
+# --------------------------------------------------------------------------- message corpus
+
+FIRST = "Ann Bob Cat Dev Eve Faisal Gita Huw Isla Jon Kemi Liam Mair Nia Owen Priya Rhys Sian Tom"
+SURNAMES = "Jones Patel Evans Khan Hughes Smith Roberts Davies Ahmed Lewis Price Morgan Shah Reid"
+PUBLIC_DOMAINS = ("example.com", "mail.example.net", "home.example.org", "isp.example.co.uk")
+CANDIDATE_DOMAINS = ("vote-for-change.example.org", "campaign.example.com", "party.example.net")
+PRESS_DOMAINS = ("newsroom.example.co.uk", "testshire-gazette.example.com", "radio.example.org")
+PLACES = ("Northbridge", "Eastmoor", "Kingsford", "Westhaven", "Ashby Vale", "Millbrook")
+TOPICS = ("rural crime", "knife crime", "road safety", "domestic abuse", "shoplifting", "fraud")
+
+CANDIDATE = (
+    (
+        "Nomination papers",
+        "Where must the nomination papers be delivered, and by what time on "
+        "the last day? How many subscribers do I need from {place}?",
+    ),
+    (
+        "Deposit for the PCC election",
+        "How is the deposit paid, by banker's draft or transfer, "
+        "and when is it returned to a candidate?",
+    ),
+    (
+        "Request for a meeting",
+        "As a candidate I would like to meet the Chief Constable to "
+        "discuss {topic} in {place}. Could you suggest a date and time?",
+    ),
+    (
+        "Candidate briefing",
+        "Is there a briefing pack for candidates on the police and crime "
+        "plan and the budget for {topic}?",
+    ),
+    (
+        "Visit to {place} police station",
+        "Could I visit {place} police station with my "
+        "campaign team next week and take some photographs?",
+    ),
+    (
+        "Election expenses",
+        "What is the spending limit for a candidate in this police area, "
+        "and does it cover leaflets about {topic}?",
+    ),
+)
+PUBLIC = (
+    (
+        "Freedom of Information request",
+        "Under the Freedom of Information Act 2000, please "
+        "send me the number of {topic} offences recorded in {place} in each of the last {n} years.",
+    ),
+    (
+        "Subject access request",
+        "Please send me all the personal data your office holds about "
+        "me, under the Data Protection Act 2018. My reference from last year was {n}.",
+    ),
+    (
+        "Where do I vote?",
+        "I moved to {place} recently. Where is my polling station and can I "
+        "still apply for a postal vote?",
+    ),
+    (
+        "Complaint about a candidate",
+        "A candidate's leaflet in {place} says {topic} has doubled. "
+        "I believe this is false and I want to complain about their conduct.",
+    ),
+    (
+        "Question about {topic}",
+        "How much of the commissioner's budget was spent on {topic} "
+        "last year, and how many officers work on it in {place}?",
+    ),
+)
+PRESS = (
+    (
+        "Media enquiry: {topic}",
+        "I am a reporter preparing a piece on {topic} in {place} for "
+        "tomorrow's edition. Could the commissioner's office give us a statement by 5pm?",
+    ),
+    (
+        "Interview request",
+        "We would like to interview the commissioner about {topic} on our "
+        "breakfast programme. Is anyone available on the {n}th?",
+    ),
+    (
+        "Press query about hustings",
+        "Will OPCC staff attend the hustings in {place}? We are "
+        "covering the debate on {topic} live.",
+    ),
+)
+FILLER = (
+    "I have looked on your website but could not find the answer.",
+    "Many residents in {place} have asked me the same question.",
+    "I would be grateful for a reply within the next few days.",
+    "Please let me know if you need anything else from me.",
+    "I appreciate this is a busy time for your office.",
+    "This matters a great deal to people who live near {place}.",
+    "I have copied this to my agent for information.",
+    "Apologies if this has been answered before.",
+)
+HTML_STYLE = (
+    "<style>p.MsoNormal{margin:0cm;font-size:11pt;font-family:Calibri,sans-serif}"
+    "table.sig td{padding:2px 8px;color:#1F3864}</style>"
+)
+
+
+@dataclass(frozen=True)
+class Sender:
+    name: str
+    address: str
+
+
+def _people(rng: random.Random, domains: tuple[str, ...], count: int) -> list[Sender]:
+    first, last = FIRST.split(), SURNAMES.split()
+    people = []
+    for i in range(count):
+        f, s = rng.choice(first), rng.choice(last)
+        address = f"{f.lower()}.{s.lower()}{i}@{rng.choice(domains)}"
+        people.append(Sender(f"{f} {s}", address))
+    return people
+
+
+class Corpus:
+    """Deterministic message factory: the same seed gives the same bytes."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self.base = dt.datetime(2027, 3, 1, 8, 0, tzinfo=dt.UTC)
+        self.groups = (
+            (_people(self.rng, CANDIDATE_DOMAINS, 60), CANDIDATE),
+            (_people(self.rng, PUBLIC_DOMAINS, 500), PUBLIC),
+            (_people(self.rng, PRESS_DOMAINS, 40), PRESS),
+        )
+        self.sent: list[tuple[Sender, str, str, str]] = []  # sender, subject, body, message-id
+
+    def generate(self, count: int) -> list[bytes]:
+        kinds: list[tuple[float, Callable[[int], EmailMessage]]] = [
+            (0.60, self.plain),
+            (0.10, self.html),
+            (0.10, self.with_attachments),
+            (0.06, self.reply),
+            (0.06, self.auto_reply),
+            (0.04, self.list_mail),
+            (0.04, self.bounce),
+        ]
+        weights = [w for w, _ in kinds]
+        out = []
+        for i in range(count):
+            make = self.rng.choices([k for _, k in kinds], weights)[0]
+            if make == self.reply and not self.sent:
+                make = self.plain
+            out.append(self._finish(make(i), i))
+        return out
+
+    def _fill(self, template: str) -> str:
+        rng = self.rng
+        return template.format(
+            place=rng.choice(PLACES), topic=rng.choice(TOPICS), n=rng.randint(2, 28)
+        )
+
+    def _enquiry(self) -> tuple[Sender, str, str]:
+        people, topics = self.rng.choices(self.groups, (15, 70, 15))[0]
+        sender = self.rng.choice(people)
+        subject, ask = self.rng.choice(topics)
+        extra = " ".join(self._fill(s) for s in self.rng.sample(FILLER, self.rng.randint(0, 5)))
+        text = textwrap.fill(f"{self._fill(ask)} {extra}".strip(), width=72)
+        body = f"Dear Sir or Madam,\n\n{text}\n\nKind regards,\n{sender.name}\n"
+        return sender, self._fill(subject), body
+
+    def _headers(self, i: int, sender: Sender, subject: str, to: str = INBOX) -> EmailMessage:
+        msg = EmailMessage(policy=policy.SMTP)
+        msg["From"] = f"{sender.name} <{sender.address}>"
+        msg["To"] = to
+        msg["Subject"] = subject
+        when = self.base + dt.timedelta(minutes=17 * i + self.rng.randint(0, 16))
+        msg["Date"] = format_datetime(when)
+        msg["Message-ID"] = f"<bench-{self.seed}-{i}@{sender.address.split('@')[1]}>"
+        return msg
+
+    def plain(self, i: int) -> EmailMessage:
+        sender, subject, body = self._enquiry()
+        msg = self._headers(i, sender, subject)
+        msg.set_content(body)
+        self.sent.append((sender, subject, body, str(msg["Message-ID"])))
+        return msg
+
+    def html(self, i: int) -> EmailMessage:
+        sender, subject, body = self._enquiry()
+        msg = self._headers(i, sender, subject)
+        paras = "".join(f'<p class="MsoNormal">{p}</p>' for p in body.split("\n") if p)
+        sig = f'<table class="sig"><tr><td>{sender.name}</td><td>{sender.address}</td></tr></table>'
+        html = f"<html><head>{HTML_STYLE}</head><body>{paras}{sig}</body></html>"
+        if self.rng.random() < 0.6:
+            msg.set_content(body)
+            msg.add_alternative(html, subtype="html")
+        else:
+            msg.set_content(html, subtype="html")
+        self.sent.append((sender, subject, body, str(msg["Message-ID"])))
+        return msg
+
+    def with_attachments(self, i: int) -> EmailMessage:
+        msg = self.plain(i)
+        kinds = (("application", "pdf", "pdf"), ("image", "jpeg", "jpg"))
+        for k in range(self.rng.randint(1, 3)):
+            size = self._attachment_size()
+            maintype, subtype, ext = self.rng.choice(kinds)
+            head = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" if subtype == "pdf" else b"\xff\xd8\xff\xe0"
+            data = head + self.rng.randbytes(size - len(head))
+            name = f"evidence-{i}-{k}.{ext}"
+            msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+        return msg
+
+    def _attachment_size(self) -> int:
+        if self.rng.random() < 0.08:  # a few large scans
+            return self.rng.randint(MB, 2 * MB)
+        return int(math.exp(self.rng.uniform(math.log(10_000), math.log(400_000))))
+
+    def reply(self, i: int) -> EmailMessage:
+        sender, subject, body, parent = self.rng.choice(self.sent[-200:])
+        msg = self._headers(i, sender, f"Re: {subject}")
+        msg["In-Reply-To"] = parent
+        msg["References"] = parent
+        quoted = "".join(f"> {line}\n" for line in body.splitlines())
+        msg.set_content(f"Thank you. One more question: {self._fill(PUBLIC[4][1])}\n\n{quoted}")
+        return msg
+
+    def auto_reply(self, i: int) -> EmailMessage:
+        sender = self.rng.choice(self.groups[self.rng.randint(0, 2)][0])
+        msg = self._headers(i, sender, "Automatic reply: Election enquiry")
+        msg["Auto-Submitted"] = "auto-replied"
+        msg["X-Auto-Response-Suppress"] = "All"
+        msg.set_content(
+            f"I am out of the office until the {self.rng.randint(2, 28)}th. "
+            "For urgent matters please call the office.\n"
+        )
+        return msg
+
+    def list_mail(self, i: int) -> EmailMessage:
+        sender = Sender("Policing News", "news@lists.example.org")
+        msg = self._headers(i, sender, f"Weekly digest no. {i}")
+        msg["List-Id"] = "Policing News <news.lists.example.org>"
+        msg["List-Unsubscribe"] = "<mailto:leave@lists.example.org>"
+        msg["Precedence"] = "bulk"
+        items = [self._fill("News from {place}: a new approach to {topic}.") for _ in range(8)]
+        msg.set_content("\n\n".join(items))
+        msg.add_alternative("".join(f"<h2>{t}</h2><p>{t}</p>" for t in items), subtype="html")
+        return msg
+
+    def bounce(self, i: int) -> EmailMessage:
+        daemon = Sender("Mail Delivery System", "MAILER-DAEMON@mx.example.net")
+        msg = self._headers(i, daemon, "Undelivered Mail Returned to Sender")
+        msg["Auto-Submitted"] = "auto-replied"
+        lost = self.rng.choice(self.groups[1][0]).address
+        msg.set_content(
+            f"This is the mail system. Your message could not be delivered to <{lost}>:"
+            " 550 5.1.1 user unknown.\n"
+        )
+        status = message_from_bytes(
+            b"Content-Type: message/delivery-status\r\n\r\n"
+            b"Reporting-MTA: dns; mx.example.net\r\n\r\n"
+            b"Final-Recipient: rfc822; " + lost.encode() + b"\r\n"
+            b"Action: failed\r\nStatus: 5.1.1\r\n",
+            policy=policy.SMTP,
+        )
+        msg.make_mixed()
+        msg.attach(status)
+        msg.replace_header("Content-Type", 'multipart/report; report-type="delivery-status"')
+        return msg
+
+    def _finish(self, msg: EmailMessage, i: int) -> bytes:
+        for n, part in enumerate(msg.walk()):
+            if part.is_multipart():
+                part.set_boundary(f"=_bench_{self.seed}_{i}_{n}")
+        return msg.as_bytes(policy=policy.SMTP)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class Dovecot(Protocol):
+    """What this script uses of ``tests/servers.py``'s ``DovecotServer``."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def password(self) -> str: ...
+    def start(self) -> None: ...
+    def close(self) -> None: ...
+    def add_user(self, user: str, password: str) -> None: ...
+    def client(self, user: str | None = None) -> contextlib.AbstractContextManager[Any]: ...
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    returncode: int
+    wall_s: float
+    peak_rss_mb: float
+
+
+def run_measured(cmd: list[str], *, timeout: float, cwd: Path, log: Path) -> ChildRun:
+    """Run ``cmd`` to completion within ``timeout``; return its wall time and peak RSS."""
+    with log.open("wb") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid == proc.pid:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait(timeout=10)
+                raise TimeoutError(f"{cmd[0]} did not finish within {timeout:.0f}s; see {log}")
+            time.sleep(0.01)
+        wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return ChildRun(proc.returncode, wall, usage.ru_maxrss / 1024)  # Linux: KiB
+
+
+def append_all(server: Dovecot, messages: list[bytes], user: str | None = None) -> float:
+    started = time.perf_counter()
+    with server.client(user) as imap:
+        for raw in messages:
+            imap.append("INBOX", raw)
+    return time.perf_counter() - started
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+
+
+def write_config(path: Path, sections: dict[str, dict[str, object]]) -> None:
+    lines = []
+    for name, keys in sections.items():
+        lines.append(f"[{name}]")
+        lines.extend(f"{key} = {_toml_value(value)}" for key, value in keys.items())
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def ingest_config(work: Path, server: Dovecot, db_url: str) -> dict[str, dict[str, object]]:
+    """The tests' ``imap_settings`` config, with the production batch size and a local outbox."""
+    return {
+        "office": {
+            "name": "Office of the Police and Crime Commissioner for Testshire",
+            "inbox_address": INBOX,
+            "spoc_role": "Head of Governance",
+            "website_url": "https://opcc.testshire.example.org/election",
+            "reference_prefix": "TST",
+        },
+        "database": {"url": db_url},
+        "paro": {"name": "Chief Executive, Testshire Council", "email": PARO},
+        "election": {
+            "poll_date": "2027-05-06",
+            "pre_election_period_start": "2027-03-29",
+            "nominations_close": "2027-04-08",
+            "persons_nominated_published": "2027-04-09",
+        },
+        "imap": {
+            "host": server.host,
+            "port": server.port,
+            "security": "none",
+            "username": server.user,
+            "password": server.password,
+            "processed_folder": "Registered",
+        },
+        "smtp": {"from_address": INBOX, "deliver": "maildir", "maildir_path": str(work / "out")},
+    }
+
+
+MBSYNCRC = """\
+FSync yes
+
+IMAPAccount bench
+Host {host}
+Port {port}
+User {user}
+Pass {password}
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore remote
+Account bench
+
+MaildirStore local
+Path {maildir}/
+Inbox {maildir}/INBOX
+
+Channel bench
+Far :remote:INBOX
+Near :local:INBOX
+Sync Pull
+Create Near
+SyncState *
+"""
+
+
+def count_maildir(path: Path) -> int:
+    return sum(1 for sub in ("cur", "new") if (path / sub).is_dir() for _ in (path / sub).iterdir())
+
+
+# --------------------------------------------------------------------------- the child
+
+
+def child_ingest(config: str, timings_path: str, profile: str | None) -> int:
+    """Run the CLI's ``run --once`` with timers around the fetch stage and the whole pass."""
+    from unittest import mock
+
+    from inbox_agent import cli
+    from inbox_agent.fetch import ImapFetcher
+    from inbox_agent.pipeline import Pipeline
+
+    timings: dict[str, Any] = {}
+    real_fetch, real_pass = ImapFetcher.fetch_new, Pipeline.run_once
+
+    def timed_fetch(self: ImapFetcher) -> FetchReport:
+        started = time.perf_counter()
+        try:
+            return real_fetch(self)
+        finally:
+            timings["fetch_store_s"] = time.perf_counter() - started
+
+    def timed_pass(self: Pipeline) -> PassReport:
+        started = time.perf_counter()
+        try:
+            report = real_pass(self)
+            timings["report"] = {
+                **vars(report),
+                "fetch": vars(report.fetch),
+                "sent": vars(report.sent),
+            }
+            return report
+        finally:
+            timings["full_pass_s"] = time.perf_counter() - started
+
+    argv = ["--config", config, "run", "--once"]
+    with (
+        mock.patch.object(ImapFetcher, "fetch_new", timed_fetch),
+        mock.patch.object(Pipeline, "run_once", timed_pass),
+    ):
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            code = profiler.runcall(cli.main, argv)
+            profiler.dump_stats(profile)
+        else:
+            code = cli.main(argv)
+    Path(timings_path).write_text(json.dumps(timings, default=str), encoding="utf-8")
+    return code
+
+
+# --------------------------------------------------------------------------- the benchmark
+
+
+@dataclass
+class Figures:
+    values: dict[str, str]
+
+    def add(self, key: str, value: float | int | str, fmt: str = "") -> None:
+        self.values[key] = format(value, fmt) if fmt else str(value)
+
+
+def start_dovecot(stack: contextlib.ExitStack) -> Dovecot:
+    sys.path.insert(0, str(ROOT / "tests"))
+    servers = importlib.import_module("servers")  # tests/servers.py, not an installed package
+    server: Dovecot = servers.DovecotServer()
+    stack.callback(server.close)
+    server.start()
+    server.add_user(MBSYNC_USER, MBSYNC_PASSWORD)
+    return server
+
+
+def measure_ingest(args: argparse.Namespace, work: Path, server: Dovecot, figures: Figures) -> None:
+    from inbox_agent.settings import load_settings
+
+    db_url = f"sqlite:///{work / 'register.sqlite3'}" if args.db == "sqlite" else args.db
+    config = work / "inbox-agent.toml"
+    write_config(config, ingest_config(work, server, db_url))
+    settings = load_settings(config)  # fail fast here, not inside the timed child
+    timings = work / "timings.json"
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child-ingest",
+        str(config),
+        str(timings),
+    ]
+    if args.profile:
+        cmd += ["--profile", str(Path(args.profile).resolve())]
+    print("ingest: inbox-agent --config <tmp.toml> run --once (child process) ...", flush=True)
+    run = run_measured(cmd, timeout=args.timeout, cwd=work, log=work / "ingest.log")
+    if run.returncode != 0:
+        sys.stdout.write((work / "ingest.log").read_text(encoding="utf-8", errors="replace"))
+        raise SystemExit(f"ingest child exited with status {run.returncode}")
+    got = json.loads(timings.read_text(encoding="utf-8"))
+    n = args.messages
+    print(f"  pass report: {json.dumps(got['report'])}")
+    print(f"  process wall time incl. interpreter start, imports, migrations: {run.wall_s:.2f}s")
+    print("  peak RSS is the ingest child's process peak (ru_maxrss via os.wait4)")
+    figures.add("fetch_store_s", got["fetch_store_s"], ".2f")
+    figures.add("full_pass_s", got["full_pass_s"], ".2f")
+    figures.add("ingest_process_wall_s", run.wall_s, ".2f")
+    figures.add("ingest_fetch_store_msgs_per_s", n / got["fetch_store_s"], ".1f")
+    figures.add("ingest_full_pass_msgs_per_s", n / got["full_pass_s"], ".1f")
+    figures.add("peak_rss_mb", run.peak_rss_mb, ".1f")
+    figures.add("ledger_rows", count_ledger(settings, db_url))
+    figures.add("outbox_written", count_maildir(work / "out"))
+
+
+def count_ledger(settings: Any, db_url: str) -> int:
+    from sqlalchemy import func, select
+
+    from inbox_agent.fetch import account_name
+    from inbox_agent.register.db import Register
+    from inbox_agent.register.models import LedgerEntry
+
+    register = Register(db_url, migrate=False)
+    try:
+        with register.transaction() as session:
+            account = account_name(settings.imap)
+            query = select(func.count()).where(LedgerEntry.account == account)
+            return int(session.scalar(query) or 0)
+    finally:
+        register.dispose()
+
+
+def measure_mbsync(args: argparse.Namespace, work: Path, server: Dovecot, figures: Figures) -> None:
+    maildir = work / "mbsync"
+    maildir.mkdir()
+    rc = work / "mbsyncrc"
+    rc.write_text(
+        MBSYNCRC.format(
+            host=server.host,
+            port=server.port,
+            user=MBSYNC_USER,
+            password=MBSYNC_PASSWORD,
+            maildir=maildir,
+        ),
+        encoding="utf-8",
+    )
+    rc.chmod(0o600)
+    mbsync = shutil.which("mbsync") or "/usr/bin/mbsync"
+    print("mbsync: pull INBOX into a Maildir ...", flush=True)
+    run = run_measured(
+        [mbsync, "-c", str(rc), "bench"], timeout=args.timeout, cwd=work, log=work / "mbsync.log"
+    )
+    pulled = count_maildir(maildir / "INBOX")
+    if run.returncode != 0 or pulled != args.messages:
+        sys.stdout.write((work / "mbsync.log").read_text(encoding="utf-8", errors="replace"))
+        raise SystemExit(f"mbsync exited {run.returncode} with {pulled}/{args.messages} messages")
+    figures.add("mbsync_s", run.wall_s, ".2f")
+    figures.add("mbsync_msgs_per_s", args.messages / run.wall_s, ".1f")
+    figures.add("mbsync_peak_rss_mb", run.peak_rss_mb, ".1f")
+
+
+def benchmark(args: argparse.Namespace) -> int:
+    figures = Figures({})
+    started = time.perf_counter()
+    messages = Corpus(args.seed).generate(args.messages)
+    total = sum(len(m) for m in messages)
+    print(
+        f"generated {len(messages)} messages, {total / MB:.1f} MiB, "
+        f"largest {max(map(len, messages)) / MB:.2f} MiB, "
+        f"in {time.perf_counter() - started:.1f}s",
+        flush=True,
+    )
+    figures.add("messages", len(messages))
+    figures.add("bytes", total)
+    with contextlib.ExitStack() as stack:
+        work = Path(tempfile.mkdtemp(prefix="inbox-agent-bench-"))
+        stack.callback(shutil.rmtree, work, ignore_errors=True)
+        server = start_dovecot(stack)
+        append_s = append_all(server, messages)
+        print(f"appended to INBOX in {append_s:.1f}s (not part of the figures)", flush=True)
+        figures.add("append_s", append_s, ".2f")
+        measure_ingest(args, work, server, figures)
+        append_s = append_all(server, messages, MBSYNC_USER)
+        print(f"appended again for user {MBSYNC_USER} in {append_s:.1f}s", flush=True)
+        measure_mbsync(args, work, server, figures)
+    v = figures.values
+    figures.add(
+        "ratio_fetch_store_vs_mbsync",
+        float(v["ingest_fetch_store_msgs_per_s"]) / float(v["mbsync_msgs_per_s"]),
+        ".3f",
+    )
+    figures.add(
+        "ratio_full_pass_vs_mbsync",
+        float(v["ingest_full_pass_msgs_per_s"]) / float(v["mbsync_msgs_per_s"]),
+        ".3f",
+    )
+    print("\n== figures ==")
+    for key, value in figures.values.items():
+        print(f"{key}: {value}")
+    if int(v["ledger_rows"]) != args.messages:
+        print(f"FAIL: ledger has {v['ledger_rows']} rows for {args.messages} messages")
+        return 1
+    print("OK: one ledger row per message")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=2000, help="how many (default 2000)")
+    parser.add_argument(
+        "--db",
+        default="sqlite",
+        help="'sqlite' (a temp file, the default) or an empty database's URL",
+    )
+    parser.add_argument("--seed", type=int, default=2027, help="corpus seed (default 2027)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=1800.0,
+        help="seconds allowed for each timed child (default 1800)",
+    )
+    parser.add_argument(
+        "--profile",
+        help="write cProfile stats of the ingest to this file "
+        "(slows the ingest; its figures are then not comparable)",
+    )
+    parser.add_argument(
+        "--child-ingest", nargs=2, metavar=("TOML", "TIMINGS"), help=argparse.SUPPRESS
+    )
+    return parser
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwind, so the finally blocks stop Dovecot and clean up
+
+
+@contextlib.contextmanager
+def _signals() -> Iterator[None]:
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def main() -> int:
+    args = _parser().parse_args()
+    if args.child_ingest:
+        return child_ingest(args.child_ingest[0], args.child_ingest[1], args.profile)
+    if args.messages < 1:
+        raise SystemExit("--messages must be at least 1")
+    with _signals():
+        return benchmark(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

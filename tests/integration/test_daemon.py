@@ -1,0 +1,66 @@
+"""The daemon as systemd runs it: a real process, a real signal, a clean exit."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from inbox_agent.register.db import Register
+from inbox_agent.register.models import Case
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.integration
+
+
+def _count_cases(url: str) -> int:
+    reg = Register(url)
+    try:
+        with reg.transaction() as s:
+            return int(s.scalar(select(func.count()).select_from(Case)) or 0)
+    finally:
+        reg.dispose()
+
+
+def test_sigterm_stops_the_daemon_cleanly_after_its_first_pass(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "demo" / "maildir", tmp_path / "demo" / "maildir")
+    (tmp_path / "config").mkdir()
+    config = tmp_path / "config" / "example.toml"
+    shutil.copy(ROOT / "config" / "example.toml", config)
+    url = f"sqlite:///{tmp_path / 'demo' / 'register.sqlite3'}"
+    env = {**os.environ, "INBOX_AGENT_CONFIG": str(config)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inbox_agent.cli", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        cases = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (tmp_path / "demo" / "register.sqlite3").exists():
+                cases = _count_cases(url)
+                if cases == 9:
+                    break
+            time.sleep(0.2)
+        assert cases == 9, "the first poll runs at start-up"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert "event=stopping signal=SIGTERM" in err
+    assert "event=stopped" in err
+    for address in ("priya.natarajan@example.com", "m.olu@example.org", "lee.marsh@example.com"):
+        assert address not in err, "addresses must be redacted in logs"
