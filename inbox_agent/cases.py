@@ -23,6 +23,7 @@ from inbox_agent.register.models import (
     Case,
     CaseStatus,
     Disposition,
+    OutboxMessage,
     ReferenceCounter,
     StoredMessage,
 )
@@ -57,6 +58,15 @@ def find_thread_case(session: Session, mail: ParsedMail, prefix: str) -> Case | 
             select(Case)
             .join(StoredMessage, StoredMessage.case_id == Case.id)
             .where(StoredMessage.message_id.in_(ids))
+            .order_by(Case.id)
+        ).first()
+        if case is not None:
+            return case
+        # a reply to our own acknowledgement names its Message-ID, which only the outbox holds
+        case = session.scalars(
+            select(Case)
+            .join(OutboxMessage, OutboxMessage.case_id == Case.id)
+            .where(OutboxMessage.message_id.in_(ids))
             .order_by(Case.id)
         ).first()
         if case is not None:

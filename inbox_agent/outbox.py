@@ -8,9 +8,11 @@ the same email sent twice after a crash is the same message to every mail system
 from __future__ import annotations
 
 import datetime as dt
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
+from io import BytesIO
 
 from sqlalchemy.orm import Session
 
@@ -75,6 +77,23 @@ def _attach_original(msg: EmailMessage, raw: bytes) -> None:
     msg.attach(part)
 
 
+class _OriginalBytesGenerator(BytesGenerator):
+    """Writes a string message/rfc822 payload back as the exact bytes it was decoded from.
+
+    The stdlib encodes such a payload as strict ASCII, so an original with 8-bit bytes (a UTF-8
+    body sent 8bit, as many clients do) could not be composed at all.
+    """
+
+    def _encode(self, s: str) -> bytes:
+        return s.encode("ascii", "surrogateescape")
+
+
+def as_bytes(msg: EmailMessage) -> bytes:
+    out = BytesIO()
+    _OriginalBytesGenerator(out, mangle_from_=False, policy=msg.policy).flatten(msg)
+    return out.getvalue()
+
+
 def queue_email(
     session: Session,
     case: Case | None,
@@ -114,7 +133,7 @@ def queue_email(
         now=now,
     )
     row.message_id = str(msg["Message-ID"])
-    row.raw = msg.as_bytes()
+    row.raw = as_bytes(msg)
     return row
 
 

@@ -6,11 +6,12 @@ The rules are a table (``vocabulary.py``); this module applies them honestly:
    once). Each line gets a *zone*: subject, body, quoted thread, signature or disclaimer.
    Zones weigh evidence: the subject counts most, a disclaimer not at all, so "this email may
    be disclosed under the Freedom of Information Act" in a footer makes nothing an FOI request.
-2. A Matcher finds every term (long words fuzzily, for typos); regexes add amounts and
-   reference numbers. Sentences are split on punctuation, paragraphs and zone changes.
-3. Each rule scores the best sentence holding all its terms. Negation cues ("this is not an FOI
-   request") cancel a hit; incidental cues ("now that nominations have closed", "figures
-   obtained under FOI") discount it.
+2. A PhraseMatcher finds every term; a token that is a one-letter slip of a vocabulary word
+   ("nominaton") matches as that word. Regexes add amounts and reference numbers. Sentences
+   are split on punctuation, paragraphs and zone changes.
+3. Each rule scores its best sentence holding all its terms (plus a little for the next best).
+   Negation cues ("this is not an FOI request") cancel a hit; incidental cues ("now that
+   nominations have closed", "figures obtained under FOI") discount it; ``unless`` terms veto.
 4. The first category in precedence order whose score reaches ``THRESHOLD`` wins; electoral
    process also needs a hit in the subject or in a sentence that asks, because a wrong PARO
    forward sends personal data to a third party. With no winner: a question is an information
@@ -28,9 +29,10 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cache
+from itertools import islice
 
 import spacy
-from spacy.matcher import Matcher
+from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from inbox_agent.classify import Category, Classification
@@ -38,6 +40,8 @@ from inbox_agent.classify.vocabulary import CUE_TERMS, EXACT_WORDS, REGEXES, RUL
 
 VERSION = "rules-1"
 THRESHOLD = 2.0
+# What is asked comes first; beyond this a body is a long thread or a converted attachment.
+MAX_CHARS = 20_000
 # How many tokens may stand between a cue and the hit it qualifies (before, after); "as the
 # Labour candidate's election agent" puts the identity cue further off than "now that" does.
 CUE_WINDOW = {
@@ -46,7 +50,8 @@ CUE_WINDOW = {
     "cue_identity": (4, -1),
     "cue_company": (-1, 1),
 }
-QUESTION_OPENING = 3  # a question word asks when it starts within this many tokens
+# A question word asks when it starts within this many words of its sentence.
+QUESTION_OPENING = {"cue_question": 3, "cue_aux": 1}
 INCIDENTAL_FACTOR = 0.25
 UNGUARDED_FACTOR = 0.75
 SECOND_SENTENCE = 0.25  # share of a rule's second-best sentence added to its best
@@ -138,15 +143,16 @@ _DISCLAIMER_CUES = re.compile(
 
 def read_message(subject: str, text: str) -> tuple[Doc, list[Zone]]:
     """Tokenise subject and body together and give each token the zone of its line."""
-    subject = " ".join(subject.split())
-    body = text.replace("\r\n", "\n").replace("\r", "\n")
+    subject = " ".join(subject.split())[:1000]
+    body = text[:MAX_CHARS].replace("\r\n", "\n").replace("\r", "\n")
     combined = (subject + "\n\n" + body).replace("\u2019", "'").replace("\u2018", "'")
     lines = combined.split("\n")
     line_zones = [Zone.SUBJECT, *_body_zones(lines[1:])]
     starts = [0]
     for line in lines[:-1]:
         starts.append(starts[-1] + len(line) + 1)
-    doc = _pipeline()[0].make_doc(combined)
+    pipeline = _pipeline()
+    doc = _normalise(pipeline.nlp.make_doc(combined), pipeline.typos)
     zones = [line_zones[bisect.bisect_right(starts, token.idx) - 1] for token in doc]
     return doc, zones
 
@@ -196,16 +202,26 @@ def _mark_disclaimers(lines: list[str], zones: list[Zone]) -> list[Zone]:
 # --- matching -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Pipeline:
+    nlp: spacy.language.Language
+    matcher: PhraseMatcher
+    typos: dict[str, str]  # a slip of a vocabulary word -> that word
+
+
 @cache
-def _pipeline() -> tuple[spacy.language.Language, Matcher]:
-    """Build the tokeniser and the matcher once; every phrase is tokenised as text will be."""
+def _pipeline() -> _Pipeline:
+    """Build the tokeniser, the typo table and the matcher once, on first use.
+
+    A PhraseMatcher on NORM is a hash lookup per token, so it stays fast with a large
+    vocabulary; typos are handled by setting a misspelt token's NORM to the word it slips from.
+    """
     nlp = spacy.blank("en")
-    matcher = Matcher(nlp.vocab)
+    matcher = PhraseMatcher(nlp.vocab, attr="NORM")
     for term, phrases in TERMS.items():
-        fuzzy = term not in CUE_TERMS
         docs = [doc for phrase in phrases for doc in _spellings(nlp, phrase)]
-        matcher.add(term, [_pattern(doc, fuzzy) for doc in docs])
-    return nlp, matcher
+        matcher.add(term, [_normalise(doc, {}) for doc in docs])
+    return _Pipeline(nlp, matcher, _typo_table(nlp))
 
 
 def _spellings(nlp: spacy.language.Language, phrase: str) -> list[Doc]:
@@ -218,16 +234,34 @@ def _spellings(nlp: spacy.language.Language, phrase: str) -> list[Doc]:
     return list(seen.values())
 
 
-def _pattern(phrase: Doc, fuzzy: bool) -> list[dict[str, object]]:
-    """Lower-case token patterns; a signal's longer words also match their common typos."""
-    pattern: list[dict[str, object]] = []
-    for token in phrase:
-        word = token.lower_
-        if not fuzzy or not word.isalpha() or word in EXACT_WORDS or len(word) < 6:
-            pattern.append({"LOWER": word})
-        else:
-            pattern.append({"LOWER": {"IN": sorted(typo_variants(word))}})
-    return pattern
+def _normalise(doc: Doc, typos: dict[str, str]) -> Doc:
+    """NORM is the lower-case word, or the vocabulary word it is a slip of."""
+    for token in doc:
+        token.norm_ = typos.get(token.lower_, token.lower_)
+    return doc
+
+
+def _typo_table(nlp: spacy.language.Language) -> dict[str, str]:
+    """Slips of the signal words (six letters or more, not in EXACT_WORDS). A slip that is
+    itself a vocabulary word, or could be a slip of two words, is left alone."""
+    known = {t.lower_ for phrases in TERMS.values() for p in phrases for t in nlp.make_doc(p)}
+    signal_words = {
+        t.lower_
+        for term, phrases in TERMS.items()
+        if term not in CUE_TERMS
+        for p in phrases
+        for t in nlp.make_doc(p)
+        if t.is_alpha and len(t.lower_) >= 6 and t.lower_ not in EXACT_WORDS
+    }
+    sources: dict[str, set[str]] = defaultdict(set)
+    for word in signal_words:
+        for slip in typo_variants(word) - {word}:
+            sources[slip].add(word)
+    return {
+        slip: words.pop()
+        for slip, words in sources.items()
+        if len(words) == 1 and slip not in known
+    }
 
 
 def typo_variants(word: str) -> set[str]:
@@ -251,7 +285,8 @@ def _regexes() -> tuple[tuple[str, re.Pattern[str]], ...]:
 def find_hits(doc: Doc, zones: list[Zone]) -> list[Hit]:
     """Every term occurrence outside disclaimers; a phrase inside a longer one yields to it."""
     vocab = doc.vocab.strings
-    hits = {Hit(vocab[match_id], start, end) for match_id, start, end in _pipeline()[1](doc)}
+    matches = _pipeline().matcher(doc)
+    hits = {Hit(vocab[match_id], start, end) for match_id, start, end in matches}
     for term, regex in _regexes():
         for m in regex.finditer(doc.text):
             span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
@@ -264,20 +299,30 @@ def find_hits(doc: Doc, zones: list[Zone]) -> list[Hit]:
 def _drop_contained(hits: set[Hit]) -> list[Hit]:
     """A phrase inside a longer one of another category yields to it ("briefing pack" is an
     information request, not a briefing); within a category both count ("facebook page" is
-    campaign material and "facebook" social media). Cues are judged apart from signals."""
-    kept: list[Hit] = []
-    for hit in sorted(hits, key=lambda h: (h.start - h.end, h.start)):
-        if not any(_swallows(k, hit) for k in kept):
-            kept.append(hit)
-    return sorted(kept, key=lambda h: (h.start, h.end))
+    campaign material and "facebook" social media). Cues only yield to a longer cue of the
+    same kind: "how many" is a statistics cue and still opens a question."""
+    by_start: dict[int, list[Hit]] = defaultdict(list)
+    for hit in hits:
+        by_start[hit.start].append(hit)
+    longest = max((h.end - h.start for h in hits), default=0)
+    kept = [
+        hit
+        for hit in hits
+        if not any(
+            _swallows(other, hit)
+            for start in range(hit.start - longest, hit.start + 1)
+            for other in by_start.get(start, ())
+        )
+    ]
+    return sorted(kept, key=lambda h: (h.start, h.end, h.term))
 
 
 def _swallows(longer: Hit, hit: Hit) -> bool:
     inside = longer.start <= hit.start and hit.end <= longer.end
     if not inside or longer.end - longer.start == hit.end - hit.start:
         return False
-    if (longer.term in CUE_TERMS) != (hit.term in CUE_TERMS):
-        return False
+    if longer.term in CUE_TERMS or hit.term in CUE_TERMS:
+        return longer.term == hit.term
     return longer.term == hit.term or _family(longer.term) != _family(hit.term)
 
 
@@ -315,15 +360,21 @@ def split_sentences(doc: Doc, zones: list[Zone], hits: list[Hit]) -> list[Senten
 
 def _opens_question(doc: Doc, first: int, hits: list[Hit]) -> bool:
     """A question word near the start ("Hi, where do I...") asks, even without a "?"."""
-    words = [t.i for t in doc[first:] if not (t.is_space or t.is_punct)][:QUESTION_OPENING]
-    return any(h.term == "cue_question" and h.start in words for h in hits)
+    opening = max(QUESTION_OPENING.values())
+    words = list(islice((t.i for t in doc[first:] if not (t.is_space or t.is_punct)), opening))
+    return any(h.start in words[: QUESTION_OPENING.get(h.term, 0)] for h in hits)
 
 
 def _sentence(zone: Zone, question: bool, hits: list[Hit]) -> Sentence:
-    """Signatures never ask: "Please consider the environment" is not a request."""
+    """Whether a sentence asks. "Please find attached" sends rather than asks, and signatures
+    never ask: "Please consider the environment" is not a request."""
     signals = tuple(h for h in hits if h.term not in CUE_TERMS)
     cues = tuple(h for h in hits if h.term in CUE_TERMS)
-    asks = question or any(c.term == "cue_ask" for c in cues)
+    enclosures = [c for c in cues if c.term == "cue_enclosure"]
+    asks = question or any(
+        c.term == "cue_ask" and not any(e.start <= c.start < e.end for e in enclosures)
+        for c in cues
+    )
     return Sentence(zone, asks and zone is not Zone.SIGNATURE, signals, cues)
 
 

@@ -1,7 +1,9 @@
 """The words the rule classifier listens for, kept as data so the rules read as a table.
 
-A *term* is a named list of phrases (matched on lower-case tokens, long words fuzzily so common
-typos still count) and regexes (for shapes tokens describe badly: amounts, reference numbers).
+A *term* is a named list of phrases (matched on lower-case tokens; a one-letter slip of a signal
+word of six letters or more still counts) and regexes (for shapes tokens describe badly: amounts,
+reference numbers). Term names start with their category's family (``el_``, ``md_``...): a
+phrase inside a longer phrase of another family yields to it ("briefing pack" over "briefing").
 A *rule* gives a category weight when all its terms occur in one sentence. Cue terms
 (``cue_*``) are never scored; they change how a nearby hit counts: a negation cue cancels it,
 an incidental cue ("now that", "obtained under") discounts it, an ask cue marks a sentence as
@@ -52,7 +54,7 @@ EXACT_WORDS = frozenset(
         "election", "elections", "verification", "commissioner", "commissioned", "property",
         "nominated", "counting", "statement", "statements", "spending", "speeding",
         "correspondent", "stalking", "filming", "livery", "advert", "contract", "contracts",
-        "accounts",
+        "accounts", "danger",
     }
 )  # fmt: skip
 
@@ -66,7 +68,8 @@ TERMS: dict[str, tuple[str, ...]] = {
         "hold about me", "holds about me", "held on me", "hold on me", "holds on me", "kept on me",
         "data you hold on me", "which mention me", "that mention me", "mentioning me",
         "in which i am named", "where i am named", "where i am mentioned", "relating to me",
-        "concerning me", "my own records",
+        "concerning me", "my own records", "with my name on it", "my name on it", "my file",
+        "my complaint file",
     ),
     "sar_about_me": ("about me",),
     "sar_data_noun": (
@@ -112,6 +115,8 @@ TERMS: dict[str, tuple[str, ...]] = {
         "right to stand", "disqualified", "disqualification", "disqualify",
         "politically restricted post", "barred from standing", "politically restricted",
         "cannot stand for", "can't stand for", "resign to stand", "resign before standing",
+        "becoming a candidate", "become a candidate", "stop me standing", "stop me from standing",
+        "prevent me from standing", "stop me becoming", "stop me from becoming",
     ),
     "el_timetable": (
         "election timetable", "timetable for the election", "polling day", "election day",
@@ -131,8 +136,9 @@ TERMS: dict[str, tuple[str, ...]] = {
         "proxy vote", "proxy voting", "vote by proxy", "emergency proxy", "proxy application",
         "postal vote pack", "postal voter", "proxy voter",
     ),
-    # Time references, longer than the "polling day" inside them, which they absorb.
-    "el_when": (
+    # Context: time references, longer than the "polling day" inside them, which they absorb
+    # (a phrase yields to a longer one of another family). No rule scores them.
+    "ctx_when": (
         "on polling day", "on election day", "on the day of the poll", "around polling day",
         "over polling day", "on the day of the election",
     ),
@@ -268,13 +274,16 @@ TERMS: dict[str, tuple[str, ...]] = {
         "working on a piece", "our piece", "for publication", "going to print", "our readers",
         "our listeners", "our viewers", "our audience", "tomorrow's paper", "saturday's paper",
         "sunday's paper", "our paper", "we're covering", "we are covering", "live blog", "liveblog",
+        "will be reporting", "we are reporting", "we're reporting", "edition", "this week's paper",
+        "next week's paper",
     ),
     "md_comment": (
         "any comment", "a comment", "for comment", "request for comment", "on the record",
         "off the record", "a statement", "a quote", "quote the", "response for", "right of reply",
         "spokesperson", "spokesman", "spokeswoman", "a line on", "give us a line", "a line from",
+        "would you like to respond", "like to respond", "wish to respond", "want to respond",
     ),
-    "md_comment_weak": ("comment", "statement", "quote"),
+    "md_comment_weak": ("comment", "statement", "quote", "comments"),
     "md_deadline": ("deadline", "publishing", "publish", "broadcast"),
     "md_broadcast": (
         "podcast", "interview", "live interview", "breakfast show", "episode", "bbc", "itv",
@@ -354,7 +363,8 @@ TERMS: dict[str, tuple[str, ...]] = {
     "oo_local": (
         "speeding", "speed limit", "parking", "parked", "noise", "loud music", "neighbour",
         "neighbours", "antisocial", "anti-social", "fly-tipping", "fly tipping", "dog fouling",
-        "potholes", "nobody does anything", "race through",
+        "potholes", "nobody does anything", "race through", "outside my house", "every night",
+        "youths", "teenagers", "asb", "scooters", "e-scooters", "drug dealing", "dealing drugs",
     ),
     "oo_police_complaint": (
         "professional standards", "complaint about an officer", "complaint against", "rude officer",
@@ -378,8 +388,12 @@ TERMS: dict[str, tuple[str, ...]] = {
     # Question words ask only when they open a sentence: "candidates who have..." does not.
     "cue_question": (
         "how", "what", "whats", "when", "where", "which", "who", "why", "do i", "am i", "is there",
-        "are there", "are you", "do you", "does the", "is it", "can", "could", "would", "will",
-        "should", "is", "are", "does", "do", "has", "have",
+        "are there", "are you", "do you", "does the", "is it",
+    ),
+    # A bare auxiliary asks only as the first word: "Is this allowed", not "Teenagers are".
+    "cue_aux": (
+        "can", "could", "would", "will", "should", "is", "are", "does", "do", "has", "have", "did",
+        "may", "shall",
     ),
     "cue_negation": (
         "not a", "not an", "isn't a", "isnt a", "is not a", "not making a", "not asking about",
@@ -393,9 +407,9 @@ TERMS: dict[str, tuple[str, ...]] = {
         "published under", "according to", "following an", "following a", "following", "after",
         "before", "since", "now that", "once", "ahead of", "prior to", "in the run-up to",
         "in the run up to", "run-up to", "until", "by the time", "as a result of", "in response to",
-        "previous", "previously", "last year's",
+        "previous", "previously", "last year's", "i've", "i have", "having", "i am now", "i'm now",
     ),
-    # Longer than "please", so it displaces that ask cue: sending something is not asking.
+    # Sending something is not asking: "please" inside these does not ask.
     "cue_enclosure": (
         "please find", "please see attached", "please see below", "please note",
         "please be advised", "please ignore", "please accept",

@@ -208,6 +208,10 @@ def test_each_person_gets_one_acknowledgement_and_machines_none(
     assert set(cases) == requesters
     assert "electoral_process" in {c.category for c in cases.values()}
     paro_rows = [r for r in _outbox(register) if r.kind == "paro_forward"]
+    confident_electoral = [
+        c for c in cases.values() if c.category == "electoral_process" and not c.needs_review
+    ]
+    assert len(paro_rows) == len(confident_electoral) >= 1
     expected = len(requesters) + len(paro_rows)
     assert report.sent.sent == expected
     received = smtp_sink.wait_for_messages(expected, timeout=SINK_TIMEOUT_S)
@@ -456,9 +460,9 @@ def test_reply_to_our_acknowledgement_joins_the_case_without_a_new_one(
     (case,) = _cases(sqlite_register)
 
     reply_subject, headers = _reply_headers(variant, ack, case.reference)
-    quoted = "\n".join(
-        f"> {line}" for line in str(ack.get_body(("plain",)).get_content()).splitlines()
-    )
+    plain = ack.get_body(("plain",))
+    assert plain is not None
+    quoted = "\n".join(f"> {line}" for line in str(plain.get_content()).splitlines())
     reply = message(
         sender,
         reply_subject,

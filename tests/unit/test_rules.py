@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from inbox_agent.classify import Category, Classification
-from inbox_agent.classify.rules import VERSION, classify_text
+from inbox_agent.classify.rules import VERSION, classify_text, typo_variants
 
 SAR = Category.SUBJECT_ACCESS_REQUEST
 FOI = Category.FOI_REQUEST
@@ -87,6 +87,24 @@ CASES: list[tuple[str, str, Category]] = [
         "after my complaint last spring, as is my right under data protection law.",
         SAR,
     ),
+    (
+        "Records",
+        "I'd like all records your office holds which name me, under my data protection rights.",
+        SAR,
+    ),
+    ("my data", "Please send me all the data you have on me.", SAR),
+    (
+        "Access to my file",
+        "I believe the PCC's office has a complaint file with my name on it. I'd like a copy of "
+        "everything in it please.",
+        SAR,
+    ),
+    (
+        "SAR",
+        "I'm writing to ask for a copy of my information held by your office, including call "
+        "recordings.",
+        SAR,
+    ),
     # ---- freedom of information -----------------------------------------------------------
     (
         "Freedom of Information request - PCC hospitality",
@@ -136,6 +154,29 @@ CASES: list[tuple[str, str, Category]] = [
         "Thanks. In that case please handle it formally as an FOI.\n\nSent from my phone\n\nOn "
         "Tue, 2 Apr 2024 at 10:14, OPCC Election <election@opcc.example> wrote:\n> We can "
         "provide the figures informally if you prefer.",
+        FOI,
+    ),
+    (
+        "Request under FOIA",
+        "Dear FOI team, please disclose the number of complaints made against the PCC since 2021.",
+        FOI,
+    ),
+    (
+        "FOI",
+        "Further to my earlier email, I now wish to make this a formal request under the Freedom "
+        "of Information Act.\n\n> Please could you send me your gifts register?",
+        FOI,
+    ),
+    (
+        "FOI request: consultancy spend",
+        "Please supply, under the Act, details of all consultancy contracts let by the OPCC since "
+        "April 2022.",
+        FOI,
+    ),
+    (
+        "Foi",
+        "Under the freedom of information act how many staff does the OPCC employ and what are "
+        "their salary bands?",
         FOI,
     ),
     # ---- electoral process ----------------------------------------------------------------
@@ -243,6 +284,50 @@ CASES: list[tuple[str, str, Category]] = [
         "I'm a reporter with the Echo. Can our photographer get access to the count on Friday?",
         ELECTORAL,
     ),
+    (
+        "Nominations - home address",
+        "Do I have to publish my home address on the ballot paper or can I keep it private?",
+        ELECTORAL,
+    ),
+    (
+        "Counting",
+        "At the verification on Friday will candidates be allowed to bring guests, and how many "
+        "counting agents can I appoint?",
+        ELECTORAL,
+    ),
+    (
+        "Spending return",
+        "When is the deadline for submitting my return of candidate spending after the election?",
+        ELECTORAL,
+    ),
+    (
+        "Question re standing",
+        "I have a conviction for a driving offence from ten years ago. Does that stop me becoming "
+        "a candidate?",
+        ELECTORAL,
+    ),
+    (
+        "Polling station worker",
+        "Who should I contact about working as a poll clerk on the day?",
+        ELECTORAL,
+    ),
+    (
+        "Election spending",
+        "Can my party pay for leaflets out of national funds, and does it count towards my limit?",
+        ELECTORAL,
+    ),
+    (
+        "Ballot paper question",
+        "Will my party logo appear next to my name on the ballot paper?",
+        ELECTORAL,
+    ),
+    (
+        "Fwd: candidate query",
+        "Hi SPOC, forwarding this from the front counter.\n\nThanks\nPC Jones\n\n---------- "
+        "Forwarded message ---------\nFrom: A Voter\n\nWhere do I hand in my postal vote if I miss "
+        "the post?",
+        ELECTORAL,
+    ),
     # ---- meeting requests -----------------------------------------------------------------
     (
         "Request to meet the Chief Constable",
@@ -312,6 +397,20 @@ CASES: list[tuple[str, str, Category]] = [
         "Could the PCC send a short message of support to be read out at our hustings?",
         MEETING,
     ),
+    (
+        "station visit",
+        "Would it be possible for me and two volunteers to look round Northgate police station "
+        "some time in the next fortnight?",
+        MEETING,
+    ),
+    ("Visit", "Do you offer candidates the chance to see the control room in action?", MEETING),
+    (
+        "Can we meet?",
+        "Dear Commissioner's office, I represent the Westbrook Business Forum and we would like to "
+        "invite the Chief Constable to speak at our candidate question time on 20 April.",
+        MEETING,
+    ),
+    ("tour", "hi could i come round the custody suite with my agent", MEETING),
     # ---- conduct concerns -----------------------------------------------------------------
     (
         "Complaint about candidate leaflet",
@@ -373,6 +472,36 @@ CASES: list[tuple[str, str, Category]] = [
         "last year?",
         CONDUCT,
     ),
+    (
+        "Re: your leaflet",
+        "Your leaflet has a photo of you shaking hands with the Chief Constable at HQ. I thought "
+        "police weren't allowed to be in election stuff?",
+        CONDUCT,
+    ),
+    (
+        "Candidate Q",
+        "Is the OPCC's chief executive allowed to post support for a candidate on her personal "
+        "Facebook account?",
+        CONDUCT,
+    ),
+    (
+        "PCSO Facebook",
+        "One of our PCSOs shared a post on the neighbourhood Facebook page saying 'vote Labour'. "
+        "Is this allowed?",
+        CONDUCT,
+    ),
+    (
+        "Complaint",
+        "Why are police officers standing next to the Conservative candidate in the photo on his "
+        "website? Remove it please.",
+        CONDUCT,
+    ),
+    (
+        "Officer liking posts",
+        "I've noticed that a detective from the CID office keeps liking a candidate's tweets on X. "
+        "Surely staff should be neutral?",
+        CONDUCT,
+    ),
     # ---- media enquiries ------------------------------------------------------------------
     (
         "Media enquiry - Echo",
@@ -426,6 +555,30 @@ CASES: list[tuple[str, str, Category]] = [
     (
         "Sit-down interview",
         "Is the PCC available to meet our reporter for a sit-down interview on Friday?",
+        MEDIA,
+    ),
+    (
+        "Enquiry from Radio Westbrook",
+        "Hello, would the Commissioner be free to do a two-minute pre-record for our drive-time "
+        "slot about the new custody suite?",
+        MEDIA,
+    ),
+    (
+        "quote please",
+        "We're covering tonight's hustings live. Can the OPCC give us a line on whether the Chief "
+        "Constable will attend?",
+        MEDIA,
+    ),
+    (
+        "Interview request - ITV Central",
+        "Hi, we'd like to film a short piece with the PCC at the new training centre on Tuesday. "
+        "Are they available?",
+        MEDIA,
+    ),
+    (
+        "Your comments",
+        "The Gazette will be reporting the PCC's expenses claims in Thursday's edition. Would you "
+        "like to respond?",
         MEDIA,
     ),
     # ---- information requests -------------------------------------------------------------
@@ -531,6 +684,32 @@ CASES: list[tuple[str, str, Category]] = [
         "Will there be extra patrols around schools on polling day?",
         INFO,
     ),
+    (
+        "Information request",
+        "Hi there, I'm putting together my manifesto and would appreciate the latest figures on "
+        "rural crime and the number of rural crime officers. Thanks, Dave",
+        INFO,
+    ),
+    (
+        "Budget 2024",
+        "Hi, Please could you let me know the total net revenue budget for policing this year and "
+        "how much of it is funded by the precept? Regards, Sam\n\nSam Hunt | Reform UK candidate | "
+        "sam@example.org",
+        INFO,
+    ),
+    ("Statistics request", "Can I get data on stop and search by ethnicity for 2023?", INFO),
+    (
+        "Re: Request",
+        "Many thanks for this. Could you also send the same breakdown for 2022?\n\nOn 4 Apr 2024, "
+        "at 11:02, Election SPOC wrote:\n> Please find attached the burglary figures you asked "
+        "for.",
+        INFO,
+    ),
+    (
+        "Performance",
+        "How does our force compare with neighbouring forces on charge rates for rape?",
+        INFO,
+    ),
     # ---- out of scope ---------------------------------------------------------------------
     (
         "Garage",
@@ -601,6 +780,25 @@ CASES: list[tuple[str, str, Category]] = [
         "An officer ignored me when I tried to report a theft. How do I complain about him?",
         OUT,
     ),
+    (
+        "harassment",
+        "My ex keeps messaging me and turning up at my work. I've had enough, what can I do?",
+        OUT,
+    ),
+    ("Missing cat", "Has anyone reported finding a ginger cat near the high street?", OUT),
+    (
+        "Wrong mailbox?",
+        "Hi - I'm trying to reach the licensing team about a temporary event notice. Is this the "
+        "right email?",
+        OUT,
+    ),
+    (
+        "Car accident",
+        "I was involved in a collision on the A14 yesterday and need the incident reference for my "
+        "insurer.",
+        OUT,
+    ),
+    ("ASB", "Teenagers are riding scooters on the pavement outside my house every night.", OUT),
 ]
 
 # Messages the rules cannot place reliably. The one thing they must never do is send them to
@@ -643,6 +841,10 @@ NOT_ELECTORAL: list[tuple[str, str]] = [
     (
         "Vote",
         "Please remind people to vote on Thursday!",
+    ),
+    (
+        "Data for hustings",
+        "Ahead of next week's hustings I'd like to know the current 101 average answer time.",
     ),
     (
         "Officer was rude",
@@ -710,3 +912,40 @@ def test_reason_names_the_rule() -> None:
     result = classify_text("Request", "Under the Freedom of Information Act, please send X.")
     assert result.category is FOI
     assert result.reasons[0].startswith("foi: 'freedom of information act'")
+
+
+def test_contested_electoral_is_left_for_review() -> None:
+    """Precedence picks electoral_process, but a strong rival keeps it below the 0.5 at which
+    decide.py forwards to the PARO."""
+    result = classify_text(
+        "Officer at the count",
+        "At the count a police officer on duty was wearing a party rosette and canvassing "
+        "for the Reform candidate. I want to complain.",
+    )
+    assert result.category is not ELECTORAL or result.confidence < 0.5
+
+
+def test_background_mention_alone_is_unsure() -> None:
+    """An electoral word only in a statement may win when nothing else does, but unsure."""
+    result = classify_text("Hi", "My opponent posted lies about me. Who deals with that?")
+    assert result.category is ELECTORAL
+    assert result.confidence < 0.5
+    assert "in passing" in result.reasons[-1]
+
+
+def test_quoted_thread_counts_less_than_new_text() -> None:
+    quoted = "\n\nOn 2 Apr 2024, at 10:00, OPCC Election wrote:\n> When do nominations close?"
+    result = classify_text("Re: query", "Could you also send the precept for this year?" + quoted)
+    assert result.category is INFO
+    assert any("[quoted]" in reason for reason in result.reasons)
+
+
+def test_typos_are_one_letter_slips() -> None:
+    assert {"nominaton", "nomniation", "nominnation"} <= typo_variants("nomination")
+    assert "domination" not in typo_variants("nomination")  # substitutions are not slips
+    assert "speeding" not in typo_variants("spending")
+
+
+def test_huge_body_is_read_in_part() -> None:
+    result = classify_text("Budget", "Could you send me the budget? " * 50_000)
+    assert result.category is INFO
