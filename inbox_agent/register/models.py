@@ -249,7 +249,7 @@ class OutboxMessage(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     kind: Mapped[str] = mapped_column(CleanText)  # acknowledgement | paro_forward | reply
     recipient: Mapped[str] = mapped_column(CleanText, index=True)
-    message_id: Mapped[str] = mapped_column(CleanText, default="")
+    message_id: Mapped[str] = mapped_column(CleanText, default="", index=True)
     raw: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     status: Mapped[str] = mapped_column(CleanText, default=OutboxStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

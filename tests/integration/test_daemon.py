@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 def _count_cases(url: str) -> int:
-    reg = Register(url)
+    reg = Register(url, migrate=False)
     try:
         with reg.transaction() as s:
             return int(s.scalar(select(func.count()).select_from(Case)) or 0)

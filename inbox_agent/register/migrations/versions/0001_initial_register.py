@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 18:41:26.056196
+Create Date: 2026-11-22 18:53:57.993766
 """
 
 from __future__ import annotations
@@ -127,6 +127,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_case_id"), ["case_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outbox_message_id"), ["message_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_recipient"), ["recipient"], unique=False)
         batch_op.create_index("ix_outbox_status_next", ["status", "next_attempt_at"], unique=False)
 
@@ -242,6 +243,7 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_status_next")
         batch_op.drop_index(batch_op.f("ix_outbox_recipient"))
+        batch_op.drop_index(batch_op.f("ix_outbox_message_id"))
         batch_op.drop_index(batch_op.f("ix_outbox_case_id"))
 
     op.drop_table("outbox")
