@@ -41,10 +41,6 @@ def recent_acknowledgements(session: Session, recipient: str, now: dt.datetime) 
     )
 
 
-def _from_address(settings: Settings) -> str:
-    return str(settings.smtp.from_address if settings.smtp else settings.office.inbox_address)
-
-
 def queue_actions(
     session: Session,
     settings: Settings,
@@ -57,7 +53,7 @@ def queue_actions(
     received_on: dt.date,
 ) -> None:
     give_up = dt.timedelta(hours=settings.actions.send_retry_hours)
-    sender, office = _from_address(settings), settings.office.name
+    sender, office = settings.from_address, settings.office.name
     if decision.acknowledge and mail.requester is not None:
         rendered = render_acknowledgement(
             settings,

@@ -63,8 +63,7 @@ def classify_one(settings: Settings, path: Path, today: dt.date) -> dict[str, An
         return {"file": str(path), "error": f"cannot read: {exc.strerror}"}
     except SenderError as exc:
         return {"file": str(path), "category": None, "error": str(exc), "quarantine": True}
-    pipeline_own = {str(settings.office.inbox_address).lower()}
-    result = classify_message(mail, frozenset(pipeline_own))
+    result = classify_message(mail, settings.own_addresses)
     calendar = UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
     facts = Facts(
         result,

@@ -69,10 +69,7 @@ class Pipeline:
             extra_closures=settings.calendar.extra_closures,
             extra_working_days=settings.calendar.extra_working_days,
         )
-        own = {str(settings.office.inbox_address).lower()}
-        if settings.smtp is not None:
-            own.add(str(settings.smtp.from_address).lower())
-        self.own_addresses = frozenset(own)
+        self.own_addresses = settings.own_addresses
         # mail delivered before this is registered but never answered automatically
         self.acknowledge_since: dt.datetime | None = settings.actions.acknowledge_since
         self.sender = Sender(settings, register, clock=self.clock, stop=self.stop)

@@ -16,7 +16,6 @@ import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Protocol
 
@@ -149,9 +148,7 @@ class Sender:
         self.register = register
         self.clock = clock
         self.stop = stop or threading.Event()
-        self.envelope_from = parseaddr(
-            str(settings.smtp.from_address if settings.smtp else settings.office.inbox_address)
-        )[1]
+        self.envelope_from = settings.from_address
 
     def drain(self, limit: int = 500) -> DrainReport:
         """Send what is due; stop at the first connection failure (the rest wait their turn)."""

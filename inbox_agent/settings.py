@@ -261,6 +261,16 @@ class Settings(_Section):
     def smtp_password(self) -> SecretStr | None:
         return self.smtp.secret("smtp") if self.smtp else None
 
+    @property
+    def from_address(self) -> str:
+        """The address our emails come from: the SMTP identity, else the inbox itself."""
+        return str(self.smtp.from_address if self.smtp else self.office.inbox_address).lower()
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        """Mail from these is ours coming back: never acknowledged (loop protection)."""
+        return frozenset({str(self.office.inbox_address).lower(), self.from_address})
+
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     """Relative paths in the file are relative to the file, so a profile works from any cwd."""
