@@ -127,6 +127,14 @@ def _unfinished(register: Register, account: str, folder: str, uidvalidity: int)
     return [int(uid) for uid in rows if uid is not None]
 
 
+def _processed_flag(select_info: dict[bytes, object]) -> str:
+    """Our own keyword where the server keeps keywords; else \\Flagged (e.g. Exchange Online)."""
+    permanent = select_info.get(b"PERMANENTFLAGS") or ()
+    if isinstance(permanent, tuple | list) and b"\\*" in permanent:
+        return PROCESSED_KEYWORD
+    return "\\Flagged"
+
+
 def _internal_date(data: dict[bytes, object]) -> dt.datetime | None:
     value = data.get(b"INTERNALDATE")
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
@@ -154,6 +162,7 @@ class ImapFetcher:
         self.clock = clock
         self.stop = stop or threading.Event()
         self.account = account_name(cfg)
+        self.flag = PROCESSED_KEYWORD
 
     def fetch_new(self) -> FetchReport:
         """One pass: store every new message, then update the mailbox for what was stored."""
@@ -161,6 +170,7 @@ class ImapFetcher:
         with imap_session(self.cfg, self.password) as client:
             self._ensure_processed_folder(client)
             info = client.select_folder(self.cfg.folder)
+            self.flag = _processed_flag(info)
             report.uidvalidity = int(info[b"UIDVALIDITY"])
             self._update_mailbox(
                 client,
@@ -246,7 +256,7 @@ class ImapFetcher:
             if self.cfg.processed_folder:
                 self._move(client, present)
             else:
-                client.add_flags(present, [PROCESSED_KEYWORD])
+                client.add_flags(present, [self.flag])
         self._mark_updated(report.uidvalidity, uids)
         report.mailbox_updated += len(present)
 
