@@ -28,6 +28,7 @@ import json
 import math
 import os
 import random
+import resource
 import shutil
 import signal
 import subprocess
@@ -354,21 +355,28 @@ class ChildRun:
     peak_rss_mb: float
 
 
+def _wait_measured(pid: int, timeout: float) -> tuple[int, resource.struct_rusage]:
+    """Reap ``pid`` with ``os.wait4`` (for its rusage); raise TimeoutError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status, usage = os.wait4(pid, os.WNOHANG)
+        if done == pid:
+            return status, usage
+        time.sleep(0.01)
+    raise TimeoutError(f"process {pid} did not finish within {timeout:.0f}s")
+
+
 def run_measured(cmd: list[str], *, timeout: float, cwd: Path, log: Path) -> ChildRun:
     """Run ``cmd`` to completion within ``timeout``; return its wall time and peak RSS."""
     with log.open("wb") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid == proc.pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                proc.wait(timeout=10)
-                raise TimeoutError(f"{cmd[0]} did not finish within {timeout:.0f}s; see {log}")
-            time.sleep(0.01)
+        try:
+            status, usage = _wait_measured(proc.pid, timeout)
+        except BaseException:
+            proc.kill()  # timed out or interrupted: the child must not outlive the benchmark
+            proc.wait(timeout=10)
+            raise
         wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     return ChildRun(proc.returncode, wall, usage.ru_maxrss / 1024)  # Linux: KiB
@@ -617,6 +625,7 @@ def measure_mbsync(args: argparse.Namespace, work: Path, server: Dovecot, figure
 
 def benchmark(args: argparse.Namespace) -> int:
     figures = Figures({})
+    print(f"load average (1 min) at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     started = time.perf_counter()
     messages = Corpus(args.seed).generate(args.messages)
     total = sum(len(m) for m in messages)
@@ -650,6 +659,7 @@ def benchmark(args: argparse.Namespace) -> int:
         float(v["ingest_full_pass_msgs_per_s"]) / float(v["mbsync_msgs_per_s"]),
         ".3f",
     )
+    print(f"load average (1 min) at end: {os.getloadavg()[0]:.2f}")
     print("\n== figures ==")
     for key, value in figures.values.items():
         print(f"{key}: {value}")
@@ -687,16 +697,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _terminate(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwind, so the finally blocks stop Dovecot and clean up
+    """Unwind once, so the clean-up runs; a second signal must not interrupt the clean-up."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise SystemExit(128 + signum)
 
 
 @contextlib.contextmanager
 def _signals() -> Iterator[None]:
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def main() -> int:

@@ -32,7 +32,7 @@ def recent_acknowledgements(session: Session, recipient: str, now: dt.datetime) 
         session.scalar(
             select(func.count()).where(
                 OutboxMessage.kind == ACK,
-                func.lower(OutboxMessage.recipient) == recipient.lower(),
+                OutboxMessage.recipient == recipient.lower(),
                 OutboxMessage.created_at >= now - dt.timedelta(hours=24),
                 OutboxMessage.status != OutboxStatus.SUPPRESSED,
             )
@@ -70,7 +70,7 @@ def queue_actions(
             session,
             case,
             kind=ACK,
-            recipient=mail.requester.email,
+            recipient=mail.requester.email.lower(),
             rendered=rendered,
             in_reply_to=mail.message_id if threaded else "",
             references=mail.references if threaded else (),

@@ -150,7 +150,7 @@ class Sender:
         self.stop = stop or threading.Event()
         self.envelope_from = settings.from_address
 
-    def drain(self, limit: int = 500) -> DrainReport:
+    def drain(self) -> DrainReport:
         """Send what is due; stop at the first connection failure (the rest wait their turn)."""
         report = DrainReport()
         now = self.clock()
@@ -163,7 +163,6 @@ class Sender:
                         OutboxMessage.next_attempt_at <= now,
                     )
                     .order_by(OutboxMessage.id)
-                    .limit(limit)
                 )
             )
         if not due:
