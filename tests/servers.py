@@ -28,6 +28,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -138,7 +139,7 @@ log_path = {root}/dovecot.log
 instance_name = inbox-agent-test-{port}
 protocols = imap
 listen = {host}
-ssl = no
+{ssl_settings}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -168,7 +169,7 @@ service imap-login {{
   inet_listener imap {{
     address = {host}
     port = {port}
-  }}
+  }}{imaps_listener}
 }}
 service anvil {{
   chroot ={auth_penalty_listener}
@@ -200,7 +201,10 @@ class DovecotServer:
         binary: str | None = None,
         idle_check_interval_s: int = 1,
         auth_penalty: bool = False,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
+        self._tls = tls  # (certificate chain PEM, private key PEM): enables STARTTLS and IMAPS
+        self._tls_port = free_port() if tls else None
         self._binary = binary or shutil.which("dovecot") or "/usr/sbin/dovecot"
         self._root = Path(tempfile.mkdtemp(prefix="inbox-agent-dovecot-"))
         self._root.chmod(0o755)  # Dovecot's unprivileged processes must traverse it.
@@ -334,8 +338,29 @@ class DovecotServer:
         staging.chmod(0o644)  # the auth process runs as the internal user
         staging.replace(passwd)
 
+    @property
+    def tls_port(self) -> int:
+        """The implicit-TLS (IMAPS) port; only when started with ``tls``."""
+        if self._tls_port is None:
+            raise ServerError("this Dovecot was started without tls")
+        return self._tls_port
+
+    def _ssl_settings(self) -> tuple[str, str]:
+        if self._tls is None:
+            return "ssl = no", ""
+        cert, key = self._tls
+        settings = f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
+        listener = (
+            f"\n  inet_listener imaps {{\n    address = {self.host}\n"
+            f"    port = {self._tls_port}\n    ssl = yes\n  }}"
+        )
+        return settings, listener
+
     def _render_config(self) -> str:
+        ssl_settings, imaps_listener = self._ssl_settings()
         return _DOVECOT_CONF.format(
+            ssl_settings=ssl_settings,
+            imaps_listener=imaps_listener,
             root=self._root,
             host=self.host,
             port=self._port,
@@ -737,7 +762,11 @@ class SmtpSink:
     as a real server does.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, starttls: ssl.SSLContext | None = None, implicit_tls: ssl.SSLContext | None = None
+    ) -> None:
+        self._starttls = starttls  # offer STARTTLS with this server context
+        self._implicit_tls = implicit_tls  # or speak TLS from the first byte (SMTPS)
         self._port = free_port()
         self._lock = threading.Lock()
         self._messages: list[ReceivedMessage] = []
@@ -774,6 +803,8 @@ class SmtpSink:
             port=self._port,
             ready_timeout=START_TIMEOUT_S,
             enable_SMTPUTF8=True,
+            tls_context=self._starttls,
+            ssl_context=self._implicit_tls,
         )
         try:
             controller.start()
