@@ -27,6 +27,7 @@ from inbox_agent.register.models import (
     ReferenceCounter,
     StoredMessage,
 )
+from inbox_agent.roster import match_case
 
 SOUGHT_LIMIT = 4000
 
@@ -134,6 +135,7 @@ def open_case(
     )
     session.add(case)
     session.flush()
+    match_case(session, case, now)  # a roster match overrides the words-based requester type
     message.case_id = case.id
     message.disposition = Disposition.CASE
     audit(

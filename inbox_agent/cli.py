@@ -1,4 +1,6 @@
-"""Entry points: ``inbox-agent run | classify | register | import | status | check-config``.
+"""Entry points: ``inbox-agent run | classify | register | import | status | check-config | model``.
+
+``web`` serves the staff UI; ``users`` manages its accounts.
 
 Every command takes ``--config`` (else ``$INBOX_AGENT_CONFIG``, else the bundled demo profile).
 Exit codes: 0 done, 1 a peer was unavailable (retry later), 2 the operator must fix something.
@@ -12,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from inbox_agent import __version__
+from inbox_agent import __version__, transparency
 from inbox_agent.errors import InboxAgentError, OperatorError
 from inbox_agent.logs import setup_logging
 from inbox_agent.settings import Settings, load_settings
@@ -42,9 +44,58 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output", type=Path, help="file to write (default: standard output)")
     imp = sub.add_parser("import", help="register an mbox file or Maildir (Outlook/Thunderbird)")
     imp.add_argument("path", type=Path)
-    sub.add_parser("status", help="last poll, backlog, quarantine")
+    status = sub.add_parser("status", help="last poll, backlog, failures, quarantine, overdue")
+    status.add_argument("--json", action="store_true", help="one JSON object")
+    retention = sub.add_parser("retention", help="apply the [retention] policy (dry run)")
+    retention.add_argument("--apply", action="store_true", help="delete; default: only show")
     sub.add_parser("check-config", help="validate the file and connect to IMAP, SMTP, database")
+    _add_model_parser(sub)
+    _add_web_parsers(sub)
+    transparency.add_parsers(sub)  # roster, publication, publish, parity, report
     return parser
+
+
+def _add_model_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``model train | evaluate | correct``: the classifier's textcat and its corpus."""
+    model = sub.add_parser("model", help="train and evaluate the classifier's model")
+    cmd = model.add_subparsers(dest="model_command", required=True)
+    train = cmd.add_parser("train", help="rebuild the shipped textcat from the corpus")
+    train.add_argument("--corpus", type=Path, help="corpus folder (default: data/corpus)")
+    train.add_argument("--architecture", choices=("bow", "ensemble", "cnn"), default="bow")
+    train.add_argument("--include-corrections", action="store_true", help="add staff corrections")
+    train.add_argument("--output", type=Path, help="model folder (default: the shipped one)")
+    evaluate = cmd.add_parser("evaluate", help="figures on the test split, and a baseline")
+    evaluate.add_argument("--corpus", type=Path, help="corpus folder (default: data/corpus)")
+    evaluate.add_argument("--split", choices=("test", "dev", "train"), default="test")
+    evaluate.add_argument("--limit", type=int, help="only the first N messages of the split")
+    evaluate.add_argument("--model", type=Path, help="model folder (default: the shipped one)")
+    evaluate.add_argument("--sisimai", type=Path, help="sisimai maildir for machine-mail recall")
+    evaluate.add_argument("--no-machine", action="store_true", help="skip machine-mail recall")
+    correct = cmd.add_parser("correct", help="put a case in another category (a new example)")
+    correct.add_argument("reference")
+    correct.add_argument("category")
+    correct.add_argument("--user", required=True, help="who is correcting it")
+
+
+def _add_web_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``web`` (the staff UI) and ``users add | disable | enable | reset | list`` (its accounts).
+
+    Passwords are read from the terminal or standard input, never from the command line.
+    """
+    sub.add_parser("web", help="serve the staff web UI (web.listen, default 127.0.0.1:8080)")
+    users = sub.add_parser("users", help="staff accounts for the web UI")
+    cmd = users.add_subparsers(dest="users_command", required=True)
+    add = cmd.add_parser("add", help="a new account; the password is read from stdin or a prompt")
+    add.add_argument("username")
+    add.add_argument("--role", choices=("triage", "admin"), default="triage")
+    add.add_argument("--name", help="the name shown to colleagues, e.g. 'Sam Jones (FOI)'")
+    for name, text in (
+        ("disable", "disable an account and end its sessions"),
+        ("enable", "enable a disabled account"),
+        ("reset", "set a new password (stdin or prompt); ends the account's sessions"),
+    ):
+        cmd.add_parser(name, help=text).add_argument("username")
+    cmd.add_parser("list", help="accounts, roles, last login")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from inbox_agent import commands
 
+    if args.command in transparency.COMMANDS:
+        return transparency.run(settings, args, sys.stdout)
     if args.command == "run":
         return commands.run(settings, once=args.once)
     if args.command == "classify":
@@ -73,7 +126,24 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "import":
         return commands.import_mailbox(settings, args.path)
     if args.command == "status":
-        return commands.status(settings, sys.stdout)
+        return commands.status(settings, sys.stdout, as_json=args.json)
+    if args.command == "retention":
+        return commands.retention(settings, sys.stdout, apply=args.apply)
+    if args.command == "model":
+        return commands.model(settings, args, sys.stdout)
+    if args.command == "web":
+        from inbox_agent.web.server import serve
+
+        return serve(settings)
+    if args.command == "users":
+        from inbox_agent.register.db import Register
+        from inbox_agent.web.accounts import users_command
+
+        register = Register(settings.database.url)
+        try:
+            return users_command(register, args, sys.stdout)
+        finally:
+            register.dispose()
     return commands.check_config(settings, sys.stdout)
 
 

@@ -19,12 +19,14 @@ from inbox_agent.deadlines import UkCalendar, received_local_date
 from inbox_agent.decide import Facts, decide
 from inbox_agent.errors import InboxAgentError, SenderError
 from inbox_agent.fetch import imap_session
+from inbox_agent.health import build_health, render_health
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.parse import parse_message
 from inbox_agent.pipeline import PassReport, Pipeline, utc_now
 from inbox_agent.register.db import Register
 from inbox_agent.register.export import all_cases, case_row, write_csv, write_jsonl
-from inbox_agent.register.models import Case, Disposition, MailboxState, StoredMessage
+from inbox_agent.register.models import Case
+from inbox_agent.retention import apply_retention, plan_retention, render_report
 from inbox_agent.scheduler import run_daemon
 from inbox_agent.settings import Settings
 
@@ -182,29 +184,33 @@ def import_mailbox(settings: Settings, path: Path) -> int:
     return 0
 
 
-def status(settings: Settings, out: IO[str]) -> int:
+def status(settings: Settings, out: IO[str], *, as_json: bool = False) -> int:
+    """0 when healthy, 1 when degraded (polling failing too long, or emails failed for good)."""
     reg = Register(settings.database.url)
     try:
         with reg.transaction() as session:
-            for state in session.scalars(select(MailboxState)):
-                print(
-                    f"source {state.account} {state.folder}: last poll {state.last_poll_at}, "
-                    f"last success {state.last_success_at}, error {state.last_error or '-'}",
-                    file=out,
-                )
-            counts = dict(
-                session.execute(
-                    select(StoredMessage.disposition, func.count()).group_by(
-                        StoredMessage.disposition
-                    )
-                )
-                .tuples()
-                .all()
-            )
-            for disposition in Disposition:
-                print(f"{disposition}: {counts.get(disposition, 0)}", file=out)
+            health = build_health(session, utc_now(), settings)
     finally:
         reg.dispose()
+    if as_json:
+        out.write(json.dumps(health.as_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.writelines(line + "\n" for line in render_health(health))
+    return 1 if health.degraded else 0
+
+
+def retention(settings: Settings, out: IO[str], *, apply: bool) -> int:
+    """Show what the retention policy would delete; with ``apply``, delete it."""
+    reg = Register(settings.database.url)
+    try:
+        if apply:
+            report = apply_retention(reg, settings.retention, utc_now())
+        else:
+            with reg.transaction() as session:
+                report = plan_retention(session, settings.retention, utc_now())
+    finally:
+        reg.dispose()
+    out.writelines(line + "\n" for line in render_report(report, settings.retention))
     return 0
 
 
@@ -270,3 +276,45 @@ def _check_smtp(settings: Settings) -> str:
         if cfg.username and secret:
             smtp.login(cfg.username, secret.get_secret_value())
     return f"smtp {cfg.host}:{cfg.port} ({cfg.security})"
+
+
+def model(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
+    """``model train | evaluate | correct``: see inbox_agent/classify/{training,evaluation}.py."""
+    from inbox_agent.classify import corpus, corrections, evaluation, textcat, training
+
+    if args.model_command == "correct":
+        reg = Register(settings.database.url)
+        try:
+            with reg.transaction() as session:
+                row = corrections.record_correction(
+                    session, args.reference, args.category, args.user, utc_now()
+                )
+                print(f"{args.reference}: {row.old_category} -> {row.new_category}", file=out)
+        finally:
+            reg.dispose()
+        return 0
+    records = corpus.load_corpus(args.corpus or corpus.DEFAULT_CORPUS)
+    if args.model_command == "train":
+        extra: list[training.Example] = []
+        if args.include_corrections:
+            reg = Register(settings.database.url)
+            try:
+                extra = corrections.correction_examples(reg)
+            finally:
+                reg.dispose()
+        output = args.output or textcat.MODEL_DIR
+        training.run_training(
+            records, out, corrections=extra, architecture=args.architecture, output=output
+        )
+        return 0
+    trained = textcat.load_model(args.model) if args.model else textcat.shipped_model()
+    evaluation.run_evaluation(
+        records,
+        args.split,
+        trained,
+        settings.cases.review_below_confidence,
+        out,
+        limit=args.limit,
+        sisimai=None if args.no_machine else (args.sisimai or evaluation.SISIMAI),
+    )
+    return 0

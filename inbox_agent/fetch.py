@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import imapclient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from sqlalchemy import func, select
 
 from inbox_agent.errors import ConfigError, MailboxUnavailable
@@ -74,6 +74,8 @@ def imap_session(cfg: ImapSettings, password: str) -> Iterator[imapclient.IMAPCl
         client.login(cfg.username, password)
     except imapclient.exceptions.LoginError as exc:
         _close(client)
+        if _lost_during_login(exc):
+            raise MailboxUnavailable(f"IMAP login to {cfg.host} failed: {exc}") from exc
         raise ConfigError(f"imap.username: login refused for {cfg.username}: {exc}") from exc
     except (OSError, IMAPClientError) as exc:
         _close(client)
@@ -84,6 +86,16 @@ def imap_session(cfg: ImapSettings, password: str) -> Iterator[imapclient.IMAPCl
         raise MailboxUnavailable(f"IMAP session with {cfg.host} failed: {exc}") from exc
     finally:
         _close(client)
+
+
+def _lost_during_login(exc: imapclient.exceptions.LoginError) -> bool:
+    """imapclient reports every failure during LOGIN as LoginError, a dropped connection too.
+
+    Only a refusal is the operator's to fix; a cut connection or a server saying it is
+    temporarily unable (RFC 5530 ``[UNAVAILABLE]``) is retried like any other outage.
+    """
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(cause, IMAPClientAbortError | OSError) or "[UNAVAILABLE]" in str(exc)
 
 
 def _close(client: imapclient.IMAPClient) -> None:

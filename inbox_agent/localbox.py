@@ -99,9 +99,16 @@ class LocalFetcher:
                 yield item_key, raw, self._delivered_at(box, key)
 
     def _delivered_at(self, box: mailbox.Maildir | mailbox.mbox, key: str) -> dt.datetime | None:
-        """A Maildir message's delivery time is its file's; mbox keeps none we can trust."""
+        """A Maildir message's delivery time is its file's; mbox keeps none we can trust.
+
+        Reading it parses the message; one nested deeper than the stdlib parser can recurse
+        must still reach intake (and quarantine) rather than stop the source for good.
+        """
         if isinstance(box, mailbox.Maildir):
-            msg = box.get_message(key)
+            try:
+                msg = box.get_message(key)
+            except RecursionError:
+                return None
             return dt.datetime.fromtimestamp(msg.get_date(), dt.UTC)
         return None
 

@@ -54,7 +54,10 @@ def compose(
     if in_reply_to:
         msg["In-Reply-To"] = _clean(in_reply_to)
         msg["References"] = _clean(" ".join((*references, in_reply_to)[-10:]))
-    msg["Auto-Submitted"] = "auto-replied" if row.kind == "acknowledgement" else "auto-generated"
+    if row.kind == "acknowledgement":
+        msg["Auto-Submitted"] = "auto-replied"
+    elif row.kind != "reply":  # a staff reply is written by a person: not Auto-Submitted
+        msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "All"
     msg["X-Inbox-Agent-Case"] = reference
     msg.set_content(rendered.text)

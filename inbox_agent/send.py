@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from inbox_agent.cases import audit
 from inbox_agent.outbox import next_attempt
 from inbox_agent.register.db import Register
-from inbox_agent.register.models import Case, OutboxMessage, OutboxStatus
+from inbox_agent.register.models import AuditEvent, Case, OutboxMessage, OutboxStatus
 from inbox_agent.settings import Settings, SmtpSettings
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class SmtpTransport:
         try:
             if self.conn is None:
                 self.conn = self._connect()
-            self.conn.sendmail(envelope_from, [recipient], raw)
+            self._send(self.conn, envelope_from, recipient, raw)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             self._fail(code, text)
@@ -100,6 +100,20 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
             raise TemporaryFailure(f"connection failed: {exc}") from exc
+
+    def _send(self, conn: smtplib.SMTP, envelope_from: str, recipient: str, raw: bytes) -> None:
+        """A non-ASCII address goes with SMTPUTF8; one that cannot go at all fails for good.
+
+        smtplib raises ValueError for an address it cannot put in a command (a CR/LF, or
+        non-ASCII without SMTPUTF8): retrying cannot help, and letting it escape would stop
+        every later drain at this row.
+        """
+        utf8 = ["SMTPUTF8"] if not (envelope_from + recipient).isascii() else []
+        try:
+            conn.sendmail(envelope_from, [recipient], raw, mail_options=utf8)
+        except (smtplib.SMTPNotSupportedError, ValueError) as exc:
+            self.close()
+            raise PermanentFailure(f"cannot be sent to this address: {exc}") from exc
 
     def _fail(self, code: int, text: bytes | str) -> None:
         message = f"{code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text}"
@@ -126,6 +140,19 @@ def make_transport(settings: Settings) -> Transport:
         return MaildirTransport(cfg.maildir_path)
     secret = settings.smtp_password
     return SmtpTransport(cfg, secret.get_secret_value() if secret else None)
+
+
+@dataclass(frozen=True)
+class _Due:
+    """One row about to go, read before the SMTP exchange so none of it is read in the window."""
+
+    row_id: int
+    case_id: int | None
+    reference: str
+    kind: str
+    message_id: str
+    recipient: str
+    raw: bytes
 
 
 @dataclass
@@ -181,9 +208,18 @@ class Sender:
             row = session.get(OutboxMessage, row_id)
             if row is None or row.status != OutboxStatus.QUEUED:
                 return True
-            recipient, raw = row.recipient, row.raw
+            case = session.get(Case, row.case_id) if row.case_id else None
+            due = _Due(
+                row.id,
+                row.case_id,
+                case.reference if case else "-",
+                row.kind,
+                row.message_id,
+                row.recipient,
+                row.raw,
+            )
         try:
-            transport.deliver(self.envelope_from, recipient, raw)
+            transport.deliver(self.envelope_from, due.recipient, due.raw)
         except PermanentFailure as exc:
             self._finish(row_id, OutboxStatus.FAILED, str(exc))
             report.failed += 1
@@ -192,9 +228,39 @@ class Sender:
             report.deferred += 1
             self._defer(row_id, str(exc))
             return False
-        self._finish(row_id, OutboxStatus.SENT, None)
+        self._mark_sent(due)
         report.sent += 1
         return True
+
+    def _mark_sent(self, due: _Due) -> None:
+        """The server said 250: record it with two writes and no reads, and commit at once.
+
+        Until this commits, a crash sends the email again (with the same Message-ID), so the
+        transaction holds nothing that could have been done before the SMTP exchange.
+        """
+        now = self.clock()
+        with self.register.transaction() as session:
+            conn = session.connection()
+            conn.execute(
+                update(OutboxMessage.__table__)
+                .where(OutboxMessage.__table__.c.id == due.row_id)
+                .values(
+                    status=OutboxStatus.SENT,
+                    attempts=OutboxMessage.__table__.c.attempts + 1,
+                    last_error=None,
+                    sent_at=now,
+                )
+            )
+            detail = {"kind": due.kind, "outbox": due.row_id, "message_id": due.message_id}
+            conn.execute(
+                insert(AuditEvent.__table__).values(
+                    at=now,
+                    action="email_sent",
+                    detail={**detail, "error": None},
+                    case_id=due.case_id,
+                )
+            )
+        log.info("event=email_sent case=%s outbox=%d error=None", due.reference, due.row_id)
 
     def _finish(self, row_id: int, status: OutboxStatus, error: str | None) -> None:
         now = self.clock()

@@ -229,6 +229,171 @@ class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class AlertsSettings(_Section):
+    """Who is told when the daemon cannot do its work, and after how long."""
+
+    email: EmailStr | None = None
+    poll_failure_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = 30
+
+
+Days = Annotated[int, Field(ge=1, le=36500)]
+
+
+class RetentionSettings(_Section):
+    """How long personal data is kept (UK GDPR storage limitation); applied by ``retention``."""
+
+    raw_mail_days_after_close: Days = 365
+    anonymise_register_after_days: Days | None = None
+    machine_mail_days: Days = 90
+
+
+class MetricsSettings(_Section):
+    """An optional Prometheus endpoint; off unless ``listen`` is given."""
+
+    listen: str | None = None
+
+    @model_validator(mode="after")
+    def _host_port(self) -> MetricsSettings:
+        if self.listen is not None:
+            _ = self.address  # raises ValueError, reported with the key
+        return self
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """``127.0.0.1:9464`` -> ``("127.0.0.1", 9464)``; ``[::1]:9464`` -> ``("::1", 9464)``."""
+        host, sep, port = (self.listen or "").rpartition(":")
+        host = host.removeprefix("[").removesuffix("]")
+        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"listen must be host:port, e.g. 127.0.0.1:9464, not {self.listen!r}")
+        return host, int(port)
+
+
+class WebSettings(_Section):
+    """The staff web UI (``inbox-agent web``): where it listens and how sessions are signed.
+
+    It binds to loopback by default, for a TLS reverse proxy in front. The session signing key
+    is a secret like a password: give ``secret_key_env``, ``secret_key_file`` or
+    ``secret_key_credential`` (a systemd credential). ``trusted_proxy_header`` names a header
+    (e.g. ``X-Remote-User``) that the proxy sets to the signed-in user's name for single
+    sign-on; it is off by default and only allowed on a loopback address, because anyone who
+    can reach the port directly could otherwise send the header themselves.
+    """
+
+    listen: str = "127.0.0.1:8080"
+    secret_key_env: str | None = None
+    secret_key_file: Path | None = None
+    secret_key_credential: str | None = None
+    trusted_proxy_header: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")] | None = None
+    secure_cookies: bool = True
+    session_hours: Annotated[float, Field(gt=0, le=24 * 7)] = 8.0
+
+    @model_validator(mode="after")
+    def _check(self) -> WebSettings:
+        host, _ = self.address  # raises ValueError, reported with the key
+        if self.trusted_proxy_header and host not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError("trusted_proxy_header needs listen on a loopback address")
+        return self
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """``127.0.0.1:8080`` -> ``("127.0.0.1", 8080)``; ``[::1]:8080`` -> ``("::1", 8080)``."""
+        host, sep, port = self.listen.rpartition(":")
+        host = host.removeprefix("[").removesuffix("]")
+        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"listen must be host:port, e.g. 127.0.0.1:8080, not {self.listen!r}")
+        return host, int(port)
+
+    def secret_key(self) -> SecretStr:
+        """Resolve the session signing key; missing or short keys fail naming the key."""
+        given = [
+            k
+            for k in ("secret_key_env", "secret_key_file", "secret_key_credential")
+            if getattr(self, k) is not None
+        ]
+        if len(given) != 1:
+            raise ConfigError(
+                "web: give exactly one of secret_key_env, secret_key_file, secret_key_credential"
+            )
+        key, value = given[0], None
+        if self.secret_key_env is not None:
+            value = os.environ.get(self.secret_key_env)
+            if value is None:
+                raise ConfigError(f"web.secret_key_env: {self.secret_key_env} is not set")
+        else:
+            path = self.secret_key_file
+            if self.secret_key_credential is not None:
+                creds = os.environ.get("CREDENTIALS_DIRECTORY")
+                if not creds:
+                    raise ConfigError(
+                        "web.secret_key_credential: $CREDENTIALS_DIRECTORY is not set "
+                        "(use LoadCredential= in the systemd unit)"
+                    )
+                path = Path(creds) / self.secret_key_credential
+            assert path is not None
+            try:
+                value = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"web.{key}: cannot read {path}: {exc.strerror}") from exc
+        if len(value) < 32:
+            raise ConfigError(f"web.{key}: the session key must be at least 32 characters")
+        return SecretStr(value)
+
+
+DEFAULT_PARTY_NAMES = (
+    "Conservative and Unionist Party",
+    "Conservative Party",
+    "Conservatives",
+    "Conservative",
+    "Tories",
+    "Tory",
+    "Labour and Co-operative Party",
+    "Labour Party",
+    "Labour",
+    "Co-operative Party",
+    "Liberal Democrats",
+    "Liberal Democrat",
+    "Lib Dems",
+    "Lib Dem",
+    "Green Party",
+    "Greens",
+    "Reform UK",
+    "UK Independence Party",
+    "UKIP",
+    "Plaid Cymru",
+    "Scottish National Party",
+    "SNP",
+    "Workers Party",
+    "English Democrats",
+    "Heritage Party",
+)
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class TransparencySettings(_Section):
+    """The disclosure log, equal treatment of candidates and the weekly summary (issue 7).
+
+    ``party_names`` and ``staff_names`` are redacted from everything published, with the
+    roster's and the register's names. Single-word party names match with their capital
+    letter only ("Labour", not "labour costs"); longer ones in any case. An answer given to a
+    candidate must be on the disclosure log within ``publish_after_working_days`` working days
+    or ``inbox-agent parity`` raises an alert.
+    """
+
+    party_names: list[Annotated[str, Field(min_length=2)]] = list(DEFAULT_PARTY_NAMES)
+    staff_names: list[Annotated[str, Field(min_length=2)]] = []
+    public_domains: list[Annotated[str, Field(min_length=3)]] = [
+        "gov.uk",
+        "police.uk",
+        "electoralcommission.org.uk",
+        "choosemypcc.org.uk",
+    ]
+    publish_after_working_days: Annotated[int, Field(ge=1, le=60)] = 5
+    publish_dir: Path | None = None
+    weekly_report_to: EmailStr | None = None
+    weekly_report_day: Weekday = "mon"
+    weekly_report_hour: Annotated[int, Field(ge=0, le=23)] = 8
+
+
 class Settings(_Section):
     """The whole file. ``source`` is the path it came from, for error messages."""
 
@@ -245,6 +410,11 @@ class Settings(_Section):
     policy: PolicySettings = PolicySettings()
     actions: ActionsSettings = ActionsSettings()
     logging: LoggingSettings = LoggingSettings()
+    alerts: AlertsSettings = AlertsSettings()
+    retention: RetentionSettings = RetentionSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    web: WebSettings = WebSettings()
+    transparency: TransparencySettings = TransparencySettings()
     source: Path = Path("<memory>")
 
     @model_validator(mode="after")
@@ -282,6 +452,8 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         ("imap", "password_file"),
         ("smtp", "password_file"),
         ("policy", "template_dir"),
+        ("web", "secret_key_file"),
+        ("transparency", "publish_dir"),
     ):
         value = data.get(section, {}).get(key) if isinstance(data.get(section), dict) else None
         if isinstance(value, str) and value and not Path(value).is_absolute():

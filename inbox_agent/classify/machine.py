@@ -4,7 +4,9 @@ An acknowledgement sent to a machine is at best noise and at worst a mail loop w
 robot, so every rule here errs towards "machine". The rules are RFC 3834 (Auto-Submitted, the
 null return path), RFC 2369/2919 (list headers), RFC 3464/3798/5965 (delivery, disposition and
 feedback reports), and what Zammad, osTicket and Mailman learned from clients that ignore the
-RFCs: Exchange's X-Auto-Response-Suppress, Precedence, and out-of-office subjects.
+RFCs: Exchange's X-Auto-Response-Suppress, Precedence, and out-of-office subjects. One
+exception to "no-reply means robot": a website contact form relays a person's words from a
+no-reply address, with the person's "Name:" and "Email:" fields, and a person must answer it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ _NOREPLY = re.compile(
     r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply|no[-_.]?respon[sd]e?|bounces?)"
     r"(?:[-_.+].*)?$"
 )
+# A website form relays a person's words from a no-reply address: "Name: ...", "Email: ...".
+_FORM_EMAIL = re.compile(r"(?im)^\W*(?:your\s+)?e-?mail(?:\s+address)?\W*:\W*\S+@\S+")
+_FORM_NAME = re.compile(r"(?im)^\W*(?:your\s+|full\s+)?name\W*:\W*\w")
 _BULK_PRECEDENCE = frozenset({"bulk", "list", "junk", "auto_reply", "auto-reply"})
 _SUPPRESS_VALUES = frozenset({"all", "oof", "autoreply"})
 
@@ -111,7 +116,7 @@ def _sender_reasons(mail: ParsedMail, own: frozenset[str]) -> list[str]:
         name = local_part(address)
         if is_mail_daemon(address):
             reasons.append(f"sender is {name}")
-        elif _NOREPLY.match(name):
+        elif _NOREPLY.match(name) and not is_form_submission(mail.text):
             reasons.append(f"sender is a no-reply address ({name})")
         if address in own:
             reasons.append("sent from this inbox's own address: a mail loop")
@@ -144,8 +149,19 @@ def _forwarded_reasons(mail: ParsedMail) -> list[str]:
     if original is None:
         return []
     name = local_part(original.sender.email)
-    if is_mail_daemon(original.sender.email) or (name and _NOREPLY.match(name)):
+    if is_mail_daemon(original.sender.email):
+        return [f"forwards a message from {name}"]
+    if name and _NOREPLY.match(name) and not is_form_submission(original.text):
         return [f"forwards a message from {name}"]
     if _MACHINE_SUBJECT.search(original.subject):
         return [f"forwards an automatic message: {original.subject[:80]!r}"]
     return []
+
+
+def is_form_submission(text: str) -> bool:
+    """A website contact form relayed from a no-reply address: a person wrote the message.
+
+    The form's "Name:" and "Email:" fields carry the person; the robot only carried them.
+    """
+    head = text[:3000]
+    return bool(_FORM_EMAIL.search(head) and _FORM_NAME.search(head))

@@ -17,7 +17,8 @@ The rules are a table (``vocabulary.py``); this module applies them honestly:
    forward sends personal data to a third party. With no winner: a question is an information
    request, anything else is out of scope, both with low confidence so staff review them.
 
-A trained textcat can later add its scores as more ``Evidence`` without changing the decision.
+``rule_evidence`` also returns each category's summed evidence, which ``fusion.py`` weighs
+against the trained textcat's scores.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from functools import cache
 from itertools import islice
 
@@ -36,6 +36,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from inbox_agent.classify import Category, Classification
+from inbox_agent.classify.text import Zone, body_zones
 from inbox_agent.classify.vocabulary import CUE_TERMS, EXACT_WORDS, REGEXES, RULES, TERMS, Rule
 
 VERSION = "rules-1"
@@ -74,14 +75,6 @@ SHORT = {
 }
 
 
-class Zone(StrEnum):
-    SUBJECT = "subject"
-    BODY = "body"
-    QUOTED = "quoted"
-    SIGNATURE = "signature"
-    DISCLAIMER = "disclaimer"
-
-
 ZONE_WEIGHT = {
     Zone.SUBJECT: 1.5,
     Zone.BODY: 1.0,
@@ -105,6 +98,7 @@ class Sentence:
     hits: tuple[Hit, ...]
     cues: tuple[Hit, ...]
     context: tuple[Hit, ...] = ()  # terms seen by ``unless`` only: the body, for a subject
+    terms: frozenset[str] = frozenset()  # the terms of ``hits``, to skip rules at once
 
 
 @dataclass(frozen=True)
@@ -119,26 +113,21 @@ class Evidence:
 
 def classify_text(subject: str, text: str) -> Classification:
     """Classify a message's subject and request text into one of the human categories."""
+    return rule_evidence(subject, text)[0]
+
+
+def rule_evidence(subject: str, text: str) -> tuple[Classification, dict[Category, float]]:
+    """The rules' classification and each category's summed evidence (``THRESHOLD`` = fired)."""
     doc, zones = read_message(subject, text)
     sentences = split_sentences(doc, zones, find_hits(doc, zones))
     evidence = [e for rule in RULES if (e := score_rule(rule, sentences, doc)) is not None]
-    return choose_category(evidence, asks_anything(sentences))
+    scores: dict[Category, float] = defaultdict(float)
+    for e in evidence:
+        scores[e.category] += e.weight
+    return choose_category(evidence, asks_anything(sentences)), dict(scores)
 
 
 # --- reading: one doc, a zone per token -----------------------------------------------------
-
-_SIGN_OFF = re.compile(
-    r"(?i)^(--|many thanks|thanks( again| very much| in advance)?|thank you|(kind|best|warm)"
-    r" regards|regards|best wishes|best|cheers|yours (sincerely|faithfully|truly)"
-    r"|sent from my .*)[\s,.!]*$"
-)
-_QUOTE_HEADER = re.compile(r"(?i)^(-{2,}\s*original message\s*-{2,}|_{10,}|on .{4,200} wrote:)$")
-_FORWARD = re.compile(r"(?i)^-{2,}\s*forwarded message\s*-{2,}|^begin forwarded message")
-_DISCLAIMER_CUES = re.compile(
-    r"(?i)confidential|intended (solely |only )?(for|recipient)|addressee|in error"
-    r"|notify the sender|delete (it|this)|monitored|virus|disclaimer|privileged"
-    r"|views expressed|unauthori[sz]ed|print this"
-)
 
 
 def read_message(subject: str, text: str) -> tuple[Doc, list[Zone]]:
@@ -147,56 +136,17 @@ def read_message(subject: str, text: str) -> tuple[Doc, list[Zone]]:
     body = text[:MAX_CHARS].replace("\r\n", "\n").replace("\r", "\n")
     combined = (subject + "\n\n" + body).replace("\u2019", "'").replace("\u2018", "'")
     lines = combined.split("\n")
-    line_zones = [Zone.SUBJECT, *_body_zones(lines[1:])]
+    line_zones = [Zone.SUBJECT, *body_zones(lines[1:])]
     starts = [0]
     for line in lines[:-1]:
         starts.append(starts[-1] + len(line) + 1)
     pipeline = _pipeline()
-    doc = _normalise(pipeline.nlp.make_doc(combined), pipeline.typos)
-    zones = [line_zones[bisect.bisect_right(starts, token.idx) - 1] for token in doc]
-    return doc, zones
-
-
-def _body_zones(lines: list[str]) -> list[Zone]:
-    """Body until a sign-off (signature) or a reply header (quoted thread); then disclaimers."""
+    doc = pipeline.nlp.make_doc(combined)
     zones: list[Zone] = []
-    state = Zone.BODY
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        if _FORWARD.match(stripped):
-            state = Zone.BODY
-        elif state is not Zone.QUOTED and _starts_quote(lines, i):
-            state = Zone.QUOTED
-        elif state is Zone.BODY and _SIGN_OFF.match(stripped):
-            state = Zone.SIGNATURE
-        zones.append(Zone.QUOTED if stripped.startswith(">") else state)
-    return _mark_disclaimers(lines, zones)
-
-
-def _starts_quote(lines: list[str], i: int) -> bool:
-    """A reply header: "On ... wrote:" (perhaps wrapped) or an Outlook From:/Sent: block."""
-    line = lines[i].strip()
-    if _QUOTE_HEADER.match(line):
-        return True
-    following = " ".join(x.strip() for x in lines[i + 1 : i + 4])
-    if line.lower().startswith("on ") and i + 1 < len(lines):
-        return bool(_QUOTE_HEADER.match(line + " " + lines[i + 1].strip()))
-    return line.lower().startswith("from:") and bool(re.search(r"(?i)\b(sent|date):", following))
-
-
-def _mark_disclaimers(lines: list[str], zones: list[Zone]) -> list[Zone]:
-    """A paragraph with two or more boilerplate cues is a disclaimer and carries no weight."""
-    paragraph: list[int] = []
-    for i, line in enumerate([*lines, ""]):
-        if line.strip():
-            paragraph.append(i)
-            continue
-        text = " ".join(lines[j] for j in paragraph)
-        if len(_DISCLAIMER_CUES.findall(text)) >= 2:
-            for j in paragraph:
-                zones[j] = Zone.DISCLAIMER
-        paragraph = []
-    return zones
+    for token in doc:  # one pass: spaCy builds a Token object per step
+        token.norm_ = pipeline.typos.get(token.lower_, token.lower_)  # as _normalise does
+        zones.append(line_zones[bisect.bisect_right(starts, token.idx) - 1])
+    return doc, zones
 
 
 # --- matching -----------------------------------------------------------------------------------
@@ -287,8 +237,9 @@ def find_hits(doc: Doc, zones: list[Zone]) -> list[Hit]:
     vocab = doc.vocab.strings
     matches = _pipeline().matcher(doc)
     hits = {Hit(vocab[match_id], start, end) for match_id, start, end in matches}
+    text = doc.text  # built afresh on each access: once per message, not once per regex
     for term, regex in _regexes():
-        for m in regex.finditer(doc.text):
+        for m in regex.finditer(text):
             span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
             if span is not None:
                 hits.add(Hit(term, span.start, span.end))
@@ -337,12 +288,16 @@ def _family(term: str) -> str:
 def split_sentences(doc: Doc, zones: list[Zone], hits: list[Hit]) -> list[Sentence]:
     """Sentences end at . ! ? and blank lines, and never cross a zone boundary."""
     sentence_of: list[int] = []
+    questions: set[int] = set()
     current, ended = 0, False
     for i, token in enumerate(doc):
-        if i and (ended or zones[i] is not zones[i - 1]) and not token.is_space:
+        text, space = token.text, token.is_space
+        if i and (ended or zones[i] is not zones[i - 1]) and not space:
             current, ended = current + 1, False
-        if token.text in {".", "!", "?"} or (token.is_space and "\n\n" in token.text):
+        if text in {".", "!", "?"} or (space and "\n\n" in text):
             ended = True
+        if text == "?":
+            questions.add(current)
         sentence_of.append(current)
     grouped: dict[int, list[Hit]] = defaultdict(list)
     for hit in hits:
@@ -350,7 +305,6 @@ def split_sentences(doc: Doc, zones: list[Zone], hits: list[Hit]) -> list[Senten
     first_token: dict[int, int] = {}
     for i, s in enumerate(sentence_of):
         first_token.setdefault(s, i)
-    questions = {sentence_of[t.i] for t in doc if t.text == "?"}
     sentences = [
         _sentence(zones[i], s in questions or _opens_question(doc, i, grouped[s]), grouped[s])
         for s, i in first_token.items()
@@ -375,7 +329,8 @@ def _sentence(zone: Zone, question: bool, hits: list[Hit]) -> Sentence:
         c.term == "cue_ask" and not any(e.start <= c.start < e.end for e in enclosures)
         for c in cues
     )
-    return Sentence(zone, asks and zone is not Zone.SIGNATURE, signals, cues)
+    terms = frozenset(h.term for h in signals)
+    return Sentence(zone, asks and zone is not Zone.SIGNATURE, signals, cues, terms=terms)
 
 
 def asks_anything(sentences: list[Sentence]) -> bool:
@@ -420,6 +375,8 @@ def score_rule(rule: Rule, sentences: list[Sentence], doc: Doc) -> Evidence | No
 
 def _score_sentence(rule: Rule, sentence: Sentence, doc: Doc) -> Evidence | None:
     """All terms present, none of ``unless``, weighted by zone and by nearby cues."""
+    if not sentence.terms.issuperset(rule.terms):
+        return None
     if rule.asked and not sentence.asks:
         return None
     if rule.category in ASK_GUARDED and sentence.zone is Zone.SIGNATURE:

@@ -8,7 +8,8 @@ Three layers, each with one job:
   A UIDVALIDITY reset produces new ledger rows pointing at the same ``StoredMessage``.
 * ``Case`` is the register row staff work from, with the columns of the protocol's annex C.
 
-Every automated step leaves an ``AuditEvent``; nothing is ever deleted by the daemon.
+Every automated step leaves an ``AuditEvent``; nothing is ever deleted by the daemon (only
+``inbox-agent retention --apply`` empties raw bytes and anonymises rows, each audited).
 """
 
 from __future__ import annotations
@@ -135,6 +136,8 @@ class Case(Base):
     decisions_and_risk_mitigations: Mapped[str | None] = mapped_column(CleanText)
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     updated_at: Mapped[dt.datetime]
+    # the roster entry the requester was matched to (inbox_agent/roster.py), if any
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("roster_people.id"), index=True)
 
     messages: Mapped[list[StoredMessage]] = relationship(
         back_populates="case", order_by="StoredMessage.id"
@@ -163,6 +166,8 @@ class StoredMessage(Base):
     subject: Mapped[str | None] = mapped_column(CleanText)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("stored_messages.id"))
+    # set by ``inbox-agent retention --apply`` when ``raw`` is emptied; hashes stay for dedup
+    raw_deleted_at: Mapped[dt.datetime | None]
 
     case: Mapped[Case | None] = relationship(back_populates="messages")
 
@@ -200,6 +205,24 @@ class MailboxState(Base):
     last_poll_at: Mapped[dt.datetime | None]
     last_success_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(CleanText)
+
+
+class AlertState(Base):
+    """One row per alert (``poll_failed``): the current failure streak and whether we told anyone.
+
+    Kept in the register, not in memory, so a restart in the middle of an outage neither
+    forgets that the SPOC was told nor tells them twice.
+    """
+
+    __tablename__ = "alert_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(CleanText, unique=True)
+    failing_since: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(CleanText)
+    raised_at: Mapped[dt.datetime | None]
+    recovered_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime]
 
 
 class ReferenceCounter(Base):
@@ -258,3 +281,125 @@ class OutboxMessage(Base):
     give_up_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(CleanText)
+
+
+class WebRole(StrEnum):
+    """What a member of staff may do in the web UI."""
+
+    TRIAGE = "triage"  # work the queue: read cases, act on them, reply
+    ADMIN = "admin"  # also manage accounts and download the whole register
+
+
+class WebUser(Base):
+    """A staff account for the web UI; the password is an argon2 hash, never the password.
+
+    ``session_generation`` is part of every session cookie, so bumping it (password reset,
+    account disabled) ends every session the account had, although the cookies are stateless.
+    """
+
+    __tablename__ = "web_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(CleanText, unique=True)
+    display_name: Mapped[str] = mapped_column(CleanText, default="")
+    role: Mapped[str] = mapped_column(CleanText, default=WebRole.TRIAGE)
+    password_hash: Mapped[str] = mapped_column(CleanText)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    last_login_at: Mapped[dt.datetime | None]
+
+
+class LabelCorrection(Base):
+    """A member of staff put a case in another category: a labelled example for the model.
+
+    ``model train --include-corrections`` re-parses the stored raw message and trains on it
+    with ``new_category`` (the latest correction of a message wins). Rows are never edited.
+    """
+
+    __tablename__ = "label_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    stored_message_id: Mapped[int] = mapped_column(ForeignKey("stored_messages.id"), index=True)
+    old_category: Mapped[str] = mapped_column(CleanText)
+    new_category: Mapped[str] = mapped_column(CleanText)
+    user: Mapped[str] = mapped_column(CleanText)
+    at: Mapped[dt.datetime]
+
+
+class RosterRole(StrEnum):
+    """Who a roster entry is, in the protocols' words ("candidate" includes prospective ones)."""
+
+    CANDIDATE = "candidate"
+    PROSPECTIVE_CANDIDATE = "prospective_candidate"
+    AGENT = "agent"
+    REPRESENTATIVE = "representative"
+
+
+class RosterPerson(Base):
+    """A candidate, prospective candidate, agent or representative (``inbox_agent/roster.py``).
+
+    Imported from the PARO's statement of persons nominated (``source``, ``source_date``) or
+    added by staff. The serving PCC and Deputy PCC are flagged so that equal treatment can be
+    checked, never so that they are treated differently.
+    """
+
+    __tablename__ = "roster_people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(CleanText)
+    role: Mapped[str] = mapped_column(CleanText, default=RosterRole.CANDIDATE)
+    party: Mapped[str] = mapped_column(CleanText, default="")  # "" when independent
+    independent: Mapped[bool] = mapped_column(Boolean, default=False)
+    incumbent: Mapped[bool] = mapped_column(Boolean, default=False)
+    deputy: Mapped[bool] = mapped_column(Boolean, default=False)
+    acts_for_id: Mapped[int | None] = mapped_column(ForeignKey("roster_people.id"))
+    postal_address: Mapped[str] = mapped_column(CleanText, default="")
+    phone: Mapped[str] = mapped_column(CleanText, default="")
+    source: Mapped[str] = mapped_column(CleanText, default="")
+    source_date: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    addresses: Mapped[list[RosterAddress]] = relationship(
+        back_populates="person", order_by="RosterAddress.id", cascade="all, delete-orphan"
+    )
+
+
+class RosterAddress(Base):
+    """An email address of a roster entry; the first thing a sender is matched on."""
+
+    __tablename__ = "roster_addresses"
+    __table_args__ = (UniqueConstraint("person_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("roster_people.id"), index=True)
+    email: Mapped[str] = mapped_column(CleanText, index=True)
+
+    person: Mapped[RosterPerson] = relationship(back_populates="addresses")
+
+
+class Publication(Base):
+    """A case staff approved for the disclosure log (or decided to withhold), with its texts.
+
+    ``question`` and ``answer`` are the anonymised texts as staff approved them; the original
+    stays in the case. ``published_on`` is set by ``inbox-agent publish`` the first time the
+    entry goes on the page (and the case's ``date_added_to_website`` with it).
+    """
+
+    __tablename__ = "publications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    decision: Mapped[str] = mapped_column(CleanText, default="publish")  # publish | withhold
+    question: Mapped[str] = mapped_column(CleanText, default="")
+    answer: Mapped[str] = mapped_column(CleanText, default="")
+    reason: Mapped[str | None] = mapped_column(CleanText)
+    approved_by: Mapped[str] = mapped_column(CleanText)
+    approved_at: Mapped[dt.datetime]
+    published_on: Mapped[dt.date | None] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime]
+
+    case: Mapped[Case] = relationship()

@@ -1,0 +1,197 @@
+"""Tell a human when the daemon cannot read the inbox, once, and again when it can.
+
+The scheduler reports each pass here. A failure starts (or continues) a streak kept in the
+register's ``alert_state`` table; once the streak is older than ``alerts.poll_failure_minutes``
+one alert email is queued to ``alerts.email`` through the outbox (kind ``alert``, no case),
+and when a pass succeeds again one "recovered" email follows. A blip shorter than the
+threshold emails nobody. The state is in the register, so a restart mid-outage neither
+repeats the alert nor forgets to send the recovery.
+
+Without ``alerts.email`` the same transitions are still logged at ERROR and audited, for a
+journal watcher to pick up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import textwrap
+from collections.abc import Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inbox_agent.acknowledge import (
+    WRAP_WIDTH,
+    RenderedEmail,
+    one_line,
+    render_template,
+    template_environment,
+)
+from inbox_agent.cases import audit
+from inbox_agent.errors import InboxAgentError
+from inbox_agent.health import POLL_ALERT
+from inbox_agent.outbox import queue_email
+from inbox_agent.register.db import Register
+from inbox_agent.register.models import AlertState, OutboxMessage
+from inbox_agent.send import Sender
+from inbox_agent.settings import Settings
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], dt.datetime]
+ALERT = "alert"
+FAILED_TEMPLATE = "alert/poll_failed.txt.j2"
+RECOVERED_TEMPLATE = "alert/poll_recovered.txt.j2"
+ERROR_MAX = 500
+
+
+def record_poll_failure(
+    session: Session, settings: Settings, now: dt.datetime, error: str | None
+) -> OutboxMessage | None:
+    """Extend the failure streak; queue the alert when it first passes the threshold.
+
+    ``error`` is None when no poll was attempted (the scheduler is backing off) but time has
+    moved on, so the threshold may have been crossed all the same.
+    """
+    state = _state(session, now)
+    if state.failing_since is None:
+        state.failing_since = now
+        state.raised_at = None
+    if error is not None:
+        state.last_error = error[:ERROR_MAX]
+    state.updated_at = now
+    threshold = dt.timedelta(minutes=settings.alerts.poll_failure_minutes)
+    if state.raised_at is not None or now - state.failing_since <= threshold:
+        return None
+    state.raised_at = now
+    minutes = _minutes(now - state.failing_since)
+    audit(session, now, "alert_raised", alert=POLL_ALERT, minutes=minutes, error=state.last_error)
+    log.error(
+        "event=alert_raised alert=%s failing_for_minutes=%d error=%s",
+        POLL_ALERT,
+        minutes,
+        state.last_error,
+    )
+    context = {
+        "failing_since": _local(settings, state.failing_since),
+        "minutes": minutes,
+        "last_error": one_line(state.last_error or "", ERROR_MAX),
+        "alert_after_minutes": settings.alerts.poll_failure_minutes,
+    }
+    subject = f"inbox-agent: cannot read the election inbox for {minutes} minutes"
+    return _queue(session, settings, now, FAILED_TEMPLATE, subject, context)
+
+
+def record_poll_success(
+    session: Session, settings: Settings, now: dt.datetime
+) -> OutboxMessage | None:
+    """End any failure streak; queue the recovery email if an alert went out for it."""
+    state = session.scalars(select(AlertState).where(AlertState.name == POLL_ALERT)).first()
+    if state is None or state.failing_since is None:
+        return None
+    failing_since, raised_at = state.failing_since, state.raised_at
+    state.failing_since, state.raised_at, state.last_error = None, None, None
+    state.recovered_at = state.updated_at = now
+    minutes = _minutes(now - failing_since)
+    if raised_at is None:
+        log.info("event=poll_recovered_before_alert failed_for_minutes=%d", minutes)
+        return None
+    audit(session, now, "alert_cleared", alert=POLL_ALERT, minutes=minutes)
+    log.warning("event=alert_cleared alert=%s failed_for_minutes=%d", POLL_ALERT, minutes)
+    context = {
+        "failing_since": _local(settings, failing_since),
+        "recovered_at": _local(settings, now),
+        "minutes": minutes,
+    }
+    subject = "inbox-agent: the election inbox is being read again"
+    return _queue(session, settings, now, RECOVERED_TEMPLATE, subject, context)
+
+
+class PollAlerts:
+    """What the scheduler calls; owns the transactions and drains what it queued.
+
+    Alerting must never stop polling: if the register itself is unavailable the alert cannot
+    be recorded either, and that is logged and left for the next pass.
+    """
+
+    def __init__(self, settings: Settings, register: Register, sender: Sender, clock: Clock):
+        self.settings = settings
+        self.register = register
+        self.sender = sender
+        self.clock = clock
+
+    def failed(self, error: str | None) -> None:
+        """A pass failed (``error``), or a retry is still being waited for (``None``)."""
+        self._apply(lambda s, now: record_poll_failure(s, self.settings, now, error))
+
+    def recovered(self) -> None:
+        self._apply(lambda s, now: record_poll_success(s, self.settings, now))
+
+    def _apply(self, step: Callable[[Session, dt.datetime], OutboxMessage | None]) -> None:
+        try:
+            with self.register.transaction() as session:
+                queued = step(session, self.clock())
+            if queued is not None:
+                # the outbox may well work while the mailbox does not
+                self.sender.drain()
+        except InboxAgentError as exc:
+            log.error("event=alert_not_recorded error=%s", exc)
+
+
+def _state(session: Session, now: dt.datetime) -> AlertState:
+    state = session.scalars(select(AlertState).where(AlertState.name == POLL_ALERT)).first()
+    if state is None:
+        state = AlertState(name=POLL_ALERT, updated_at=now)
+        session.add(state)
+    return state
+
+
+def _queue(
+    session: Session,
+    settings: Settings,
+    now: dt.datetime,
+    template: str,
+    subject: str,
+    context: dict[str, object],
+) -> OutboxMessage | None:
+    recipient = settings.alerts.email
+    if recipient is None:
+        return None
+    env = template_environment(settings.policy.template_dir)
+    office = {"office": settings.office, "paro": settings.paro, "policy": settings.policy}
+    text = _wrap(render_template(env, template, office | context))
+    rendered = RenderedEmail(
+        subject=one_line(f"{subject} ({settings.office.name})", 200), text=text, html=None
+    )
+    row = queue_email(
+        session,
+        None,
+        kind=ALERT,
+        recipient=str(recipient),
+        rendered=rendered,
+        from_address=settings.from_address,
+        office_name=settings.office.name,
+        now=now,
+        give_up_after=dt.timedelta(hours=settings.actions.send_retry_hours),
+    )
+    audit(session, now, "alert_queued", alert=POLL_ALERT, outbox=row.id, template=template)
+    return row
+
+
+def _local(settings: Settings, moment: dt.datetime) -> dt.datetime:
+    try:
+        return moment.astimezone(ZoneInfo(settings.office.timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return moment
+
+
+def _wrap(text: str) -> str:
+    """72 columns for plain-text readers; templates keep one paragraph per line."""
+    lines = text.strip("\n").splitlines()
+    wrapped = [textwrap.fill(line, WRAP_WIDTH, break_long_words=False) for line in lines]
+    return "\n".join(wrapped) + "\n"
+
+
+def _minutes(delta: dt.timedelta) -> int:
+    return int(delta.total_seconds() // 60)

@@ -1,0 +1,82 @@
+"""The dashboard's figures: the daemon's health (``inbox_agent.health``) and the case counts.
+
+Health is the same snapshot ``inbox-agent status`` prints, so the page and the command never
+disagree. The counts are what the SPOC reports on: cases per category (open and in all), and
+cases opened per week, by the ISO week of the date of contact in the office's time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from inbox_agent.health import Health, build_health
+from inbox_agent.register.models import Case
+from inbox_agent.settings import Settings
+from inbox_agent.web.queue import OPEN
+
+WEEKS_SHOWN = 12
+
+
+@dataclass(frozen=True)
+class CategoryCount:
+    category: str
+    open: int
+    total: int
+
+
+@dataclass(frozen=True)
+class WeekCount:
+    week_start: dt.date
+    label: str  # ISO week, e.g. 2027-W14
+    count: int
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    health: Health
+    categories: tuple[CategoryCount, ...]
+    weeks: tuple[WeekCount, ...]
+    total: int
+
+
+def category_counts(session: Session) -> tuple[CategoryCount, ...]:
+    open_ = func.sum(case((Case.status.in_(OPEN), 1), else_=0))
+    rows = session.execute(
+        select(Case.category, func.count(), open_).group_by(Case.category).order_by(Case.category)
+    )
+    return tuple(CategoryCount(cat, int(opened or 0), int(total)) for cat, total, opened in rows)
+
+
+def week_counts(session: Session, today: dt.date, zone: ZoneInfo) -> tuple[WeekCount, ...]:
+    """Cases per ISO week for the last ``WEEKS_SHOWN`` weeks, oldest first, empty weeks kept."""
+    this_monday = today - dt.timedelta(days=today.weekday())
+    first = this_monday - dt.timedelta(weeks=WEEKS_SHOWN - 1)
+    since = dt.datetime.combine(first, dt.time(), zone) - dt.timedelta(days=1)
+    contacts = session.scalars(select(Case.date_of_contact).where(Case.date_of_contact >= since))
+    counts: Counter[dt.date] = Counter()
+    for contact in contacts:
+        day = contact.astimezone(zone).date()
+        counts[day - dt.timedelta(days=day.weekday())] += 1
+    weeks = []
+    for n in range(WEEKS_SHOWN):
+        monday = first + dt.timedelta(weeks=n)
+        year, week, _ = monday.isocalendar()
+        weeks.append(WeekCount(monday, f"{year}-W{week:02d}", counts.get(monday, 0)))
+    return tuple(weeks)
+
+
+def build_dashboard(session: Session, settings: Settings, now: dt.datetime) -> Dashboard:
+    zone = ZoneInfo(settings.office.timezone)
+    categories = category_counts(session)
+    return Dashboard(
+        health=build_health(session, now, settings),
+        categories=categories,
+        weeks=week_counts(session, now.astimezone(zone).date(), zone),
+        total=sum(c.total for c in categories),
+    )

@@ -1,0 +1,302 @@
+"""``health.build_health`` and ``inbox-agent status`` on a register built row by row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from builders import base_config
+from sqlalchemy.orm import Session
+
+from inbox_agent import commands
+from inbox_agent.cli import main
+from inbox_agent.health import Health, build_health, format_age, render_health
+from inbox_agent.register.db import Register
+from inbox_agent.register.models import (
+    AlertState,
+    Case,
+    Disposition,
+    MailboxState,
+    OutboxMessage,
+    OutboxStatus,
+    StoredMessage,
+)
+from inbox_agent.settings import Settings, settings_from_dict
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = dt.datetime(2027, 4, 20, 9, 0, tzinfo=dt.UTC)
+ACCOUNT = "imap://spoc@mail.example.org:993"
+
+
+def _settings(tmp_path: Path, **alerts: Any) -> Settings:
+    data = base_config(f"sqlite:///{tmp_path / 'r.sqlite3'}")
+    data["maildir"] = {"path": str(tmp_path / "box")}
+    data["alerts"] = alerts
+    return settings_from_dict(data, tmp_path / "inbox-agent.toml")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return _settings(tmp_path)
+
+
+@pytest.fixture
+def register(settings: Settings) -> Iterator[Register]:
+    reg = Register(settings.database.url)
+    try:
+        yield reg
+    finally:
+        reg.dispose()
+
+
+def _health(register: Register, settings: Settings, now: dt.datetime = NOW) -> Health:
+    with register.transaction() as s:
+        return build_health(s, now, settings)
+
+
+def _source(s: Session, *, success: dt.datetime | None, error: str | None) -> None:
+    s.add(
+        MailboxState(
+            account=ACCOUNT,
+            folder="INBOX",
+            last_poll_at=NOW - dt.timedelta(minutes=1),
+            last_success_at=success,
+            first_success_at=success,
+            last_error=error,
+        )
+    )
+
+
+def _case(s: Session, n: int, category: str, due: dt.date | None, status: str = "new") -> Case:
+    case = Case(
+        reference=f"TST-2027-{n:04d}",
+        status=status,
+        category=category,
+        confidence=0.9,
+        classifier_version="test",
+        date_of_contact=NOW,
+        requester_email=f"person{n}@example.com",
+        date_added_to_register=NOW,
+        updated_at=NOW,
+        due_date=due,
+    )
+    s.add(case)
+    s.flush()
+    return case
+
+
+def _message(s: Session, n: int, disposition: str, **kw: Any) -> StoredMessage:
+    row = StoredMessage(
+        sha256=f"{n:064x}",
+        body_sha256=f"{n:064x}",
+        raw=b"Subject: x\r\n\r\nbody\r\n",
+        size=20,
+        received_at=NOW - dt.timedelta(hours=n),
+        disposition=disposition,
+        **kw,
+    )
+    s.add(row)
+    return row
+
+
+def _email(s: Session, status: str, created: dt.datetime, **kw: Any) -> OutboxMessage:
+    row = OutboxMessage(
+        kind=kw.pop("kind", "acknowledgement"),
+        recipient=kw.pop("recipient", "jane.doe@example.com"),
+        status=status,
+        created_at=created,
+        next_attempt_at=created,
+        give_up_at=created + dt.timedelta(hours=48),
+        **kw,
+    )
+    s.add(row)
+    return row
+
+
+def test_an_empty_register_is_healthy(register: Register, settings: Settings) -> None:
+    health = _health(register, settings)
+    assert not health.degraded and health.problems == ()
+    assert health.sources == () and health.last_success_at is None
+    assert health.pending_messages == health.queued_emails == health.quarantined == 0
+    assert health.oldest_queued_age is None and health.overdue == ()
+    assert "source: never polled" in render_health(health)
+
+
+def test_backlog_failures_quarantine_and_overdue_statutory_cases(
+    register: Register, settings: Settings
+) -> None:
+    with register.transaction() as s:
+        _source(s, success=NOW - dt.timedelta(minutes=2), error=None)
+        foi = _case(s, 1, "foi_request", dt.date(2027, 4, 19))  # due yesterday
+        _case(s, 2, "subject_access_request", dt.date(2027, 4, 1), status="closed")
+        _case(s, 3, "subject_access_request", dt.date(2027, 4, 10), status="in_progress")
+        _case(s, 4, "foi_request", dt.date(2027, 4, 20))  # due today: not yet overdue
+        _case(s, 5, "meeting_request", dt.date(2027, 4, 1))  # not statutory
+        _message(s, 1, Disposition.PENDING)
+        _message(s, 2, Disposition.PENDING)
+        for n in range(3, 10):
+            _message(s, n, Disposition.QUARANTINED, error=f"reason {n}", sender="a.b@example.net")
+        _message(s, 10, Disposition.CASE, case_id=foi.id)
+        _email(s, OutboxStatus.QUEUED, NOW - dt.timedelta(minutes=30))
+        _email(s, OutboxStatus.QUEUED, NOW - dt.timedelta(minutes=5))
+        _email(s, OutboxStatus.SENT, NOW - dt.timedelta(days=3))
+        for n in range(6):
+            _email(
+                s,
+                OutboxStatus.FAILED,
+                NOW - dt.timedelta(hours=6 - n),
+                case_id=foi.id if n == 5 else None,
+                last_error=f"550 no such user {n}",
+            )
+    health = _health(register, settings)
+    assert health.pending_messages == 2
+    assert health.queued_emails == 2 and health.oldest_queued_age == dt.timedelta(minutes=30)
+    assert health.failed_emails == 6
+    assert [f.error for f in health.recent_failed_emails] == [
+        f"550 no such user {n}" for n in (5, 4, 3, 2, 1)
+    ]
+    assert health.recent_failed_emails[0].case_reference == "TST-2027-0001"
+    assert health.recent_failed_emails[1].case_reference is None
+    assert health.recent_failed_emails[0].recipient == "j***@example.com"
+    assert health.quarantined == 7
+    assert [q.reason for q in health.recent_quarantined] == [f"reason {n}" for n in (9, 8, 7, 6, 5)]
+    assert health.recent_quarantined[0].sender == "a***@example.net"
+    assert [(o.reference, o.days_overdue) for o in health.overdue] == [
+        ("TST-2027-0003", 10),
+        ("TST-2027-0001", 1),
+    ]
+    assert health.messages_by_disposition["quarantined"] == 7
+    assert health.degraded and health.problems == ("6 email(s) failed permanently",)
+    text = "\n".join(render_health(health))
+    assert "DEGRADED" in text and "oldest 30 min" in text
+    assert "TST-2027-0003 subject_access_request due 2027-04-10 (10 day(s) overdue)" in text
+    assert "jane.doe@example.com" not in text and "a.b@example.net" not in text
+
+
+def test_overdue_uses_the_office_day_not_the_utc_day(
+    register: Register, settings: Settings
+) -> None:
+    with register.transaction() as s:
+        _case(s, 1, "foi_request", dt.date(2027, 6, 1))
+    # 23:30 UTC on 1 June is 00:30 BST on 2 June: the office's due day has ended
+    late = dt.datetime(2027, 6, 1, 23, 30, tzinfo=dt.UTC)
+    assert [o.reference for o in _health(register, settings, late).overdue] == ["TST-2027-0001"]
+    early = dt.datetime(2027, 6, 1, 22, 30, tzinfo=dt.UTC)
+    assert _health(register, settings, early).overdue == ()
+
+
+@pytest.mark.parametrize(
+    ("failing_for", "degraded"),
+    [(dt.timedelta(minutes=29), False), (dt.timedelta(minutes=31), True)],
+)
+def test_polling_failure_degrades_only_past_the_threshold(
+    register: Register, settings: Settings, failing_for: dt.timedelta, degraded: bool
+) -> None:
+    with register.transaction() as s:
+        _source(s, success=NOW - failing_for, error="MailboxUnavailable: connection refused")
+    health = _health(register, settings)
+    assert health.poll_failing_since == NOW - failing_for
+    assert health.sources[0].success_age == failing_for
+    assert health.degraded is degraded
+    if degraded:
+        assert health.problems == ("polling has failed for 31 minutes",)
+    assert "last poll FAILED: MailboxUnavailable" in "\n".join(render_health(health))
+
+
+def test_a_source_that_never_succeeded_counts_from_the_daemons_record(
+    register: Register, settings: Settings
+) -> None:
+    with register.transaction() as s:
+        _source(s, success=None, error="ConfigError: login refused")
+        s.add(
+            AlertState(
+                name="poll_failed", failing_since=NOW - dt.timedelta(hours=2), updated_at=NOW
+            )
+        )
+    health = _health(register, settings)
+    assert health.poll_failing_since == NOW - dt.timedelta(hours=2)
+    assert health.problems == ("polling has failed for 120 minutes",)
+
+
+def test_a_stale_daemon_record_does_not_outlive_a_recovered_source(
+    register: Register, settings: Settings
+) -> None:
+    with register.transaction() as s:
+        _source(s, success=NOW - dt.timedelta(minutes=1), error=None)
+        s.add(
+            AlertState(name="poll_failed", failing_since=NOW - dt.timedelta(days=1), updated_at=NOW)
+        )
+    assert not _health(register, settings).degraded
+
+
+def test_threshold_comes_from_the_alerts_section(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, poll_failure_minutes=5)
+    reg = Register(settings.database.url)
+    try:
+        with reg.transaction() as s:
+            _source(s, success=NOW - dt.timedelta(minutes=6), error="boom")
+        assert _health(reg, settings).degraded
+    finally:
+        reg.dispose()
+
+
+def test_json_has_every_section_and_ages_in_seconds(register: Register, settings: Settings) -> None:
+    with register.transaction() as s:
+        _source(s, success=NOW - dt.timedelta(minutes=2), error=None)
+        _email(s, OutboxStatus.QUEUED, NOW - dt.timedelta(minutes=3))
+    data = json.loads(json.dumps(_health(register, settings).as_dict()))
+    assert data["healthy"] is True and data["problems"] == []
+    assert data["sources"][0]["success_age_seconds"] == 120
+    assert data["sources"][0]["last_success_at"] == "2027-04-20T08:58:00+00:00"
+    assert data["backlog"] == {
+        "pending_messages": 0,
+        "queued_emails": 1,
+        "oldest_queued_age_seconds": 180,
+    }
+    for key in ("outbox_failed", "quarantined", "overdue_statutory", "poll_failing_since"):
+        assert key in data
+
+
+def test_status_command_exit_codes_and_json(register: Register, settings: Settings) -> None:
+    out = io.StringIO()
+    assert commands.status(settings, out) == 0
+    assert "healthy" in out.getvalue()
+    with register.transaction() as s:
+        _email(s, OutboxStatus.FAILED, NOW, last_error="550 5.1.1 unknown user")
+    out = io.StringIO()
+    assert commands.status(settings, out, as_json=True) == 1
+    data = json.loads(out.getvalue())
+    assert data["healthy"] is False
+    assert data["outbox_failed"]["recent"][0]["error"] == "550 5.1.1 unknown user"
+
+
+def test_status_on_the_demo_through_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(ROOT / "demo" / "maildir", tmp_path / "demo" / "maildir")
+    (tmp_path / "config").mkdir()
+    config = tmp_path / "config" / "example.toml"
+    shutil.copy(ROOT / "config" / "example.toml", config)
+    assert main(["--config", str(config), "run", "--once"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(config), "status"]) == 0
+    out = capsys.readouterr().out
+    assert "healthy" in out and "source maildir:" in out
+    assert main(["--config", str(config), "status", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["messages_by_disposition"]["case"] == 9
+    assert data["sources"][0]["last_success_at"] is not None
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(5, "5 s"), (125, "2 min"), (3 * 3600 + 300, "3 h 5 min"), (2 * 86400 + 4 * 3600, "2 d 4 h")],
+)
+def test_format_age(seconds: int, text: str) -> None:
+    assert format_age(dt.timedelta(seconds=seconds)) == text
