@@ -70,8 +70,7 @@ def due_date_for(
 def decide(facts: Facts, calendar: UkCalendar) -> Decision:
     """Apply the protocol: machine mail is logged, replies join, everything else opens a case."""
     category = facts.classification.category
-    machine_guess = category is Category.AUTOMATED and _unsure(facts)
-    if category is Category.AUTOMATED and not machine_guess:
+    if category is Category.AUTOMATED:
         return Decision(
             Action.LOG_MACHINE,
             category,
@@ -91,7 +90,7 @@ def decide(facts: Facts, calendar: UkCalendar) -> Decision:
             None,
             (f"reply in the thread of {facts.thread_case}",),
         )
-    unsure = _unsure(facts)
+    unsure = facts.classification.confidence < facts.review_below
     reasons: list[str] = []
     if unsure:
         reasons.append(
@@ -108,18 +107,9 @@ def decide(facts: Facts, calendar: UkCalendar) -> Decision:
     if category is _PARO_CATEGORY and not facts.paro_forwarding_enabled:
         forward = False
         reasons.append("PARO forwarding is switched off: staff forward by hand")
-    if machine_guess:
-        withheld.append("perhaps machine mail (read from its text): staff decide, nothing sent")
-        reasons.append(withheld[-1])
     acknowledge = not held and not withheld
     due = due_date_for(category, facts.received_on, calendar, facts.target_working_days)
     return Decision(Action.OPEN_CASE, category, acknowledge, forward, unsure, due, tuple(reasons))
-
-
-def _unsure(facts: Facts) -> bool:
-    """Below the review threshold: a guess. Header rules are sure (1.0); a model may not be,
-    and a message the model only thinks is machine mail gets a case for review, not a log."""
-    return facts.classification.confidence < facts.review_below
 
 
 def _held_back(facts: Facts) -> list[str]:

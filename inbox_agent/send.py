@@ -240,20 +240,20 @@ class Sender:
         """
         now = self.clock()
         with self.register.transaction() as session:
-            conn = session.connection()
+            conn = session.connection()  # Core statements: no ORM bookkeeping in the window
             conn.execute(
-                update(OutboxMessage.__table__)
-                .where(OutboxMessage.__table__.c.id == due.row_id)
+                update(OutboxMessage)
+                .where(OutboxMessage.id == due.row_id)
                 .values(
                     status=OutboxStatus.SENT,
-                    attempts=OutboxMessage.__table__.c.attempts + 1,
+                    attempts=OutboxMessage.attempts + 1,
                     last_error=None,
                     sent_at=now,
                 )
             )
             detail = {"kind": due.kind, "outbox": due.row_id, "message_id": due.message_id}
             conn.execute(
-                insert(AuditEvent.__table__).values(
+                insert(AuditEvent).values(
                     at=now,
                     action="email_sent",
                     detail={**detail, "error": None},

@@ -8,8 +8,12 @@ corpus how far to trust each rule, so the fusion does not add the rules' scores 
 What it adds are three fixed rules of precedence and caution:
 
 1. **The model chooses, machine text included.** Its top category wins, ``automated`` too
-   (auto-replies, receipts and bulk mail that carry no machine headers). Header rules have
-   already taken every message that says it is machine mail before anything reaches here.
+   (auto-replies, receipts and bulk mail that carry no machine headers), but only at
+   ``MACHINE_TEXT_MIN`` or more: machine mail is logged and never answered, so a message the
+   model merely suspects is machine text gets its best human category at the (low)
+   probability the model gives it, and so a case, a review mark and the generic
+   acknowledgement. Header rules have already taken every message that says it is machine
+   mail before anything reaches here.
 2. **Statutory phrases decide.** When a subject access or FOI rule fired (the Data Protection
    Act or "subject access"; the FOI Act / EIR, not in passing) and the rules chose that
    category, the rules' category stands, unless the model reads the message as machine text:
@@ -19,8 +23,7 @@ What it adds are three fixed rules of precedence and caution:
    category is another, and when the answer is electoral process but no electoral rule fired:
    a PARO forward sends personal data to a third party and needs both to agree. Below
    ``cases.review_below_confidence`` (0.5) a case is marked for review, gets the generic
-   acknowledgement and is never forwarded; a message only the model thinks is machine mail
-   is kept as a case for review, not silently logged.
+   acknowledgement and is never forwarded.
 
 The constants were chosen on out-of-fold predictions over train + dev, never on test.
 """
@@ -31,6 +34,7 @@ from inbox_agent.classify import Category, Classification
 
 FUSION_VERSION = "fusion-1"
 DISAGREEMENT = 0.6
+MACHINE_TEXT_MIN = 0.5
 RULE_THRESHOLD = 2.0  # rules.THRESHOLD: a category whose evidence reaches it has fired
 STATUTORY = frozenset({Category.SUBJECT_ACCESS_REQUEST, Category.FOI_REQUEST})
 GUARDED = Category.ELECTORAL_PROCESS
@@ -50,6 +54,10 @@ def fuse(
     fired = rule_scores.get(rules.category, 0.0) >= RULE_THRESHOLD
     category = model_top
     notes = ["model and rules agree" if fired and rules.category is model_top else "model's answer"]
+    if model_top is Category.AUTOMATED and scores[model_top] < MACHINE_TEXT_MIN:
+        people = {c: p for c, p in scores.items() if c is not Category.AUTOMATED}
+        category = model_top = max(people, key=lambda c: people[c], default=rules.category)
+        notes = [f"perhaps machine text ({scores[Category.AUTOMATED]:.2f}): a person decides"]
     if fired and rules.category in STATUTORY and model_top is not Category.AUTOMATED:
         category = rules.category
         notes = [f"statutory rule for {category.value} stands"]

@@ -211,8 +211,11 @@ def test_hostile_senders_reach_the_smtp_server_only_as_clean_transactions(
     report = peers.pipeline.run_once()
     assert report.retried == 0
     with peers.register.transaction() as session:  # Dovecot may have mended line endings
-        entry = session.scalars(select(LedgerEntry).where(LedgerEntry.uid == uid)).one()
-    hostile = _stored(peers.register, sha=entry.stored_message.sha256)
+        hostile = session.scalars(
+            select(StoredMessage)
+            .join(LedgerEntry, LedgerEntry.stored_message_id == StoredMessage.id)
+            .where(LedgerEntry.uid == uid)
+        ).one()
     assert hostile.disposition in (Disposition.CASE, Disposition.MACHINE, Disposition.QUARANTINED)
     event(f"hostile message: {hostile.disposition}")
     assert _stored(peers.register, message_id=follower).disposition == Disposition.CASE
