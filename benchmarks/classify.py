@@ -6,9 +6,11 @@
 2. Import the classifier (spaCy with it) and time it; read the RSS.
 3. Load the shipped textcat (``textcat.load_model``) and time it; the RSS increase is the
    model's memory. Build the rules' PhraseMatcher (first use) and time that too.
-4. Parse the corpus's messages (every split: nothing is tuned here) ahead of time, then call
-   ``classify_message`` on them round-robin for ``--seconds`` and print messages/second with
-   the median and 95th-percentile latency.
+4. Parse the corpus's messages (every split: nothing is tuned here) ahead of time, then
+   classify them round-robin for ``--seconds`` (``classify_with_model``, the body of
+   ``classify_message``: header rules, text rules, textcat, fusion) and print messages/second
+   by the wall clock and per CPU-second (the honest figure on a busy machine), with the median
+   and 95th-percentile latency.
 
 Only standard-library modules are imported at the top, so the figures are the classifier's.
 Nothing is asserted about speed; the run fails only if the model is missing.
@@ -60,10 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     if not (model_dir / "meta.json").is_file():
         print(f"no model at {model_dir}: run `inbox-agent model train` first", file=sys.stderr)
         return 1
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     model = textcat.load_model(model_dir)
-    load_s = time.perf_counter() - started
-    print(f"model load: {load_s:.3f} s ({model.version}, {folder_mb(model_dir):.1f} MB on disk)")
+    load_s, load_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    print(
+        f"model load: {load_s:.3f} s ({load_cpu:.3f} CPU-s; {model.version}, "
+        f"{folder_mb(model_dir):.1f} MB on disk)"
+    )
     print(f"model memory: RSS +{rss_mb() - before:.1f} MB (now {rss_mb():.0f} MB)")
     started = time.perf_counter()
     rules.classify_text("warm up", "Where do I hand in my nomination papers?")
@@ -78,18 +83,21 @@ def main(argv: list[str] | None = None) -> int:
     latencies: list[float] = []
     deadline = time.perf_counter() + args.seconds
     index = 0
+    cpu_started = time.process_time()
     while time.perf_counter() < deadline:
         mail = mails[index % len(mails)]
         t0 = time.perf_counter()
         classifier.classify_with_model(mail, own, model)
         latencies.append(time.perf_counter() - t0)
         index += 1
+    cpu = time.process_time() - cpu_started
     total = sum(latencies)
     quantiles = statistics.quantiles(latencies, n=20)
     print(
-        f"throughput: {len(latencies) / total:.0f} messages/s on one core "
-        f"({len(latencies)} classifications; median {statistics.median(latencies) * 1000:.2f} "
-        f"ms, p95 {quantiles[18] * 1000:.2f} ms)"
+        f"throughput: {len(latencies) / total:.0f} messages/s on one core by the wall clock, "
+        f"{len(latencies) / cpu:.0f} per CPU-second ({len(latencies)} classifications; median "
+        f"{statistics.median(latencies) * 1000:.2f} ms, p95 {quantiles[18] * 1000:.2f} ms; "
+        f"load average {os.getloadavg()[0]:.1f})"
     )
     print(f"peak RSS {_peak_mb():.0f} MB")
     return 0

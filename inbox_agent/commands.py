@@ -21,6 +21,7 @@ from inbox_agent.errors import InboxAgentError, SenderError
 from inbox_agent.fetch import imap_session
 from inbox_agent.health import build_health, render_health
 from inbox_agent.localbox import LocalFetcher
+from inbox_agent.oauth import smtp_xoauth2_login, token_provider
 from inbox_agent.parse import parse_message
 from inbox_agent.pipeline import PassReport, Pipeline, utc_now
 from inbox_agent.register.db import Register
@@ -252,9 +253,11 @@ def _check_source(settings: Settings) -> str:
     cfg = settings.imap
     assert cfg is not None
     secret = settings.imap_password
-    with imap_session(cfg, secret.get_secret_value() if secret else "") as client:
+    tokens = token_provider(settings) if cfg.auth == "oauth2" else None
+    with imap_session(cfg, secret.get_secret_value() if secret else "", tokens) as client:
         info = client.select_folder(cfg.folder, readonly=True)
-    return f"imap {cfg.host}:{cfg.port} folder {cfg.folder}, {info[b'EXISTS']} messages"
+    who = f"logged in as {cfg.username}" + (f" via OAuth2, {tokens.identity}" if tokens else "")
+    return f"imap {cfg.host}:{cfg.port} folder {cfg.folder}, {info[b'EXISTS']} messages; {who}"
 
 
 def _check_smtp(settings: Settings) -> str:
@@ -273,6 +276,13 @@ def _check_smtp(settings: Settings) -> str:
             smtp.starttls(context=context)
             smtp.ehlo()
         secret = settings.smtp_password
+        if cfg.auth == "oauth2":
+            tokens = token_provider(settings)
+            smtp_xoauth2_login(smtp, cfg.username or "", tokens)
+            return (
+                f"smtp {cfg.host}:{cfg.port} ({cfg.security}); logged in as {cfg.username} "
+                f"via OAuth2, {tokens.identity}"
+            )
         if cfg.username and secret:
             smtp.login(cfg.username, secret.get_secret_value())
     return f"smtp {cfg.host}:{cfg.port} ({cfg.security})"
@@ -283,16 +293,7 @@ def model(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
     from inbox_agent.classify import corpus, corrections, evaluation, textcat, training
 
     if args.model_command == "correct":
-        reg = Register(settings.database.url)
-        try:
-            with reg.transaction() as session:
-                row = corrections.record_correction(
-                    session, args.reference, args.category, args.user, utc_now()
-                )
-                print(f"{args.reference}: {row.old_category} -> {row.new_category}", file=out)
-        finally:
-            reg.dispose()
-        return 0
+        return _correct_category(settings, args, out)
     records = corpus.load_corpus(args.corpus or corpus.DEFAULT_CORPUS)
     if args.model_command == "train":
         extra: list[training.Example] = []
@@ -317,4 +318,28 @@ def model(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
         limit=args.limit,
         sisimai=None if args.no_machine else (args.sisimai or evaluation.SISIMAI),
     )
+    return 0
+
+
+def _correct_category(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
+    """A staff correction: the case's new category, its due date, and a training label."""
+    from inbox_agent.classify import Category
+    from inbox_agent.classify.corrections import record_correction
+    from inbox_agent.decide import due_date_for
+
+    calendar = UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
+    reg = Register(settings.database.url)
+    try:
+        with reg.transaction() as session:
+            row = record_correction(session, args.reference, args.category, args.user, utc_now())
+            case = session.get(Case, row.case_id)
+            if case is not None:
+                received = received_local_date(
+                    case.messages[0].received_at, settings.office.timezone
+                )
+                days = settings.cases.target_working_days
+                case.due_date = due_date_for(Category(row.new_category), received, calendar, days)
+            print(f"{args.reference}: {row.old_category} -> {row.new_category}", file=out)
+    finally:
+        reg.dispose()
     return 0

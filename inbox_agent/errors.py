@@ -11,6 +11,7 @@
     └── TransientError       time may fix it: retry with backoff, touch nothing not committed
         ├── MailboxUnavailable   IMAP / Maildir could not be reached or read
         ├── DeliveryDeferred     SMTP answered 4xx or the connection dropped
+        ├── TokenUnavailable     the OAuth2 token endpoint could not be reached or failed
         └── RegisterUnavailable  the database is down or locked
 
 Library exceptions are wrapped with ``raise ... from exc`` at the module that talks to the
@@ -58,3 +59,7 @@ class DeliveryDeferred(TransientError):
 
 class RegisterUnavailable(TransientError):
     """The register database could not be reached or was locked."""
+
+
+class TokenUnavailable(TransientError):
+    """The OAuth2 token endpoint could not be reached, timed out or answered 5xx."""

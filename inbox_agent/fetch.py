@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from inbox_agent.errors import ConfigError, MailboxUnavailable
 from inbox_agent.intake import SourceKey, store_message
+from inbox_agent.oauth import TokenProvider
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import LedgerEntry
 from inbox_agent.settings import ImapSettings
@@ -55,8 +56,15 @@ def _tls_context(cfg: ImapSettings) -> ssl.SSLContext:
 
 
 @contextmanager
-def imap_session(cfg: ImapSettings, password: str) -> Iterator[imapclient.IMAPClient]:
-    """A logged-in client; every library or socket error leaves as MailboxUnavailable."""
+def imap_session(
+    cfg: ImapSettings, password: str, tokens: TokenProvider | None = None
+) -> Iterator[imapclient.IMAPClient]:
+    """A logged-in client; every library or socket error leaves as MailboxUnavailable.
+
+    With ``tokens`` (``auth = "oauth2"``) the login is SASL XOAUTH2 with a bearer token; the
+    token is fetched before connecting, so a token endpoint failure leaves no socket open.
+    """
+    token = tokens.token() if tokens is not None else None
     try:
         client = imapclient.IMAPClient(
             cfg.host,
@@ -71,11 +79,20 @@ def imap_session(cfg: ImapSettings, password: str) -> Iterator[imapclient.IMAPCl
     try:
         if cfg.security == "starttls":
             client.starttls(_tls_context(cfg))
-        client.login(cfg.username, password)
+        if token is not None:
+            client.oauth2_login(cfg.username, token)
+        else:
+            client.login(cfg.username, password)
     except imapclient.exceptions.LoginError as exc:
         _close(client)
         if _lost_during_login(exc):
             raise MailboxUnavailable(f"IMAP login to {cfg.host} failed: {exc}") from exc
+        if tokens is not None:
+            tokens.invalidate()  # a revoked token is not offered again
+            raise ConfigError(
+                f"imap.auth: XOAUTH2 login refused for {cfg.username} with a token from "
+                f"{tokens.identity}: {exc}; check [oauth2] and the mailbox's access grants"
+            ) from exc
         raise ConfigError(f"imap.username: login refused for {cfg.username}: {exc}") from exc
     except (OSError, IMAPClientError) as exc:
         _close(client)
@@ -166,9 +183,11 @@ class ImapFetcher:
         max_bytes: int,
         clock: Clock,
         stop: threading.Event | None = None,
+        tokens: TokenProvider | None = None,
     ) -> None:
         self.cfg = cfg
         self.password = password
+        self.tokens = tokens
         self.register = register
         self.max_bytes = max_bytes
         self.clock = clock
@@ -179,7 +198,7 @@ class ImapFetcher:
     def fetch_new(self) -> FetchReport:
         """One pass: store every new message, then update the mailbox for what was stored."""
         report = FetchReport()
-        with imap_session(self.cfg, self.password) as client:
+        with imap_session(self.cfg, self.password, self.tokens) as client:
             self._ensure_processed_folder(client)
             info = client.select_folder(self.cfg.folder)
             self.flag = _processed_flag(info)

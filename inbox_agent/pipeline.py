@@ -25,6 +25,7 @@ from inbox_agent.decide import Action, Facts, decide
 from inbox_agent.errors import SenderError, TransientError
 from inbox_agent.fetch import FetchReport, ImapFetcher
 from inbox_agent.localbox import LocalFetcher
+from inbox_agent.oauth import token_provider
 from inbox_agent.parse import ParsedMail, parse_message
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import Disposition, MailboxState, StoredMessage
@@ -85,6 +86,7 @@ class Pipeline:
                 max_bytes=s.poll.max_message_bytes,
                 clock=self.clock,
                 stop=self.stop,
+                tokens=token_provider(s) if s.imap.auth == "oauth2" else None,
             )
         assert s.maildir is not None  # Settings guarantees exactly one source
         return LocalFetcher(

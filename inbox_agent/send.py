@@ -22,6 +22,8 @@ from typing import Protocol
 from sqlalchemy import insert, select, update
 
 from inbox_agent.cases import audit
+from inbox_agent.errors import InboxAgentError
+from inbox_agent.oauth import TokenProvider, smtp_xoauth2_login, token_provider
 from inbox_agent.outbox import next_attempt
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import AuditEvent, Case, OutboxMessage, OutboxStatus
@@ -61,9 +63,12 @@ class MaildirTransport:
 class SmtpTransport:
     """One connection per drain, opened lazily, reopened after a failure."""
 
-    def __init__(self, cfg: SmtpSettings, password: str | None) -> None:
+    def __init__(
+        self, cfg: SmtpSettings, password: str | None, tokens: TokenProvider | None = None
+    ) -> None:
         self.cfg = cfg
         self.password = password
+        self.tokens = tokens  # auth = "oauth2": AUTH XOAUTH2 instead of a password
         self.conn: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
@@ -83,7 +88,13 @@ class SmtpTransport:
         if cfg.security == "starttls":
             conn.starttls(context=context)
             conn.ehlo()
-        if cfg.username and self.password:
+        if self.tokens is not None:
+            try:
+                smtp_xoauth2_login(conn, cfg.username or "", self.tokens)
+            except InboxAgentError as exc:  # stays queued; the error names [oauth2]
+                conn.close()
+                raise TemporaryFailure(str(exc)) from exc
+        elif cfg.username and self.password:
             conn.login(cfg.username, self.password)
         return conn
 
@@ -139,7 +150,8 @@ def make_transport(settings: Settings) -> Transport:
         assert cfg.maildir_path is not None  # validated by SmtpSettings
         return MaildirTransport(cfg.maildir_path)
     secret = settings.smtp_password
-    return SmtpTransport(cfg, secret.get_secret_value() if secret else None)
+    tokens = token_provider(settings) if cfg.auth == "oauth2" else None
+    return SmtpTransport(cfg, secret.get_secret_value() if secret else None, tokens)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ CONFIG_ENV = "INBOX_AGENT_CONFIG"
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "example.toml"
 
 Security = Literal["ssl", "starttls", "none"]
+Auth = Literal["password", "oauth2"]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
@@ -50,38 +51,43 @@ class _Secret(_Section):
 
     def secret(self, section: str) -> SecretStr | None:
         """Resolve the password now, so a missing secret fails at start-up, not at first login."""
-        given = [
-            k
-            for k in ("password", "password_env", "password_file", "password_credential")
-            if getattr(self, k) is not None
-        ]
-        if len(given) > 1:
-            raise ConfigError(f"{section}: give only one of {', '.join(given)}")
-        if self.password is not None:
-            return self.password
-        if self.password_env is not None:
-            value = os.environ.get(self.password_env)
-            if value is None:
-                raise ConfigError(
-                    f"{section}.password_env: environment variable {self.password_env} is not set"
-                )
-            return SecretStr(value)
-        path, key = self.password_file, "password_file"
-        if self.password_credential is not None:
-            key = "password_credential"
-            creds = os.environ.get("CREDENTIALS_DIRECTORY")
-            if not creds:
-                raise ConfigError(
-                    f"{section}.password_credential: $CREDENTIALS_DIRECTORY is not set "
-                    "(use LoadCredential= in the systemd unit)"
-                )
-            path = Path(creds) / self.password_credential
-        if path is None:
-            return None
-        try:
-            return SecretStr(path.read_text(encoding="utf-8").strip())
-        except OSError as exc:
-            raise ConfigError(f"{section}.{key}: cannot read {path}: {exc.strerror}") from exc
+        return resolve_secret(self, section, "password")
+
+
+def resolve_secret(source: BaseModel, section: str, prefix: str) -> SecretStr | None:
+    """``prefix``, ``prefix_env``, ``prefix_file`` or ``prefix_credential``: at most one, read now.
+
+    Shared by every secret in the file (passwords, the OAuth2 client secret and refresh token),
+    so each is given the same four ways and fails the same way, naming ``section.key``.
+    """
+    keys = (prefix, f"{prefix}_env", f"{prefix}_file", f"{prefix}_credential")
+    literal, env, file, credential = (getattr(source, k) for k in keys)
+    given = [k for k in keys if getattr(source, k) is not None]
+    if len(given) > 1:
+        raise ConfigError(f"{section}: give only one of {', '.join(given)}")
+    if literal is not None:
+        return SecretStr(literal.get_secret_value())
+    if env is not None:
+        value = os.environ.get(env)
+        if value is None:
+            raise ConfigError(f"{section}.{prefix}_env: environment variable {env} is not set")
+        return SecretStr(value)
+    path, key = file, f"{prefix}_file"
+    if credential is not None:
+        key = f"{prefix}_credential"
+        creds = os.environ.get("CREDENTIALS_DIRECTORY")
+        if not creds:
+            raise ConfigError(
+                f"{section}.{key}: $CREDENTIALS_DIRECTORY is not set "
+                "(use LoadCredential= in the systemd unit)"
+            )
+        path = Path(creds) / credential
+    if path is None:
+        return None
+    try:
+        return SecretStr(path.read_text(encoding="utf-8").strip())
+    except OSError as exc:
+        raise ConfigError(f"{section}.{key}: cannot read {path}: {exc.strerror}") from exc
 
 
 class OfficeSettings(_Section):
@@ -99,6 +105,7 @@ class ImapSettings(_Secret):
     port: Port = 993
     security: Security = "ssl"
     username: str
+    auth: Auth = "password"
     folder: str = "INBOX"
     processed_folder: str = ""
     batch_size: Annotated[int, Field(ge=1, le=1000)] = 50
@@ -116,6 +123,7 @@ class SmtpSettings(_Secret):
     port: Port = 587
     security: Security = "starttls"
     username: str | None = None
+    auth: Auth = "password"
     from_address: EmailStr
     deliver: Literal["smtp", "maildir"] = "smtp"
     maildir_path: Path | None = None
@@ -127,7 +135,105 @@ class SmtpSettings(_Secret):
     def _maildir_needs_path(self) -> SmtpSettings:
         if self.deliver == "maildir" and self.maildir_path is None:
             raise ValueError("deliver = 'maildir' needs maildir_path")
+        if self.auth == "oauth2" and not self.username:
+            raise ValueError("auth = 'oauth2' needs username (the mailbox that sends)")
         return self
+
+
+OAuth2Provider = Literal["microsoft", "google", "generic"]
+MICROSOFT_APP_SCOPE = "https://outlook.office365.com/.default"
+MICROSOFT_DELEGATED_SCOPE = (
+    "https://outlook.office365.com/IMAP.AccessAsUser.All https://outlook.office365.com/SMTP.Send"
+)
+GOOGLE_SCOPE = "https://mail.google.com/"
+GOOGLE_TOKEN_ENDPOINT = "https://oauth2.googleapis.com/token"
+
+
+class OAuth2Settings(_Section):
+    """Where the access tokens for ``auth = "oauth2"`` come from (SASL XOAUTH2).
+
+    ``microsoft``: app-only (client credentials: ``client_secret*`` or a certificate) when no
+    refresh token is given, else the delegated refresh-token flow; both through ``msal``.
+    ``google``: a refresh token exchanged at Google's token endpoint. ``generic``: any
+    OAuth2 token endpoint (``token_endpoint``), with a refresh token or client credentials.
+    The client secret and refresh token are secrets, given like passwords.
+    """
+
+    provider: OAuth2Provider
+    tenant_id: str | None = None
+    client_id: Annotated[str, Field(min_length=1)]
+    client_secret: SecretStr | None = None
+    client_secret_env: str | None = None
+    client_secret_file: Path | None = None
+    client_secret_credential: str | None = None
+    certificate_file: Path | None = None
+    certificate_thumbprint: Annotated[str, Field(pattern=r"^[0-9A-Fa-f:]{40,95}$")] | None = None
+    refresh_token: SecretStr | None = None
+    refresh_token_env: str | None = None
+    refresh_token_file: Path | None = None
+    refresh_token_credential: str | None = None
+    token_endpoint: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    scope: str | None = None
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+
+    @model_validator(mode="after")
+    def _complete(self) -> OAuth2Settings:
+        cert = (self.certificate_file is not None, self.certificate_thumbprint is not None)
+        if cert[0] != cert[1]:
+            raise ValueError("certificate_file and certificate_thumbprint go together")
+        if self.provider == "microsoft":
+            if not self.tenant_id:
+                raise ValueError("provider 'microsoft' needs tenant_id (the directory id)")
+            if self.token_endpoint is not None:
+                raise ValueError("token_endpoint is for 'google' and 'generic'; msal finds it")
+        elif any(cert):
+            raise ValueError("certificate_file is only for provider 'microsoft'")
+        if self.provider == "generic" and self.token_endpoint is None:
+            raise ValueError("provider 'generic' needs token_endpoint")
+        return self
+
+    @property
+    def endpoint(self) -> str:
+        return self.token_endpoint or GOOGLE_TOKEN_ENDPOINT
+
+    @property
+    def scopes(self) -> list[str]:
+        """The scopes asked for: ``scope`` if given, else the provider's mail scopes."""
+        if self.scope:
+            return self.scope.split()
+        if self.provider == "google":
+            return [GOOGLE_SCOPE]
+        if self.provider == "microsoft":
+            app_only = not self._given("refresh_token")
+            return (MICROSOFT_APP_SCOPE if app_only else MICROSOFT_DELEGATED_SCOPE).split()
+        return []
+
+    def _given(self, prefix: str) -> bool:
+        keys = (prefix, f"{prefix}_env", f"{prefix}_file", f"{prefix}_credential")
+        return any(getattr(self, k) is not None for k in keys)
+
+    def client_secret_value(self) -> SecretStr | None:
+        return resolve_secret(self, "oauth2", "client_secret")
+
+    def refresh_token_value(self) -> SecretStr | None:
+        return resolve_secret(self, "oauth2", "refresh_token")
+
+    def check_secrets(self) -> None:
+        """Resolve both secrets now and check the flow they imply is complete."""
+        secret, refresh = self.client_secret_value(), self.refresh_token_value()
+        if secret is not None and self.certificate_file is not None:
+            raise ConfigError("oauth2: give client_secret* or certificate_file, not both")
+        if self.provider == "google" and refresh is None:
+            raise ConfigError("oauth2.refresh_token_env: provider 'google' needs a refresh token")
+        app_only = self.provider == "microsoft" and refresh is None
+        if app_only and secret is None and self.certificate_file is None:
+            raise ConfigError(
+                "oauth2.client_secret_env: app-only Microsoft 365 login needs a client "
+                "secret or certificate_file + certificate_thumbprint (or a refresh token "
+                "for the delegated flow)"
+            )
+        if self.certificate_file is not None and not self.certificate_file.is_file():
+            raise ConfigError(f"oauth2.certificate_file: {self.certificate_file} is not a file")
 
 
 class DatabaseSettings(_Section):
@@ -415,12 +521,16 @@ class Settings(_Section):
     metrics: MetricsSettings = MetricsSettings()
     web: WebSettings = WebSettings()
     transparency: TransparencySettings = TransparencySettings()
+    oauth2: OAuth2Settings | None = None
     source: Path = Path("<memory>")
 
     @model_validator(mode="after")
     def _one_source(self) -> Settings:
         if (self.imap is None) == (self.maildir is None):
             raise ValueError("configure exactly one mail source: [imap] or [maildir]")
+        users = [s for s in ("imap", "smtp") if getattr(getattr(self, s), "auth", "") == "oauth2"]
+        if users and self.oauth2 is None:
+            raise ValueError(f"{users[0]}.auth = 'oauth2' needs an [oauth2] section")
         return self
 
     @property
@@ -454,6 +564,9 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         ("policy", "template_dir"),
         ("web", "secret_key_file"),
         ("transparency", "publish_dir"),
+        ("oauth2", "client_secret_file"),
+        ("oauth2", "refresh_token_file"),
+        ("oauth2", "certificate_file"),
     ):
         value = data.get(section, {}).get(key) if isinstance(data.get(section), dict) else None
         if isinstance(value, str) and value and not Path(value).is_absolute():
@@ -505,6 +618,8 @@ def settings_from_dict(data: dict[str, Any], file: Path) -> Settings:
         raise ConfigError(_format_error(file, exc)) from exc
     try:
         _ = settings.imap_password, settings.smtp_password
+        if settings.oauth2 is not None:
+            settings.oauth2.check_secrets()
     except ConfigError as exc:
         raise ConfigError(f"{file}: {exc}") from exc
     return settings

@@ -19,6 +19,8 @@ Run as an ordinary user, both servers run as that user instead.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import grp
 import math
@@ -42,7 +44,7 @@ from typing import Literal, Self
 
 import psycopg
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, Session
 from imapclient import IMAPClient
 from psycopg import sql
 
@@ -141,7 +143,7 @@ protocols = imap
 listen = {host}
 {ssl_settings}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth2_mechanisms}
 auth_failure_delay = 0
 auth_verbose = yes
 default_internal_user = {accounts.internal_user}
@@ -156,7 +158,7 @@ namespace inbox {{
   inbox = yes
   separator = /
 }}
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/users.passwd
 }}
@@ -174,6 +176,24 @@ service imap-login {{
 service anvil {{
   chroot ={auth_penalty_listener}
 }}
+"""
+
+# SASL XOAUTH2 / OAUTHBEARER: Dovecot POSTs the token to the test's introspection endpoint
+# and accepts it when the JSON answer has ``"active": true`` and ``"username"`` the login name.
+_OAUTH2_PASSDB = """passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {conf}
+}}
+"""
+_OAUTH2_CONF = """\
+introspection_url = {url}
+introspection_mode = post
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 5000
 """
 
 # Mode 0 removes anvil's auth-penalty socket; auth then skips the penalty silently. Without
@@ -202,7 +222,10 @@ class DovecotServer:
         idle_check_interval_s: int = 1,
         auth_penalty: bool = False,
         tls: tuple[Path, Path] | None = None,
+        oauth2_introspection_url: str | None = None,
     ) -> None:
+        # With an introspection URL, XOAUTH2 and OAUTHBEARER logins are offered too.
+        self._oauth2_introspection_url = oauth2_introspection_url
         self._tls = tls  # (certificate chain PEM, private key PEM): enables STARTTLS and IMAPS
         self._tls_port = free_port() if tls else None
         self._binary = binary or shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -356,9 +379,21 @@ class DovecotServer:
         )
         return settings, listener
 
+    def _oauth2_settings(self) -> tuple[str, str]:
+        url = self._oauth2_introspection_url
+        if url is None:
+            return "", ""
+        conf = self._root / "dovecot-oauth2.conf.ext"
+        conf.write_text(_OAUTH2_CONF.format(url=url), encoding="utf-8")
+        conf.chmod(0o644)  # the auth process runs as the internal user
+        return " xoauth2 oauthbearer", _OAUTH2_PASSDB.format(conf=conf)
+
     def _render_config(self) -> str:
         ssl_settings, imaps_listener = self._ssl_settings()
+        oauth2_mechanisms, oauth2_passdb = self._oauth2_settings()
         return _DOVECOT_CONF.format(
+            oauth2_mechanisms=oauth2_mechanisms,
+            oauth2_passdb=oauth2_passdb,
             ssl_settings=ssl_settings,
             imaps_listener=imaps_listener,
             root=self._root,
@@ -755,6 +790,49 @@ class _SinkHandler:
         return "250 OK: queued"
 
 
+class _XOAuth2SinkHandler(_SinkHandler):
+    """Also speaks SASL XOAUTH2: ``validate(user, token)`` decides; mail needs a login."""
+
+    def __init__(self, sink: SmtpSink, validate: Callable[[str, str], bool]) -> None:
+        super().__init__(sink)
+        self._validate = validate
+
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        # aiosmtpd's auth_required warns without TLS; the same rule, kept here.
+        if not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        return await super().handle_MAIL(server, session, envelope, address, mail_options)
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        if len(args) == 2:
+            try:
+                blob: object = base64.b64decode(args[1], validate=True)
+            except binascii.Error:
+                await server.push("501 5.5.2 Can't decode base64")
+                return AuthResult(success=False, handled=True)
+        else:
+            blob = await server.challenge_auth("")
+        if blob is MISSING or not isinstance(blob, bytes):
+            return AuthResult(success=False, handled=True)
+        parts = blob.decode("utf-8", "replace").split("\x01")
+        fields = dict(part.split("=", 1) for part in parts if "=" in part)
+        user, bearer = fields.get("user", ""), fields.get("auth", "")
+        token = bearer.removeprefix("Bearer ") if bearer.startswith("Bearer ") else ""
+        if user and token and self._validate(user, token):
+            self._sink._login(user)
+            return AuthResult(success=True, auth_data=user)
+        # XOAUTH2 reports the error in a 334 challenge; the client answers with an empty line.
+        await server.challenge_auth(b'{"status":"401","schemes":"bearer"}')
+        return AuthResult(success=False, handled=False)  # aiosmtpd then answers 535
+
+
 class SmtpSink:
     """An aiosmtpd ``Controller`` on 127.0.0.1 that keeps every message it accepts.
 
@@ -763,8 +841,16 @@ class SmtpSink:
     """
 
     def __init__(
-        self, *, starttls: ssl.SSLContext | None = None, implicit_tls: ssl.SSLContext | None = None
+        self,
+        *,
+        starttls: ssl.SSLContext | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
+        xoauth2: Callable[[str, str], bool] | None = None,
     ) -> None:
+        # xoauth2: offer only AUTH XOAUTH2 (over plain TCP too), require it before MAIL, and
+        # accept a (user, token) when this returns True; ``logins`` lists who logged in.
+        self._xoauth2 = xoauth2
+        self.logins: list[str] = []
         self._starttls = starttls  # offer STARTTLS with this server context
         self._implicit_tls = implicit_tls  # or speak TLS from the first byte (SMTPS)
         self._port = free_port()
@@ -797,14 +883,23 @@ class SmtpSink:
         if self._controller is not None:
             raise ServerError("the SMTP sink is already running")
         started = time.monotonic()
+        handler: _SinkHandler = _SinkHandler(self)
+        auth: dict[str, object] = {}
+        if self._xoauth2 is not None:
+            handler = _XOAuth2SinkHandler(self, self._xoauth2)
+            auth = {
+                "auth_require_tls": False,
+                "auth_exclude_mechanism": ["PLAIN", "LOGIN"],
+            }
         controller = Controller(
-            _SinkHandler(self),
+            handler,
             hostname=LOCALHOST,
             port=self._port,
             ready_timeout=START_TIMEOUT_S,
             enable_SMTPUTF8=True,
             tls_context=self._starttls,
             ssl_context=self._implicit_tls,
+            **auth,  # type: ignore[arg-type]
         )
         try:
             controller.start()
@@ -868,6 +963,10 @@ class SmtpSink:
             # The reply is written before this callback runs; close() flushes it first.
             asyncio.get_running_loop().call_soon(server.transport.close)
         return reply
+
+    def _login(self, user: str) -> None:
+        with self._lock:
+            self.logins.append(user)
 
     def _record(self, message: ReceivedMessage) -> None:
         with self._lock:

@@ -73,8 +73,8 @@ def correction_examples(register: Register) -> list[Example]:
         examples: list[Example] = []
         for message_id, row in sorted(latest.items()):
             message = session.get(StoredMessage, message_id)
-            if message is None or row.new_category == Category.AUTOMATED:
-                continue  # machine mail is decided from headers, not learnt from text
+            if message is None:
+                continue
             try:
                 mail = parse_message(message.raw)
             except SenderError:

@@ -120,7 +120,12 @@ def rule_evidence(subject: str, text: str) -> tuple[Classification, dict[Categor
     """The rules' classification and each category's summed evidence (``THRESHOLD`` = fired)."""
     doc, zones = read_message(subject, text)
     sentences = split_sentences(doc, zones, find_hits(doc, zones))
-    evidence = [e for rule in RULES if (e := score_rule(rule, sentences, doc)) is not None]
+    present = frozenset().union(*(s.terms for s in sentences))
+    evidence = [
+        e
+        for rule in RULES
+        if present.issuperset(rule.terms) and (e := score_rule(rule, sentences, doc)) is not None
+    ]
     scores: dict[Category, float] = defaultdict(float)
     for e in evidence:
         scores[e.category] += e.weight

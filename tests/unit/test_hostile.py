@@ -27,7 +27,7 @@ from hostile import (
     injection_message,
     wrong_charset,
 )
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -116,6 +116,12 @@ class Inbox:
             return s.get(Case, stored.case_id) if stored.case_id else None
 
 
+def _event(text: str) -> None:
+    """Count an outcome in hypothesis' statistics (--hypothesis-show-statistics)."""
+    if currently_in_test_context():
+        event(text)
+
+
 def pass_with(inbox: Inbox, raw: bytes) -> tuple[StoredMessage, list[OutboxMessage]]:
     """Deliver ``raw`` and an ordinary message, run one pass, check the shared promises."""
     inbox.deliver(raw)
@@ -124,13 +130,13 @@ def pass_with(inbox: Inbox, raw: bytes) -> tuple[StoredMessage, list[OutboxMessa
     assert report.retried == 0, "a hostile message must not make a stage fail"
     hostile = inbox.stored(raw)
     assert hostile.disposition in RESOLVED, (hostile.disposition, hostile.error)
-    event(f"hostile message: {hostile.disposition}")
+    _event(f"hostile message: {hostile.disposition}")
     if hostile.disposition == Disposition.QUARANTINED:
         assert hostile.error, "quarantined without a reason"
     after = inbox.stored_by_id(follower)
     assert after.disposition == Disposition.CASE, "the next message must not be held back"
     rows = inbox.new_outbox()
-    event(f"emails queued: {len(rows)}")
+    _event(f"emails queued: {len(rows)}")
     for row in rows:
         assert row.status == OutboxStatus.SENT, (row.status, row.last_error)
         assert_no_injected_header(row.raw, row.recipient)
