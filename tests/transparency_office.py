@@ -63,6 +63,39 @@ class Office:
         self.register = Register(self.settings.database.url)
         self.box = mailbox.Maildir(tmp_path / "inbox", create=True)
 
+    def write_config(self) -> Path:
+        """The same office as a TOML file, for tests of the CLI."""
+        path = self.tmp_path / "inbox-agent.toml"
+        path.write_text(
+            f"""[office]
+name = "{self.settings.office.name}"
+inbox_address = "{INBOX}"
+spoc_role = "Head of Governance"
+website_url = "{self.settings.office.website_url}"
+reference_prefix = "TST"
+[maildir]
+path = "{self.tmp_path / "inbox"}"
+[smtp]
+from_address = "{INBOX}"
+deliver = "maildir"
+maildir_path = "{self.tmp_path / "outbox"}"
+[database]
+url = "{self.settings.database.url}"
+[paro]
+name = "PARO"
+email = "paro@council.testshire.example.org"
+[election]
+poll_date = 2027-05-06
+pre_election_period_start = 2027-03-29
+nominations_close = 2027-04-08
+persons_nominated_published = 2027-04-09
+[transparency]
+staff_names = ["{STAFF}"]
+""",
+            encoding="utf-8",
+        )
+        return path
+
     def close(self) -> None:
         self.box.close()
         self.register.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from transparency_office import B_AGENT, MONDAY, STAFF, A, B, C, Office
 
+from inbox_agent.cli import main
 from inbox_agent.publish import (
     CSV_COLUMNS,
     PublicationError,
@@ -197,3 +199,33 @@ def test_the_page_has_no_script_and_no_incumbent(office: Office, tmp_path: Path)
     assert "<script" not in html.lower()
     assert "commissioner for testshire" in html.lower()  # the office, by its name only
     assert B["name"] not in html and "incumbent" not in html.lower()
+
+
+def test_cli_preview_approve_publish_parity_and_report(
+    office: Office, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case = office.receive(f"{A['name']} <{A['email']}>", "Officers", QUESTION)
+    office.answer(case.reference, ANSWER, now=ANSWERED)
+    config = ["--config", str(office.write_config())]
+    assert main([*config, "publication", "preview", case.reference]) == 0
+    out = capsys.readouterr().out
+    assert "--- question as asked ---" in out and A["phone"] in out
+    assert "--- answer, anonymised ---\nDear [name]," in out
+    answer = tmp_path / "answer.txt"
+    answer.write_text("Ring Ms Ogunleye on 07700 900123.", encoding="utf-8")
+    argv = [*config, "publication", "approve", case.reference, "--answer-file", str(answer)]
+    assert main(argv) == 2
+    assert "PHONE '07700 900123'" in capsys.readouterr().err
+    assert main([*config, "publication", "approve", case.reference]) == 0
+    assert main([*config, "publish"]) == 2  # no publish_dir and no --output
+    assert "transparency.publish_dir" in capsys.readouterr().err
+    assert main([*config, "publish", "--output", str(tmp_path / "site")]) == 0
+    assert f"new on the page: {case.reference}" in capsys.readouterr().out
+    assert main([*config, "publication", "list"]) == 0
+    assert case.reference in capsys.readouterr().out
+    assert main([*config, "parity", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {c["name"] for c in data["candidates"]} >= {A["name"], B["name"]}
+    assert main([*config, "report", "weekly"]) == 0
+    assert "Weekly summary of the election inbox" in capsys.readouterr().out
+    assert main([*config, "report", "weekly", "--send"]) == 2  # no weekly_report_to

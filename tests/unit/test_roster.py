@@ -164,17 +164,7 @@ def test_shared_address_is_decided_by_the_name(office: Office) -> None:
 def test_cli_roster_import_add_and_list(
     office: Office, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = tmp_path / "inbox-agent.toml"
-    config.write_text(
-        '[office]\nname = "Testshire OPCC"\n'
-        'inbox_address = "elections@opcc.testshire.example.org"\n'
-        f'spoc_role = "SPOC"\nwebsite_url = "https://opcc.testshire.example.org"\n'
-        f'[database]\nurl = "sqlite:///{tmp_path / "register.sqlite3"}"\n'
-        f'[maildir]\npath = "{tmp_path / "inbox"}"\n'
-        '[paro]\nname = "PARO"\nemail = "paro@council.testshire.example.org"\n'
-        "[election]\npoll_date = 2027-05-06\npre_election_period_start = 2027-03-29\n"
-        "nominations_close = 2027-04-08\npersons_nominated_published = 2027-04-09\n"
-    )
+    config = office.write_config()
     roster = tmp_path / "roster.csv"
     roster.write_text(ROSTER_CSV)
     assert (
