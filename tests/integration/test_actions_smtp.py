@@ -282,12 +282,13 @@ def test_electoral_process_message_reaches_the_paro_byte_for_byte(
 
 
 def _bot_message(n: int) -> bytes:
-    """What a careless autoresponder sends: no RFC 3834 headers, a fresh subject, no thread."""
+    """A careless autoresponder: no RFC 3834 headers, a fresh subject, no thread, and text
+    that reads like a person's (the worst case: neither headers nor wording give it away)."""
     return message(
         "Helpdesk <helpdesk@bot.example.com>",
-        f"Your message has been logged as ticket {1000 + n}",
-        f"Thank you for your email to Example Ltd. Ticket {1000 + n}. A member of our team "
-        "will reply within two working days.",
+        f"Question {1000 + n} about the police budget",
+        "Hello, could you tell me how much the police budget for neighbourhood teams is this "
+        f"year? Ref {1000 + n}.\nThanks, Sam",
         message_id=f"<ticket{1000 + n}@bot.example.com>",
     )
 
