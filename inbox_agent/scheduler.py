@@ -8,26 +8,34 @@ long outage does not flood the journal.
 Around each pass the job reports to its hooks: ``alerts`` (an email to the SPOC when polling
 has failed too long, and when it recovers), the systemd ``watchdog`` (a keep-alive after each
 good pass, and from its own job while no pass is stuck), and optional ``metrics``.
+
+With ``[imap] idle = true`` an ``idle.IdleWatcher`` thread wakes the poll job as soon as the
+server reports new mail (``PollJob.wake``); the interval stays as the safety net.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import signal
+import threading
 from collections.abc import Callable
 from types import FrameType
 from typing import Any, Protocol
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from inbox_agent.alerts import PollAlerts
-from inbox_agent.errors import OperatorError, TransientError
+from inbox_agent.errors import MailboxUnavailable, OperatorError, TransientError
+from inbox_agent.idle import IdleWatcher
 from inbox_agent.pipeline import PassReport, Pipeline
 from inbox_agent.watchdog import BusyTimer, Watchdog, WatchdogJob
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = dt.timedelta(minutes=15)
+MAX_WAKE_PASSES = 5  # passes one call may run while IDLE keeps waking it; then the schedule
 
 
 class PassObserver(Protocol):
@@ -69,8 +77,31 @@ class PollJob:
         self.observer: PassObserver = observer or _Unobserved()
         self.busy = BusyTimer()
         self.alert_state_checked = False  # a restart may find an outage recorded before it
+        self.woken = threading.Event()  # mail arrived (IMAP IDLE): a pass is wanted now
+        self.trigger: Callable[[], None] | None = None  # run_daemon: schedule a pass now
+        self.mailbox_down = False  # the last pass failed because the mailbox was unreachable
+
+    def wake(self) -> None:
+        """Ask for a pass now; thread-safe, and a burst of calls gives one or two passes.
+
+        A pass already running finishes and then runs once more, because the mail that woke
+        us may have arrived after its SEARCH. The IDLE watcher only wakes us when the server
+        has just answered it, so a backoff after the mailbox was unreachable is cut short.
+        """
+        self.woken.set()
+        if self.mailbox_down:
+            self.not_before = None
+        if self.busy.busy_for() is None and self.trigger is not None:
+            self.trigger()
 
     def __call__(self) -> None:
+        for _ in range(MAX_WAKE_PASSES):
+            self.woken.clear()
+            self._run_pass()
+            if not self.woken.is_set() or self.failures or self.pipeline.stop.is_set():
+                return
+
+    def _run_pass(self) -> None:
         now = self.pipeline.clock()
         if self.not_before is not None and now < self.not_before:
             self.alerts.failed(None)  # backing off; the threshold may pass meanwhile
@@ -90,12 +121,13 @@ class PollJob:
         if self.failures or not self.alert_state_checked:
             self.alerts.recovered()
             self.alert_state_checked = True
-        self.failures, self.not_before = 0, None
+        self.failures, self.not_before, self.mailbox_down = 0, None, False
         self.observer.observe_pass(report)
         self.watchdog.ping()
 
     def _failed(self, now: dt.datetime, exc: Exception) -> None:
         self.failures += 1
+        self.mailbox_down = isinstance(exc, MailboxUnavailable)
         delay = min(self.interval * (2 ** min(self.failures, 10)), MAX_BACKOFF)
         self.not_before = now + delay
         log.error(
@@ -118,6 +150,7 @@ def run_daemon(pipeline: Pipeline, interval: int) -> None:
     job = PollJob(pipeline, interval, watchdog=watchdog, observer=metrics)
     previous = _install_signal_handlers(stop.set)
     scheduler = BackgroundScheduler(timezone="UTC")
+    watcher: IdleWatcher | None = None
     try:
         scheduler.add_job(
             job,
@@ -154,18 +187,47 @@ def run_daemon(pipeline: Pipeline, interval: int) -> None:
                 misfire_grace_time=6 * 3600,
             )
         scheduler.start()
+        watcher = _start_idle_watcher(pipeline, job, scheduler)
         watchdog.ready()
         log.info("event=started interval=%ds watchdog=%s", interval, watchdog.interval)
         stop.wait()
         watchdog.stopping()
         scheduler.shutdown(wait=True)
     finally:
+        if watcher is not None and not watcher.stop_and_join():
+            log.warning("event=idle_stop_timeout")
         if scheduler.running:
             scheduler.shutdown(wait=False)
         if metrics is not None:
             metrics.close()
         _restore_signal_handlers(previous)
     log.info("event=stopped")
+
+
+def _start_idle_watcher(
+    pipeline: Pipeline, job: PollJob, scheduler: BackgroundScheduler
+) -> IdleWatcher | None:
+    """With ``[imap] idle = true``, a thread that wakes the poll job as mail arrives."""
+    settings = pipeline.settings
+    if settings.imap is None or not settings.imap.idle:
+        return None
+    from inbox_agent.oauth import token_provider
+
+    def trigger() -> None:
+        with contextlib.suppress(JobLookupError):
+            scheduler.modify_job("poll", next_run_time=dt.datetime.now(dt.UTC))
+
+    job.trigger = trigger
+    password = settings.imap_password
+    watcher = IdleWatcher(
+        settings.imap,
+        password.get_secret_value() if password else "",
+        job.wake,
+        stop=pipeline.stop,
+        tokens=token_provider(settings) if settings.imap.auth == "oauth2" else None,
+    )
+    watcher.start()
+    return watcher
 
 
 def _install_signal_handlers(on_stop: Callable[[], None]) -> dict[int, Any]:

@@ -112,6 +112,9 @@ class ImapSettings(_Secret):
     timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
     ca_file: Path | None = None
     verify_tls: bool = True
+    # IMAP IDLE (RFC 2177): wake the poll as mail arrives, when the server advertises IDLE
+    idle: bool = True
+    idle_renew_seconds: Annotated[float, Field(ge=1, lt=29 * 60)] = 25 * 60.0
 
 
 class MaildirSettings(_Section):

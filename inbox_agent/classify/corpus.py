@@ -18,7 +18,8 @@ dev; test is read only by ``model evaluate`` to report the figures.
 **The text** is made exactly as in production: each record becomes an RFC 5322 message (a
 ``text/html`` part when the record has HTML), goes through ``parse_message``, and then through
 ``text.mail_text``: the forwarded original when staff forwarded one, without quoted history,
-signatures or disclaimers.
+signatures or disclaimers. ``training.mail_example`` adds the rules' evidence read from the same
+parsed message, as ``classifier.classify_message`` does.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def record_mail(record: Record) -> ParsedMail:
 
 
 def record_text(record: Record) -> str:
-    """What the model sees for this record: exactly what it would see in production."""
+    """The text the model reads for this record, exactly as it would in production."""
     return mail_text(record_mail(record))
 
 

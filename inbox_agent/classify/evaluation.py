@@ -238,7 +238,9 @@ def run_evaluation(
         scores = score(gold, [classify(m) for m in mails], review_below)
         write_report(title, gold, scores, review_below, out)
         results[title.split(":")[0]] = scores
-    if sisimai is not None:
+    if sisimai is not None and not (sisimai / "bsd").is_dir():
+        print(f"\nmachine mail: no sisimai corpus at {sisimai} (--sisimai DIR): skipped", file=out)
+    elif sisimai is not None:
         recall = machine_recall(sisimai, fused(model))
         print(
             f"\nmachine mail (sisimai bsd/ + err/): {recall.files} files, {recall.automated} "

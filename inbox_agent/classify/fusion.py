@@ -4,8 +4,8 @@ Inputs: the rule classifier's answer (its category, and each category's summed e
 ``rules.THRESHOLD`` means a rule *fired*) and the textcat's probabilities. The model has
 already read the rules' evidence as words (``textcat.evidence_words``) and learnt from the
 corpus how far to trust each rule, so the fusion does not add the rules' scores a second time
-(in 5-fold cross-validation on train + dev, adding them lowered macro-F1 from 0.92 to 0.90).
-What it adds are three fixed rules of precedence and caution:
+(in 5-fold cross-validation on train + dev, mixing in 35% of the rules' vote lowered macro-F1
+from 0.92 to 0.90). What it adds are three fixed rules of precedence and caution:
 
 1. **The model chooses, machine text included.** Its top category wins, ``automated`` too
    (auto-replies, receipts and bulk mail that carry no machine headers), but only at
@@ -25,7 +25,10 @@ What it adds are three fixed rules of precedence and caution:
    ``cases.review_below_confidence`` (0.5) a case is marked for review, gets the generic
    acknowledgement and is never forwarded.
 
-The constants were chosen on out-of-fold predictions over train + dev, never on test.
+The constants were chosen on out-of-fold predictions over train + dev, never on test: with
+``DISAGREEMENT`` 0.6, 84% of the messages scored 0.5 or more and 96% of those were right,
+while the rest were right 70% of the time; PARO forwards were 97-99% precise. Rule 2 moved
+macro-F1 by less than 0.005 either way there; it stays because it is the taxonomy's precedence.
 """
 
 from __future__ import annotations

@@ -142,9 +142,13 @@ def test_a_website_form_relayed_from_a_no_reply_address_is_a_person() -> None:
 
 def test_fusion_lowers_confidence_when_rules_and_model_disagree() -> None:
     rules = classify_message(parse_message(message(*HANDWRITTEN[3][:3])), frozenset())
-    agree = fuse(rules, {rules.category: 3.0}, {rules.category: 0.9, Category.OUT_OF_SCOPE: 0.1}, "m")
-    other = Category.MEETING_REQUEST if rules.category is not Category.MEETING_REQUEST else (
-        Category.MEDIA_ENQUIRY
+    agree = fuse(
+        rules, {rules.category: 3.0}, {rules.category: 0.9, Category.OUT_OF_SCOPE: 0.1}, "m"
+    )
+    other = (
+        Category.MEETING_REQUEST
+        if rules.category is not Category.MEETING_REQUEST
+        else (Category.MEDIA_ENQUIRY)
     )
     disagree = fuse(rules, {rules.category: 3.0}, {other: 0.9, rules.category: 0.1}, "m")
     assert disagree.confidence < agree.confidence
@@ -195,16 +199,22 @@ def test_a_bad_corpus_line_names_its_file_and_line(tmp_path: Path) -> None:
     folder = _write_corpus(tmp_path / "c", [_row("a", "foi_request", "s", "b")])
     with (folder / "part.jsonl").open("a") as handle:
         handle.write(json.dumps(_row("b", "not_a_category", "s", "b")) + "\n")
-    with pytest.raises(OperatorError, match="part.jsonl:2"):
+    with pytest.raises(OperatorError, match=r"part\.jsonl:2"):
         load_corpus(folder)
     _write_corpus(folder, [_row("a", "foi_request", "s", "b"), _row("a", "foi_request", "s", "b")])
-    with pytest.raises(OperatorError, match="already at part.jsonl:1"):
+    with pytest.raises(OperatorError, match=r"already at part\.jsonl:1"):
         load_corpus(folder)
 
 
 def test_an_html_record_is_read_as_production_reads_html_mail() -> None:
     record = record_from_json(
-        _row("h", "meeting_request", "Visit", "<p>Could I <b>visit</b> the control room?</p>", html=True)
+        _row(
+            "h",
+            "meeting_request",
+            "Visit",
+            "<p>Could I <b>visit</b> the control room?</p>",
+            html=True,
+        )
     )
     mail = record_mail(record)
     assert "Could I visit the control room?" in mail.text and "<b>" not in mail.text
@@ -241,7 +251,11 @@ def test_quoted_history_signatures_and_disclaimers_are_dropped() -> None:
 TINY = [
     ("Nomination papers", "Where do I hand in my nomination papers?", Category.ELECTORAL_PROCESS),
     ("Deposit", "How do I pay the deposit to stand?", Category.ELECTORAL_PROCESS),
-    ("FOI request", "Under the Freedom of Information Act send me the budget.", Category.FOI_REQUEST),
+    (
+        "FOI request",
+        "Under the Freedom of Information Act send me the budget.",
+        Category.FOI_REQUEST,
+    ),
     ("FOI", "A request under the 2000 Act for recorded information.", Category.FOI_REQUEST),
     ("Meeting", "Could we meet the Chief Constable next week?", Category.MEETING_REQUEST),
     ("Visit", "Can I visit the control room with my agent?", Category.MEETING_REQUEST),
@@ -252,7 +266,9 @@ def test_training_on_a_tiny_set_is_reproducible(tmp_path: Path) -> None:
     examples = [Example(f"{s}\n\n{b}", c, f"t{i}") for i, (s, b, c) in enumerate(TINY)]
     overrides = {"training.max_steps": 20, "training.eval_frequency": 10}
     first = train_textcat(examples * 3, examples, tmp_path / "one" / "textcat", overrides=overrides)
-    second = train_textcat(examples * 3, examples, tmp_path / "two" / "textcat", overrides=overrides)
+    second = train_textcat(
+        examples * 3, examples, tmp_path / "two" / "textcat", overrides=overrides
+    )
     assert first.version == second.version, "same examples, config and seed: same model"
     model = load_model(first.output)
     assert set(model.labels) == {c for *_, c in TINY}
