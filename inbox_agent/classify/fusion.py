@@ -34,11 +34,11 @@ macro-F1 by less than 0.005 either way there; it stays because it is the taxonom
 from __future__ import annotations
 
 from inbox_agent.classify import Category, Classification
+from inbox_agent.classify.rules import THRESHOLD as RULE_THRESHOLD  # evidence that fires
 
 FUSION_VERSION = "fusion-1"
 DISAGREEMENT = 0.6
 MACHINE_TEXT_MIN = 0.5
-RULE_THRESHOLD = 2.0  # rules.THRESHOLD: a category whose evidence reaches it has fired
 STATUTORY = frozenset({Category.SUBJECT_ACCESS_REQUEST, Category.FOI_REQUEST})
 GUARDED = Category.ELECTORAL_PROCESS
 TOP_N = 3
