@@ -109,7 +109,11 @@ def one_line(value: str, limit: int) -> str:
     overrides are dropped so a name cannot visually reorder the text around it.
     """
     chars = (
-        " " if unicodedata.category(ch) in _LINE_BREAKING else ch
+        "\ufffd"  # a lone surrogate would be written back as a raw byte, maybe CR or LF
+        if unicodedata.category(ch) == "Cs"
+        else " "
+        if unicodedata.category(ch) in _LINE_BREAKING
+        else ch
         for ch in value
         if ch not in _BIDI_CONTROLS
     )

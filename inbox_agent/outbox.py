@@ -8,6 +8,7 @@ the same email sent twice after a crash is the same message to every mail system
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -28,8 +29,23 @@ def sender_address(from_address: str, office_name: str) -> str:
 
 
 def _clean(value: str) -> str:
-    """Header values are built from sender-controlled text: no CR/LF may survive."""
-    return " ".join(value.replace("\r", " ").replace("\n", " ").split())
+    """Header values are built from sender-controlled text: no line break may survive.
+
+    Control characters become spaces, and lone surrogates (what a wrong charset leaves behind
+    after a ``surrogateescape`` decode) become U+FFFD, because the email package would turn
+    ``\\udc0a`` back into a raw LF byte when it writes the header.
+    """
+    chars = (
+        "\ufffd"
+        if unicodedata.category(ch) == "Cs"
+        else " "
+        if unicodedata.category(ch) in ("Cc", "Zl", "Zp")
+        else ch
+        for ch in value
+    )
+    # the email package decodes RFC 2047 words in a value it is given, so a sender's literal
+    # "=?utf-8?Q?=0A" would come back as a line break: break the "=?" opener
+    return " ".join("".join(chars).split()).replace("=?", "= ?")
 
 
 def compose(

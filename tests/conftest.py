@@ -78,3 +78,16 @@ def corpora_dir() -> Path:
     if not path.is_dir():
         pytest.fail(f"public corpora not found at {path}: the checkout needs ../shared beside it")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _restore_root_logging() -> Iterator[None]:
+    """CLI tests call setup_logging, which points the root logger at the captured stderr;
+    put the handlers back so later tests do not log into a closed stream."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
