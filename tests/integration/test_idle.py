@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from builders import HUMAN, INBOX, PARO, imap_settings, message
+from builders import HUMAN, INBOX, base_config, imap_settings, message
 from servers import DovecotServer, wait_until
 from sqlalchemy import func, select
 
@@ -47,21 +47,7 @@ def _count_cases(url: str) -> int:
 
 def _write_config(path: Path, server: DovecotServer, db_url: str) -> None:
     sections: dict[str, dict[str, object]] = {
-        "office": {
-            "name": "Office of the Police and Crime Commissioner for Testshire",
-            "inbox_address": INBOX,
-            "spoc_role": "Head of Governance",
-            "website_url": "https://opcc.testshire.example.org/election",
-            "reference_prefix": "TST",
-        },
-        "database": {"url": db_url},
-        "paro": {"name": "Chief Executive, Testshire Council", "email": PARO},
-        "election": {
-            "poll_date": "2027-05-06",
-            "pre_election_period_start": "2027-03-29",
-            "nominations_close": "2027-04-08",
-            "persons_nominated_published": "2027-04-09",
-        },
+        **base_config(db_url),
         "imap": {
             "host": server.host,
             "port": server.port,
