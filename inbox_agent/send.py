@@ -303,10 +303,12 @@ class Sender:
         with self.register.transaction() as session:
             row = session.get(OutboxMessage, row_id)
             assert row is not None
-            row.attempts += 1
-            row.last_error = error
-            row.next_attempt_at = next_attempt(row.attempts, now)
-            expired = row.next_attempt_at > row.give_up_at
+            retry_at = next_attempt(row.attempts + 1, now)
+            expired = retry_at > row.give_up_at
+            if not expired:  # a give-up is counted and recorded once, by _finish
+                row.attempts += 1
+                row.last_error = error
+                row.next_attempt_at = retry_at
             case_id = row.case_id
         if expired:
             self._finish(row_id, OutboxStatus.FAILED, f"gave up at the retry deadline: {error}")
