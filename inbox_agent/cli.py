@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from inbox_agent import __version__, transparency
+from inbox_agent.deployment import Deployment, load_deployment
 from inbox_agent.errors import InboxAgentError, OperatorError
 from inbox_agent.logs import setup_logging
-from inbox_agent.settings import Settings, load_settings
+from inbox_agent.settings import Settings
 
 log = logging.getLogger("inbox_agent")
 
@@ -25,7 +26,14 @@ log = logging.getLogger("inbox_agent")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inbox-agent", description=__doc__)
     parser.add_argument("--version", action="version", version=f"inbox-agent {__version__}")
-    parser.add_argument("--config", help="TOML configuration (default: $INBOX_AGENT_CONFIG)")
+    parser.add_argument(
+        "--config",
+        help="TOML profile, or a file or directory of several (default: $INBOX_AGENT_CONFIG)",
+    )
+    parser.add_argument(
+        "--mailbox",
+        help="with several mailboxes configured: the one to work on (run: only this one)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="poll the inbox on a schedule (the daemon)")
     run.add_argument("--once", action="store_true", help="one full pass, then exit")
@@ -101,9 +109,9 @@ def _add_web_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings(args.config)
-        setup_logging(settings.logging.level)
-        return _dispatch(args, settings)
+        deployment = load_deployment(args.config)
+        setup_logging(deployment.mailboxes[0].settings.logging.level)
+        return _dispatch(args, deployment)
     except OperatorError as exc:
         print(f"inbox-agent: {exc}", file=sys.stderr)
         return 2
@@ -112,21 +120,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+def _dispatch(args: argparse.Namespace, deployment: Deployment) -> int:
+    """``run``, ``check-config`` and ``status`` cover every mailbox; the rest work on one."""
+    from inbox_agent import commands
+
+    if args.command == "run":
+        return commands.run(deployment.only(args.mailbox), once=args.once)
+    if args.command in ("check-config", "status"):
+        worst = 0
+        chosen = deployment.only(args.mailbox)
+        for mailbox in chosen:
+            if len(chosen.mailboxes) > 1 and not getattr(args, "json", False):
+                print(f"== mailbox {mailbox.name}", file=sys.stdout)
+            if args.command == "status":
+                code = commands.status(mailbox.settings, sys.stdout, as_json=args.json)
+            else:
+                code = commands.check_config(mailbox.settings, sys.stdout)
+            worst = max(worst, code)
+        return worst
+    return _dispatch_one(args, deployment.select(args.mailbox).settings)
+
+
+def _dispatch_one(args: argparse.Namespace, settings: Settings) -> int:
     from inbox_agent import commands
 
     if args.command in transparency.COMMANDS:
         return transparency.run(settings, args, sys.stdout)
-    if args.command == "run":
-        return commands.run(settings, once=args.once)
     if args.command == "classify":
         return commands.classify_files(settings, args.files, sys.stdout)
     if args.command == "register":
         return commands.register(settings, args, sys.stdout)
     if args.command == "import":
         return commands.import_mailbox(settings, args.path)
-    if args.command == "status":
-        return commands.status(settings, sys.stdout, as_json=args.json)
     if args.command == "retention":
         return commands.retention(settings, sys.stdout, apply=args.apply)
     if args.command == "model":
@@ -135,16 +160,15 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from inbox_agent.web.server import serve
 
         return serve(settings)
-    if args.command == "users":
-        from inbox_agent.register.db import Register
-        from inbox_agent.web.accounts import users_command
+    assert args.command == "users", args.command
+    from inbox_agent.register.db import Register
+    from inbox_agent.web.accounts import users_command
 
-        register = Register(settings.database.url)
-        try:
-            return users_command(register, args, sys.stdout)
-        finally:
-            register.dispose()
-    return commands.check_config(settings, sys.stdout)
+    register = Register(settings.database.url)
+    try:
+        return users_command(register, args, sys.stdout)
+    finally:
+        register.dispose()
 
 
 if __name__ == "__main__":

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import smtplib
 import ssl
 import sys
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
@@ -17,10 +19,12 @@ from sqlalchemy import func, select
 from inbox_agent.classify.classifier import classify_message
 from inbox_agent.deadlines import UkCalendar, received_local_date
 from inbox_agent.decide import Facts, decide
-from inbox_agent.errors import InboxAgentError, SenderError
+from inbox_agent.deployment import Deployment
+from inbox_agent.errors import InboxAgentError, SenderError, TransientError
 from inbox_agent.fetch import imap_session
 from inbox_agent.health import build_health, render_health
 from inbox_agent.localbox import LocalFetcher
+from inbox_agent.logs import mailbox_context
 from inbox_agent.oauth import smtp_xoauth2_login, token_provider
 from inbox_agent.parse import parse_message
 from inbox_agent.pipeline import PassReport, Pipeline, utc_now
@@ -31,19 +35,45 @@ from inbox_agent.retention import apply_retention, plan_retention, render_report
 from inbox_agent.scheduler import run_daemon
 from inbox_agent.settings import Settings
 
+log = logging.getLogger(__name__)
 
-def run(settings: Settings, *, once: bool) -> int:
-    register = Register(settings.database.url)
-    pipeline = Pipeline(settings, register)
+
+def run(deployment: Deployment, *, once: bool) -> int:
+    """The daemon, or one pass of every mailbox; registers that are down are retried.
+
+    With ``--once`` a mailbox that fails is reported and the next one still runs; the exit
+    code is 1 when any failed, so a cron wrapper notices.
+    """
+    stop = threading.Event()
+    pipelines = [
+        Pipeline(
+            m.settings, Register(m.settings.database.url, migrate=False), stop=stop, name=m.name
+        )
+        for m in deployment
+    ]
+    failed = 0
     try:
-        if once:
-            report = pipeline.run_once()
+        if not once:
+            run_daemon(pipelines)
+            return 0
+        for pipeline in pipelines:
+            with mailbox_context(pipeline.name):
+                try:
+                    report = pipeline.run_once()
+                except TransientError as exc:
+                    if len(pipelines) == 1:
+                        raise
+                    failed += 1
+                    log.error("event=poll_failed error=%s", exc)
+                    continue
+            if len(pipelines) > 1:
+                print(f"mailbox {pipeline.name}:", file=sys.stderr)
             _print_pass(report, sys.stderr)
-        else:
-            run_daemon(pipeline, settings.poll.interval_seconds)
     finally:
-        register.dispose()
-    return 0
+        for pipeline in pipelines:
+            pipeline.lease.release()
+            pipeline.register.dispose()
+    return 1 if failed else 0
 
 
 def _print_pass(report: PassReport, out: IO[str]) -> None:

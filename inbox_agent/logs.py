@@ -7,12 +7,30 @@ character and domain, enough for an IT officer to tell two senders apart, not to
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import re
 import sys
+from collections.abc import Iterator
 
 _ADDRESS = re.compile(r"([A-Za-z0-9._%+'-])[A-Za-z0-9._%+'-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+# the mailbox a thread is working for, when the daemon serves several (see ``deployment``)
+_MAILBOX: contextvars.ContextVar[str | None] = contextvars.ContextVar("mailbox", default=None)
+SINGLE_MAILBOX = "default"
+
+
+@contextlib.contextmanager
+def mailbox_context(name: str) -> Iterator[None]:
+    """Tag every line logged in this block with ``mailbox=<name>`` (not for the only one)."""
+    token = _MAILBOX.set(None if name == SINGLE_MAILBOX else name)
+    try:
+        yield
+    finally:
+        _MAILBOX.reset(token)
 
 
 def redact(text: str) -> str:
@@ -25,6 +43,9 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        mailbox = _MAILBOX.get()
+        if mailbox is not None:
+            message = f"mailbox={mailbox} {message}"
         record.msg = redact(message).replace("\n", "\\n")
         record.args = None
         return True

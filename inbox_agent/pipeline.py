@@ -22,12 +22,15 @@ from inbox_agent.cases import audit, find_thread_case, join_case, open_case
 from inbox_agent.classify.classifier import classify_message
 from inbox_agent.deadlines import UkCalendar, received_local_date
 from inbox_agent.decide import Action, Facts, decide
+from inbox_agent.deployment import source_name
 from inbox_agent.errors import SenderError, TransientError
 from inbox_agent.fetch import FetchReport, ImapFetcher
 from inbox_agent.localbox import LocalFetcher
+from inbox_agent.logs import SINGLE_MAILBOX
 from inbox_agent.oauth import token_provider
 from inbox_agent.parse import ParsedMail, parse_message
 from inbox_agent.register.db import Register
+from inbox_agent.register.locks import MailboxLease
 from inbox_agent.register.models import Disposition, MailboxState, StoredMessage
 from inbox_agent.send import DrainReport, Sender
 from inbox_agent.settings import Settings
@@ -49,6 +52,7 @@ class PassReport:
     quarantined: int = 0
     retried: int = 0
     sent: DrainReport = field(default_factory=DrainReport)
+    standby: bool = False  # another node holds this mailbox's lease; we only helped drain
 
 
 class Pipeline:
@@ -61,7 +65,9 @@ class Pipeline:
         *,
         clock: Clock = utc_now,
         stop: threading.Event | None = None,
+        name: str = SINGLE_MAILBOX,
     ) -> None:
+        self.name = name
         self.settings = settings
         self.register = register
         self.clock = clock
@@ -74,6 +80,7 @@ class Pipeline:
         # mail delivered before this is registered but never answered automatically
         self.acknowledge_since: dt.datetime | None = settings.actions.acknowledge_since
         self.sender = Sender(settings, register, clock=self.clock, stop=self.stop)
+        self.lease = MailboxLease(register, source_name(settings))
 
     def fetcher(self) -> ImapFetcher | LocalFetcher:
         s = self.settings
@@ -98,9 +105,19 @@ class Pipeline:
         )
 
     def run_once(self) -> PassReport:
-        """One full pass; mailbox errors are recorded on the mailbox state and re-raised."""
-        fetcher = self.fetcher()
+        """One full pass; mailbox errors are recorded on the mailbox state and re-raised.
+
+        Without the mailbox's lease another node is polling it: this node only helps drain
+        the outbox (row locks keep the two drains apart) and stands by to take over.
+        """
+        self.register.ensure_schema()
         report = PassReport()
+        if not self.lease.held():
+            report.standby = True
+            log.debug("event=standby reason=lease_held_elsewhere")
+            report.sent = self.sender.drain()
+            return report
+        fetcher = self.fetcher()
         started = self.clock()
         try:
             report.fetch = fetcher.fetch_new()
@@ -161,8 +178,16 @@ class Pipeline:
     def _process_one(self, message_id: int, report: PassReport) -> None:
         try:
             with self.register.transaction() as session:
-                message = session.get(StoredMessage, message_id)
-                if message is None or message.disposition != Disposition.PENDING:
+                message = session.scalars(
+                    select(StoredMessage)
+                    .where(
+                        StoredMessage.id == message_id,
+                        StoredMessage.disposition == Disposition.PENDING,
+                    )
+                    # a node that lost its lease mid-pass skips what the new holder has taken
+                    .with_for_update(skip_locked=True)
+                ).first()
+                if message is None:
                     return
                 outcome = self._handle(session, message)
             setattr(report, outcome, getattr(report, outcome) + 1)

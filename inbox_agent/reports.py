@@ -33,6 +33,7 @@ from inbox_agent.outbox import queue_email
 from inbox_agent.parity import ParityAlert, build_parity
 from inbox_agent.publish import PUBLISH, local_date
 from inbox_agent.register.db import Register
+from inbox_agent.register.locks import serialize
 from inbox_agent.register.models import AuditEvent, Case, CaseStatus, OutboxMessage, Publication
 from inbox_agent.send import Sender
 from inbox_agent.settings import Settings
@@ -143,6 +144,7 @@ def queue_weekly_report(
     recipient = settings.transparency.weekly_report_to
     if recipient is None:
         return None
+    serialize(session, "weekly_report")  # two nodes fire the same cron: one queues it
     summary = build_weekly_summary(session, settings, now, calendar)
     if not force and already_queued(session, summary.week):
         log.info("event=weekly_report_skipped week=%s reason=already_queued", summary.week)

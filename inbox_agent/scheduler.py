@@ -20,16 +20,18 @@ import datetime as dt
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, Protocol
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from inbox_agent.alerts import PollAlerts
 from inbox_agent.errors import MailboxUnavailable, OperatorError, TransientError
 from inbox_agent.idle import IdleWatcher
+from inbox_agent.logs import mailbox_context
 from inbox_agent.pipeline import PassReport, Pipeline
 from inbox_agent.watchdog import BusyTimer, Watchdog, WatchdogJob
 
@@ -95,11 +97,12 @@ class PollJob:
             self.trigger()
 
     def __call__(self) -> None:
-        for _ in range(MAX_WAKE_PASSES):
-            self.woken.clear()
-            self._run_pass()
-            if not self.woken.is_set() or self.failures or self.pipeline.stop.is_set():
-                return
+        with mailbox_context(self.pipeline.name):
+            for _ in range(MAX_WAKE_PASSES):
+                self.woken.clear()
+                self._run_pass()
+                if not self.woken.is_set() or self.failures or self.pipeline.stop.is_set():
+                    return
 
     def _run_pass(self) -> None:
         now = self.pipeline.clock()
@@ -115,6 +118,10 @@ class PollJob:
         except Exception as exc:  # a bug must not stop the daemon, nor go unnoticed
             log.exception("event=poll_crashed")
             self._failed(now, exc)
+            return
+        if report.standby:  # another node polls this mailbox; its alerts are that node's
+            self.failures, self.not_before, self.mailbox_down = 0, None, False
+            self.watchdog.ping()
             return
         if self.failures:
             log.info("event=poll_recovered after_failures=%d", self.failures)
@@ -140,82 +147,122 @@ class PollJob:
         self.alerts.failed(f"{type(exc).__name__}: {exc}")
 
 
-def run_daemon(pipeline: Pipeline, interval: int) -> None:
-    """Block until a signal; the first poll runs at once."""
+def run_daemon(pipelines: Pipeline | Sequence[Pipeline], interval: int | None = None) -> None:
+    """Block until a signal; each mailbox's first poll runs at once.
+
+    Every mailbox has its own poll job, backoff, alerts, IDLE watcher and weekly report, so
+    one failing mailbox backs off alone while the others keep polling. ``interval``
+    overrides each profile's ``poll.interval_seconds`` (tests).
+    """
     from inbox_agent.metrics import start_metrics  # prometheus-client only when configured
 
-    stop = pipeline.stop
+    pipelines = [pipelines] if isinstance(pipelines, Pipeline) else list(pipelines)
+    stop = pipelines[0].stop
     watchdog = Watchdog.from_environment()
-    metrics = start_metrics(pipeline.settings, pipeline.register, pipeline.clock)
-    job = PollJob(pipeline, interval, watchdog=watchdog, observer=metrics)
-    previous = _install_signal_handlers(stop.set)
-    scheduler = BackgroundScheduler(timezone="UTC")
-    watcher: IdleWatcher | None = None
-    try:
-        scheduler.add_job(
-            job,
-            "interval",
-            seconds=interval,
-            id="poll",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=interval,
-            next_run_time=dt.datetime.now(dt.UTC),
+    first = pipelines[0]  # [metrics] is daemon-wide: one endpoint, read from the first profile
+    metrics = start_metrics(first.settings, first.register, first.clock)
+    jobs = [
+        PollJob(
+            p, interval or p.settings.poll.interval_seconds, watchdog=watchdog, observer=metrics
         )
+        for p in pipelines
+    ]
+    previous = _install_signal_handlers(stop.set)
+    # a thread per poll job and per report, plus the watchdog: no mailbox waits for another
+    scheduler = BackgroundScheduler(
+        timezone="UTC", executors={"default": ThreadPoolExecutor(2 * len(jobs) + 1)}
+    )
+    watchers: list[IdleWatcher] = []
+    try:
+        for job in jobs:
+            _add_jobs(scheduler, job)
         if watchdog.interval is not None:
             scheduler.add_job(
-                WatchdogJob(watchdog, job.busy.busy_for),
+                WatchdogJob(watchdog, lambda: _longest_busy(jobs)),
                 "interval",
                 seconds=watchdog.interval,
                 id="watchdog",
                 max_instances=1,
                 coalesce=True,
             )
-        if pipeline.settings.transparency.weekly_report_to is not None:
-            from inbox_agent.reports import WeeklyReportJob  # the summary to the Chief Executive
-
-            report = WeeklyReportJob(
-                pipeline.settings, pipeline.register, pipeline.sender, pipeline.clock
-            )
-            scheduler.add_job(
-                report,
-                "cron",
-                **report.trigger_args(),
-                id="weekly_report",
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=6 * 3600,
-            )
         scheduler.start()
-        watcher = _start_idle_watcher(pipeline, job, scheduler)
+        for job in jobs:
+            watcher = _start_idle_watcher(job, scheduler)
+            if watcher is not None:
+                watchers.append(watcher)
         watchdog.ready()
-        log.info("event=started interval=%ds watchdog=%s", interval, watchdog.interval)
+        log.info(
+            "event=started mailboxes=%s watchdog=%s",
+            ",".join(p.name for p in pipelines),
+            watchdog.interval,
+        )
         stop.wait()
         watchdog.stopping()
         scheduler.shutdown(wait=True)
     finally:
-        if watcher is not None and not watcher.stop_and_join():
-            log.warning("event=idle_stop_timeout")
+        for watcher in watchers:
+            if not watcher.stop_and_join():
+                log.warning("event=idle_stop_timeout")
         if scheduler.running:
             scheduler.shutdown(wait=False)
+        for p in pipelines:
+            p.lease.release()
         if metrics is not None:
             metrics.close()
         _restore_signal_handlers(previous)
     log.info("event=stopped")
 
 
-def _start_idle_watcher(
-    pipeline: Pipeline, job: PollJob, scheduler: BackgroundScheduler
-) -> IdleWatcher | None:
+def _add_jobs(scheduler: BackgroundScheduler, job: PollJob) -> None:
+    """The mailbox's poll, and its weekly report when the profile asks for one."""
+    pipeline = job.pipeline
+    seconds = int(job.interval.total_seconds())
+    scheduler.add_job(
+        job,
+        "interval",
+        seconds=seconds,
+        id=f"poll:{pipeline.name}",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=seconds,
+        next_run_time=dt.datetime.now(dt.UTC),
+    )
+    if pipeline.settings.transparency.weekly_report_to is not None:
+        from inbox_agent.reports import WeeklyReportJob  # the summary to the Chief Executive
+
+        report = WeeklyReportJob(
+            pipeline.settings, pipeline.register, pipeline.sender, pipeline.clock
+        )
+        scheduler.add_job(
+            report,
+            "cron",
+            **report.trigger_args(),
+            id=f"weekly_report:{pipeline.name}",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=6 * 3600,
+        )
+
+
+def _longest_busy(jobs: Sequence[PollJob]) -> float | None:
+    """How long the longest-running pass has run: the watchdog withholds if any is stuck."""
+    busy = [b for b in (job.busy.busy_for() for job in jobs) if b is not None]
+    return max(busy) if busy else None
+
+
+def _start_idle_watcher(job: PollJob, scheduler: BackgroundScheduler) -> IdleWatcher | None:
     """With ``[imap] idle = true``, a thread that wakes the poll job as mail arrives."""
+    pipeline = job.pipeline
     settings = pipeline.settings
     if settings.imap is None or not settings.imap.idle:
         return None
     from inbox_agent.oauth import token_provider
 
+    job_id = f"poll:{pipeline.name}"
+
     def trigger() -> None:
         with contextlib.suppress(JobLookupError):
-            scheduler.modify_job("poll", next_run_time=dt.datetime.now(dt.UTC))
+            scheduler.modify_job(job_id, next_run_time=dt.datetime.now(dt.UTC))
 
     job.trigger = trigger
     password = settings.imap_password

@@ -8,6 +8,7 @@ and the failure lands on the case's audit trail where staff see it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import mailbox
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
 
 from inbox_agent.cases import audit
 from inbox_agent.errors import InboxAgentError
@@ -188,6 +190,7 @@ class Sender:
         self.clock = clock
         self.stop = stop or threading.Event()
         self.envelope_from = settings.from_address
+        self.shared = register.engine.dialect.name == "postgresql"  # other nodes may drain too
 
     def drain(self) -> DrainReport:
         """Send what is due; stop at the first connection failure (the rest wait their turn)."""
@@ -216,102 +219,144 @@ class Sender:
         return report
 
     def _send_one(self, transport: Transport, row_id: int, report: DrainReport) -> bool:
+        """Send one row; False when the connection failed and the drain should stop.
+
+        On PostgreSQL another node may be draining the same outbox: the row is claimed with
+        ``FOR UPDATE SKIP LOCKED`` and the lock is held across the SMTP exchange until the
+        outcome commits, so the other node skips it and nothing is sent twice. SQLite is one
+        node, and its read-then-write transaction could not be kept open across the exchange
+        (a writer in between would fail the commit after the 250), so there the row is read,
+        sent, and recorded in a second short transaction.
+        """
+        if self.shared:
+            with self.register.transaction() as session:
+                due = self._claim(session, row_id, lock=True)
+                return due is None or self._exchange(transport, due, report, session)
         with self.register.transaction() as session:
-            row = session.get(OutboxMessage, row_id)
-            if row is None or row.status != OutboxStatus.QUEUED:
-                return True
-            case = session.get(Case, row.case_id) if row.case_id else None
-            due = _Due(
-                row.id,
-                row.case_id,
-                case.reference if case else "-",
-                row.kind,
-                row.message_id,
-                row.recipient,
-                row.raw,
-            )
+            due = self._claim(session, row_id, lock=False)
+        return due is None or self._exchange(transport, due, report, None)
+
+    def _claim(self, session: Session, row_id: int, *, lock: bool) -> _Due | None:
+        query = select(OutboxMessage).where(
+            OutboxMessage.id == row_id,
+            OutboxMessage.status == OutboxStatus.QUEUED,
+            OutboxMessage.next_attempt_at <= self.clock(),  # another node may have deferred it
+        )
+        if lock:
+            query = query.with_for_update(skip_locked=True)
+        row = session.scalars(query).first()
+        if row is None:
+            return None
+        case = session.get(Case, row.case_id) if row.case_id else None
+        return _Due(
+            row.id,
+            row.case_id,
+            case.reference if case else "-",
+            row.kind,
+            row.message_id,
+            row.recipient,
+            row.raw,
+        )
+
+    def _exchange(
+        self, transport: Transport, due: _Due, report: DrainReport, session: Session | None
+    ) -> bool:
+        """Deliver and record the outcome in ``session`` (the claim's), else in a new one."""
+        outcome: tuple[OutboxStatus, str | None] | None = None
         try:
             transport.deliver(self.envelope_from, due.recipient, due.raw)
         except PermanentFailure as exc:
-            self._finish(row_id, OutboxStatus.FAILED, str(exc))
+            outcome = (OutboxStatus.FAILED, str(exc))
+        except TemporaryFailure as exc:
+            outcome = (OutboxStatus.QUEUED, str(exc))
+        with self._recording(session) as record:
+            if outcome is None:
+                self._mark_sent(record, due)
+            elif outcome[0] is OutboxStatus.FAILED:
+                self._finish(record, due.row_id, OutboxStatus.FAILED, outcome[1])
+            else:
+                self._defer(record, due.row_id, outcome[1] or "")
+        if outcome is None:  # logged after the commit: nothing more in the window than it needs
+            log.info("event=email_sent case=%s outbox=%d error=None", due.reference, due.row_id)
+            report.sent += 1
+            return True
+        if outcome[0] is OutboxStatus.FAILED:
             report.failed += 1
             return True
-        except TemporaryFailure as exc:
-            report.deferred += 1
-            self._defer(row_id, str(exc))
-            return False
-        self._mark_sent(due)
-        report.sent += 1
-        return True
+        report.deferred += 1
+        return False
 
-    def _mark_sent(self, due: _Due) -> None:
+    def _recording(self, session: Session | None) -> contextlib.AbstractContextManager[Session]:
+        return contextlib.nullcontext(session) if session else self.register.transaction()
+
+    def _mark_sent(self, session: Session, due: _Due) -> None:
         """The server said 250: record it with two writes and no reads, and commit at once.
 
         Until this commits, a crash sends the email again (with the same Message-ID), so the
         transaction holds nothing that could have been done before the SMTP exchange.
         """
         now = self.clock()
-        with self.register.transaction() as session:
-            conn = session.connection()  # Core statements: no ORM bookkeeping in the window
-            conn.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == due.row_id)
-                .values(
-                    status=OutboxStatus.SENT,
-                    attempts=OutboxMessage.attempts + 1,
-                    last_error=None,
-                    sent_at=now,
-                )
+        conn = session.connection()  # Core statements: no ORM bookkeeping in the window
+        conn.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == due.row_id)
+            .values(
+                status=OutboxStatus.SENT,
+                attempts=OutboxMessage.attempts + 1,
+                last_error=None,
+                sent_at=now,
             )
-            detail = {"kind": due.kind, "outbox": due.row_id, "message_id": due.message_id}
-            conn.execute(
-                insert(AuditEvent).values(
-                    at=now,
-                    action="email_sent",
-                    detail={**detail, "error": None},
-                    case_id=due.case_id,
-                )
+        )
+        detail = {"kind": due.kind, "outbox": due.row_id, "message_id": due.message_id}
+        conn.execute(
+            insert(AuditEvent).values(
+                at=now,
+                action="email_sent",
+                detail={**detail, "error": None},
+                case_id=due.case_id,
             )
-        log.info("event=email_sent case=%s outbox=%d error=None", due.reference, due.row_id)
+        )
 
-    def _finish(self, row_id: int, status: OutboxStatus, error: str | None) -> None:
+    def _finish(
+        self, session: Session, row_id: int, status: OutboxStatus, error: str | None
+    ) -> None:
         now = self.clock()
-        with self.register.transaction() as session:
-            row = session.get(OutboxMessage, row_id)
-            assert row is not None
-            row.status, row.attempts, row.last_error = status, row.attempts + 1, error
-            if status is OutboxStatus.SENT:
-                row.sent_at = now
-            case = session.get(Case, row.case_id) if row.case_id else None
-            action = "email_sent" if status is OutboxStatus.SENT else "email_failed"
-            audit(
-                session,
-                now,
-                action,
-                case=case,
-                kind=row.kind,
-                outbox=row.id,
-                message_id=row.message_id,
-                error=error,
-            )
-            reference = case.reference if case else "-"
+        row = session.get(OutboxMessage, row_id)
+        assert row is not None
+        row.status, row.attempts, row.last_error = status, row.attempts + 1, error
+        if status is OutboxStatus.SENT:
+            row.sent_at = now
+        case = session.get(Case, row.case_id) if row.case_id else None
+        action = "email_sent" if status is OutboxStatus.SENT else "email_failed"
+        audit(
+            session,
+            now,
+            action,
+            case=case,
+            kind=row.kind,
+            outbox=row.id,
+            message_id=row.message_id,
+            error=error,
+        )
+        reference = case.reference if case else "-"
         level = logging.INFO if status is OutboxStatus.SENT else logging.ERROR
         log.log(level, "event=%s case=%s outbox=%d error=%s", action, reference, row_id, error)
 
-    def _defer(self, row_id: int, error: str) -> None:
+    def _defer(self, session: Session, row_id: int, error: str) -> None:
         now = self.clock()
-        with self.register.transaction() as session:
-            row = session.get(OutboxMessage, row_id)
-            assert row is not None
-            retry_at = next_attempt(row.attempts + 1, now)
-            expired = retry_at > row.give_up_at
-            if not expired:  # a give-up is counted and recorded once, by _finish
-                row.attempts += 1
-                row.last_error = error
-                row.next_attempt_at = retry_at
-            case_id = row.case_id
+        row = session.get(OutboxMessage, row_id)
+        assert row is not None
+        retry_at = next_attempt(row.attempts + 1, now)
+        expired = retry_at > row.give_up_at
+        if not expired:  # a give-up is counted and recorded once, by _finish
+            row.attempts += 1
+            row.last_error = error
+            row.next_attempt_at = retry_at
+        case_id = row.case_id
         if expired:
-            self._finish(row_id, OutboxStatus.FAILED, f"gave up at the retry deadline: {error}")
+            self._finish(
+                session, row_id, OutboxStatus.FAILED, f"gave up at the retry deadline: {error}"
+            )
         else:
             log.warning(
                 "event=email_deferred outbox=%d case_id=%s error=%s", row_id, case_id, error

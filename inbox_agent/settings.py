@@ -584,10 +584,10 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
                 db["url"] = prefix + str(base / rel)
 
 
-def _format_error(path: Path, exc: ValidationError) -> str:
+def _format_error(path: Path, exc: ValidationError, key_prefix: str = "") -> str:
     lines = [f"{path}: invalid configuration"]
     for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        key = key_prefix + ".".join(str(p) for p in err["loc"]) or "(top level)"
         lines.append(f"  {key}: {err['msg']}")
     return "\n".join(lines)
 
@@ -612,17 +612,22 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     return settings_from_dict(data, file)
 
 
-def settings_from_dict(data: dict[str, Any], file: Path) -> Settings:
-    """Validate an already-parsed mapping (tests build these directly)."""
+def settings_from_dict(data: dict[str, Any], file: Path, *, key_prefix: str = "") -> Settings:
+    """Validate an already-parsed mapping (tests build these directly).
+
+    ``key_prefix`` (``mailboxes.north.``) makes errors name the key as it is written in a
+    file of several mailboxes (see ``deployment``).
+    """
     _resolve_paths(data, file.resolve().parent)
     try:
         settings = Settings.model_validate({**data, "source": file})
     except ValidationError as exc:
-        raise ConfigError(_format_error(file, exc)) from exc
+        raise ConfigError(_format_error(file, exc, key_prefix)) from exc
     try:
         _ = settings.imap_password, settings.smtp_password
         if settings.oauth2 is not None:
             settings.oauth2.check_secrets()
     except ConfigError as exc:
-        raise ConfigError(f"{file}: {exc}") from exc
+        where = f"{file}: {key_prefix.rstrip('.')}" if key_prefix else f"{file}"
+        raise ConfigError(f"{where}: {exc}") from exc
     return settings

@@ -24,6 +24,12 @@ from inbox_agent.errors import ConfigError, RegisterUnavailable
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for SQLite's lock before giving up
+PG_KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -69,7 +75,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    # keepalives: a node that vanishes (power, network) frees its mailbox lease within about
+    # a minute instead of the kernel's two hours (see register.locks)
+    return create_engine(parsed, pool_pre_ping=True, connect_args=dict(PG_KEEPALIVES))
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -100,9 +108,17 @@ class Register:
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.engine = make_engine(url)
+        self.migrated = False
         if migrate:
-            upgrade_schema(self.engine)
+            self.ensure_schema()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def ensure_schema(self) -> None:
+        """Migrate once per process; the daemon calls it per pass, so a register that was
+        down at start-up is migrated when it comes back instead of stopping every mailbox."""
+        if not self.migrated:
+            upgrade_schema(self.engine)
+            self.migrated = True
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -102,9 +102,9 @@ def test_the_daemon_schedules_it_weekly_one_at_a_time(
     pipeline = Pipeline(office.settings, office.register)
     pipeline.stop.set()  # start, then stop at once
     run_daemon(pipeline, 60)
-    [weekly] = [a for a in added if a["id"] == "weekly_report"]
+    [weekly] = [a for a in added if a["id"] == "weekly_report:default"]
     assert weekly["max_instances"] == 1 and weekly["coalesce"] is True
     trigger = str(weekly["trigger"])
     assert "day_of_week='mon'" in trigger and "hour='8'" in trigger and "minute='0'" in trigger
     assert str(weekly["trigger"].timezone) == "Europe/London"
-    assert added[0]["id"] == "poll"
+    assert added[0]["id"] == "poll:default"

@@ -1,0 +1,106 @@
+"""Coordination between nodes that share one PostgreSQL register.
+
+Two daemons on two servers may run against the same database so the inbox survives a server
+going down. Three things keep them from doing the same work twice:
+
+- ``MailboxLease``: a session advisory lock held on a connection of its own. Only its holder
+  polls the mailbox and processes what it stored. The lock lives exactly as long as that
+  connection, so when the holder dies (SIGKILL, power cut, network gone) PostgreSQL ends the
+  session and the lock is free for the other node at its next pass. TCP keepalives on the
+  engine (``register.db``) bound how long a vanished peer keeps it.
+- ``serialize``: a transaction advisory lock for check-then-insert work that must happen once
+  (the weekly report), released by the commit.
+- Row locks with ``SKIP LOCKED`` (in ``send`` and ``pipeline``), so the outbox and pending
+  messages are each taken by one node even when the lease changes hands mid-pass.
+
+SQLite is one node by construction (one file, one host), so there the lease is always held and
+the locks are no-ops; SQLite's own write lock already serialises writers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from inbox_agent.errors import RegisterUnavailable
+from inbox_agent.register.db import Register
+
+log = logging.getLogger(__name__)
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for ``pg_advisory_lock`` (``hash()`` changes per process)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def serialize(session: Session, name: str) -> None:
+    """Hold ``name`` until this transaction ends, so a check-then-insert runs on one node."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
+
+
+class MailboxLease:
+    """Who polls ``name`` now: this node while ``held()`` says so, another node otherwise."""
+
+    def __init__(self, register: Register, name: str) -> None:
+        self.register = register
+        self.name = name
+        self.key = lock_key(f"mailbox:{name}")
+        self.shared = register.engine.dialect.name == "postgresql"
+        self._conn: Connection | None = None
+
+    def held(self) -> bool:
+        """Keep or take the lease; False while another node holds it.
+
+        A held lease is confirmed with a round trip, because a connection that died quietly
+        has released the lock on the server even though nothing here noticed.
+        """
+        if not self.shared:
+            return True
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT 1"))
+                return True
+            except SQLAlchemyError:
+                log.warning("event=lease_lost mailbox=%s", self.name)
+                self._drop()
+        try:  # autocommit: the lock is the session's, no transaction stays open behind it
+            conn = self.register.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except SQLAlchemyError as exc:
+            raise RegisterUnavailable(f"register unavailable: {exc}") from exc
+        try:
+            got = conn.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
+            ).scalar_one()
+        except SQLAlchemyError as exc:
+            conn.close()
+            raise RegisterUnavailable(f"register unavailable: {exc}") from exc
+        if not got:
+            conn.close()
+            return False
+        self._conn = conn
+        log.info("event=lease_taken mailbox=%s", self.name)
+        return True
+
+    def release(self) -> None:
+        """Give the lease up at a clean stop, so the other node need not wait for a timeout."""
+        if self._conn is None:
+            return
+        try:
+            self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+        except SQLAlchemyError:
+            log.debug("lease connection already gone")
+        self._drop()
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.invalidate()  # never back into the pool with a lock on it
+                conn.close()
+            except SQLAlchemyError:
+                log.debug("lease connection already gone")
