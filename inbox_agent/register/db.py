@@ -8,7 +8,7 @@ at start-up, so an office that updates the package gets its register migrated in
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -109,6 +109,7 @@ class Register:
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.engine = make_engine(url)
         self.migrated = False
+        self._closers: list[Callable[[], None]] = []
         if migrate:
             self.ensure_schema()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -132,5 +133,12 @@ class Register:
         finally:
             session.close()
 
+    def on_dispose(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` before the engine goes: connections held outside the pool
+        (a mailbox lease) are closed with it rather than left to the garbage collector."""
+        self._closers.append(callback)
+
     def dispose(self) -> None:
+        for close in self._closers:
+            close()
         self.engine.dispose()

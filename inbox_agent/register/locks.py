@@ -52,6 +52,7 @@ class MailboxLease:
         self.key = lock_key(f"mailbox:{name}")
         self.shared = register.engine.dialect.name == "postgresql"
         self._conn: Connection | None = None
+        register.on_dispose(self.release)
 
     def held(self) -> bool:
         """Keep or take the lease; False while another node holds it.

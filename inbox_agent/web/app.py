@@ -285,9 +285,10 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 def _routes() -> list[BaseRoute]:
-    from inbox_agent.web import views
+    from inbox_agent.web import parity_view, publication, views
 
     case = "/cases/{reference}"
+    entry = "/publication/{reference}"
     message = case + "/messages/{message_id:int}"
     return [
         Route("/login", login_page, methods=["GET"]),
@@ -300,6 +301,12 @@ def _routes() -> list[BaseRoute]:
         Route(message + "/formatted", page(views.formatted_message)),
         Route(message + "/attachments/{index:int}", page(views.download_attachment)),
         Route(case + "/{action}", page(views.case_action), methods=["POST"]),
+        Route("/publication", page(publication.show_publications)),
+        Route("/publication/write", page(publication.write_log), methods=["POST"]),
+        Route(entry, page(publication.show_publication)),
+        Route(entry + "/approve", page(publication.approve), methods=["POST"]),
+        Route(entry + "/withhold", page(publication.withhold), methods=["POST"]),
+        Route("/parity", page(parity_view.show_parity)),
         Route("/register.csv", page(views.download_csv, admin=True)),
         Route("/register.xlsx", page(views.download_xlsx, admin=True)),
         Route("/admin/users", page(views.show_users, admin=True)),
