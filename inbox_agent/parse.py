@@ -107,10 +107,11 @@ class ParsedMail:
 
     @property
     def requester(self) -> Address | None:
-        """Whom the case is for: the forwarded original's sender when staff forwarded it in."""
+        """Whom the case is for: the forwarded original's sender when staff forwarded it in,
+        and the person in the "Name:" / "Email:" fields when a website form relayed it."""
         if self.forwarded is not None:
-            return self.forwarded.sender
-        return self.sender
+            return form_relay_requester(self.forwarded.sender, self.forwarded.text)
+        return form_relay_requester(self.sender, self.text)
 
     @property
     def request_text(self) -> str:
@@ -401,6 +402,54 @@ _DAEMON_NAMES = frozenset({"mailerdaemon", "maildaemon", "postmaster"})
 def is_mail_daemon(address: str) -> bool:
     """MAILER-DAEMON, postmaster and their spellings (post_master, Mail-Daemon) send bounces."""
     return re.sub(r"[-_.]", "", local_part(address)) in _DAEMON_NAMES
+
+
+_NOREPLY = re.compile(
+    r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply|no[-_.]?respon[sd]e?|bounces?)"
+    r"(?:[-_.+].*)?$"
+)
+# Robots that relay a website's contact form: a no-reply address or the web server's own name.
+_FORM_ROBOT = re.compile(
+    r"^(?:web[-_.]?forms?|forms?|contact[-_.]?(?:us|form)|wordpress|website|www(?:-data)?"
+    r"|formmail|enquiry[-_.]?form)(?:[-_.+].*)?$"
+)
+_FORM_EMAIL = re.compile(r"(?im)^\W*(?:your\s+)?e-?mail(?:\s+address)?\W*:(?P<value>.*)$")
+_FORM_NAME = re.compile(r"(?im)^\W*(?:your\s+|full\s+)?name\W*:\W*(?P<value>\w.*)$")
+_FORM_HEAD_CHARS = 3000
+
+
+def is_noreply(address: str) -> bool:
+    """no-reply, donotreply, bounces and their spellings: a robot nobody reads."""
+    return bool(_NOREPLY.match(local_part(address)))
+
+
+def form_fields(text: str) -> Address | None:
+    """The person a website contact form relayed: its "Name:" and "Email:" fields, or None.
+
+    A form's robot sends the message; the person it carries is in the body, one field a line
+    (``**Email:** [x@y](mailto:x@y)`` once HTML is converted).
+    """
+    head = text[:_FORM_HEAD_CHARS]
+    email_field, name_field = _FORM_EMAIL.search(head), _FORM_NAME.search(head)
+    if email_field is None or name_field is None:
+        return None
+    address = _EMAIL.search(email_field["value"])
+    if address is None:
+        return None
+    name = " ".join(re.sub(r"[*_\[\]|]", " ", name_field["value"]).split())
+    return Address(name[:200], address.group(0).lower())
+
+
+def form_relay_requester(sender: Address | None, text: str) -> Address | None:
+    """``sender``, unless it is a no-reply or form robot relaying a contact form: then the
+    person in the form's fields (the acknowledgement must reach them, not the robot)."""
+    robot = sender is None or not sender.email
+    if sender is not None and sender.email:
+        name = local_part(sender.email)
+        robot = bool(_NOREPLY.match(name) or _FORM_ROBOT.match(name))
+    if not robot:
+        return sender
+    return form_fields(text) or sender
 
 
 def _looks_like_bounce(return_path: str, sender: Address | None, text: str) -> bool:

@@ -4,15 +4,16 @@ Headers decide machine mail before any text is read, because an out-of-office th
 candidate's question must never look like the question itself. A person's message is read by
 the rules (``rules.py``: spaCy Matcher/PhraseMatcher over subject and body, every zone weighed)
 and by the trained textcat (``textcat.py``: ``text.mail_text``, the sender's own words, plus
-the rules' evidence as words), and ``fusion.py`` decides between them. Without a shipped
-model the rules decide alone.
+the rules' evidence as words), and ``fusion.py`` decides between them. A website form's
+relay is a person's message, so the model's "automated" is set aside for it. Without a
+shipped model the rules decide alone.
 """
 
 from __future__ import annotations
 
 from inbox_agent.classify import Category, Classification
 from inbox_agent.classify.fusion import fuse
-from inbox_agent.classify.machine import machine_reasons
+from inbox_agent.classify.machine import is_form_submission, machine_reasons
 from inbox_agent.classify.rules import rule_evidence
 from inbox_agent.classify.text import mail_text
 from inbox_agent.classify.textcat import TextModel, evidence_words, shipped_model
@@ -37,4 +38,9 @@ def classify_with_model(
     if model is None:
         return rules
     evidence = evidence_words(rules.category, rule_scores)
-    return fuse(rules, rule_scores, model.scores(mail_text(mail), evidence), model.version)
+    scores = model.scores(mail_text(mail), evidence)
+    if is_form_submission(mail.request_text):
+        # A website form relayed a person's words (its "Name:"/"Email:" fields): the robot's
+        # boilerplate around them must not make the model call the person machine text.
+        scores = {c: p for c, p in scores.items() if c is not Category.AUTOMATED}
+    return fuse(rules, rule_scores, scores, model.version)

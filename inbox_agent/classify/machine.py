@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import re
 
-from inbox_agent.parse import MachineHeaders, ParsedMail, is_mail_daemon, local_part
-
-_NOREPLY = re.compile(
-    r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply|no[-_.]?respon[sd]e?|bounces?)"
-    r"(?:[-_.+].*)?$"
+from inbox_agent.parse import (
+    MachineHeaders,
+    ParsedMail,
+    form_fields,
+    is_mail_daemon,
+    is_noreply,
+    local_part,
 )
-# A website form relays a person's words from a no-reply address: "Name: ...", "Email: ...".
-_FORM_EMAIL = re.compile(r"(?im)^\W*(?:your\s+)?e-?mail(?:\s+address)?\W*:\W*\S+@\S+")
-_FORM_NAME = re.compile(r"(?im)^\W*(?:your\s+|full\s+)?name\W*:\W*\w")
+
 _BULK_PRECEDENCE = frozenset({"bulk", "list", "junk", "auto_reply", "auto-reply"})
 _SUPPRESS_VALUES = frozenset({"all", "oof", "autoreply"})
 
@@ -116,7 +116,7 @@ def _sender_reasons(mail: ParsedMail, own: frozenset[str]) -> list[str]:
         name = local_part(address)
         if is_mail_daemon(address):
             reasons.append(f"sender is {name}")
-        elif _NOREPLY.match(name) and not is_form_submission(mail.text):
+        elif is_noreply(address) and not is_form_submission(mail.text):
             reasons.append(f"sender is a no-reply address ({name})")
         if address in own:
             reasons.append("sent from this inbox's own address: a mail loop")
@@ -151,7 +151,7 @@ def _forwarded_reasons(mail: ParsedMail) -> list[str]:
     name = local_part(original.sender.email)
     if is_mail_daemon(original.sender.email):
         return [f"forwards a message from {name}"]
-    if name and _NOREPLY.match(name) and not is_form_submission(original.text):
+    if name and is_noreply(original.sender.email) and not is_form_submission(original.text):
         return [f"forwards a message from {name}"]
     if _MACHINE_SUBJECT.search(original.subject):
         return [f"forwards an automatic message: {original.subject[:80]!r}"]
@@ -163,5 +163,4 @@ def is_form_submission(text: str) -> bool:
 
     The form's "Name:" and "Email:" fields carry the person; the robot only carried them.
     """
-    head = text[:3000]
-    return bool(_FORM_EMAIL.search(head) and _FORM_NAME.search(head))
+    return form_fields(text) is not None

@@ -15,10 +15,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+import spacy
 from builders import base_config, message
 
 from inbox_agent.classify import Category
-from inbox_agent.classify.classifier import classify_message
+from inbox_agent.classify.classifier import classify_message, classify_with_model
 from inbox_agent.classify.corpus import (
     Record,
     by_split,
@@ -31,7 +32,7 @@ from inbox_agent.classify.corpus import (
 from inbox_agent.classify.corrections import correction_examples, record_correction
 from inbox_agent.classify.fusion import fuse
 from inbox_agent.classify.text import mail_text, model_text, own_words
-from inbox_agent.classify.textcat import MODEL_DIR, load_model, shipped_model
+from inbox_agent.classify.textcat import MODEL_DIR, TextModel, load_model, shipped_model
 from inbox_agent.classify.training import Example, train_textcat
 from inbox_agent.cli import main
 from inbox_agent.errors import OperatorError
@@ -138,6 +139,30 @@ def test_a_website_form_relayed_from_a_no_reply_address_is_a_person() -> None:
     raw = message("Comms <comms@force.example.org>", "Fwd: Contact form", body)
     result = classify_message(parse_message(raw), OWN)
     assert result.category is Category.SUBJECT_ACCESS_REQUEST, result.reasons
+
+
+class _MachineMindedModel(TextModel):
+    """A model that reads every text as machine mail, to show what the classifier overrides."""
+
+    def scores(self, text: str, evidence: str = "") -> dict[Category, float]:
+        return {
+            Category.AUTOMATED: 0.8,
+            Category.ELECTORAL_PROCESS: 0.15,
+            Category.OUT_OF_SCOPE: 0.05,
+        }
+
+
+def test_a_relayed_website_form_is_never_machine_text_to_the_model() -> None:
+    body = (
+        "A new message was submitted via the website.\n\nName: Kit Marlowe\n"
+        "Email: kit.marlowe@example.com\nMessage: How do I vote by post this time?\n\n"
+        "This email was generated automatically. Please do not reply.\n"
+    )
+    mail = parse_message(message("Website <no-reply@opcc.example.org>", "Web enquiry", body))
+    model = _MachineMindedModel(spacy.blank("en"), "stub", tuple(Category))
+    result = classify_with_model(mail, OWN, model)
+    assert result.category is Category.ELECTORAL_PROCESS, result.reasons
+    assert mail.requester is not None and mail.requester.email == "kit.marlowe@example.com"
 
 
 def test_fusion_lowers_confidence_when_rules_and_model_disagree() -> None:
