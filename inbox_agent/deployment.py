@@ -37,7 +37,7 @@ def source_name(settings: Settings) -> str:
     if settings.imap is not None:
         return f"{account_name(settings.imap)}/{settings.imap.folder}"
     assert settings.maildir is not None  # Settings guarantees exactly one source
-    return f"local:{settings.maildir.path}"
+    return f"local:{settings.maildir.path.resolve()}"
 
 
 @dataclass(frozen=True)

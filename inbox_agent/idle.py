@@ -27,6 +27,7 @@ import imapclient
 
 from inbox_agent.errors import InboxAgentError, MailboxUnavailable
 from inbox_agent.fetch import imap_session
+from inbox_agent.logs import SINGLE_MAILBOX, mailbox_context
 from inbox_agent.oauth import TokenProvider
 from inbox_agent.settings import ImapSettings
 
@@ -84,8 +85,10 @@ class IdleWatcher(threading.Thread):
         monotonic: Callable[[], float] = time.monotonic,
         backoff: Backoff | None = None,
         check_seconds: float = CHECK_SECONDS,
+        mailbox: str = SINGLE_MAILBOX,
     ) -> None:
-        super().__init__(name="imap-idle", daemon=True)
+        super().__init__(name=f"imap-idle-{mailbox}", daemon=True)
+        self.mailbox = mailbox  # names the mailbox in this thread's log lines
         self.cfg = cfg
         self.password = password
         self.on_new_mail = on_new_mail
@@ -99,6 +102,10 @@ class IdleWatcher(threading.Thread):
         self.connected_at: float | None = None
 
     def run(self) -> None:
+        with mailbox_context(self.mailbox):
+            self._watch()
+
+    def _watch(self) -> None:
         while not self.stop.is_set():
             try:
                 if not self.watch_once():

@@ -272,6 +272,7 @@ def _start_idle_watcher(job: PollJob, scheduler: BackgroundScheduler) -> IdleWat
         job.wake,
         stop=pipeline.stop,
         tokens=token_provider(settings) if settings.imap.auth == "oauth2" else None,
+        mailbox=pipeline.name,
     )
     watcher.start()
     return watcher

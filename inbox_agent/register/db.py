@@ -8,6 +8,7 @@ at start-up, so an office that updates the package gets its register migrated in
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from inbox_agent.errors import ConfigError, RegisterUnavailable
 
+_MIGRATING = threading.Lock()
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for SQLite's lock before giving up
 PG_KEEPALIVES = {
@@ -89,7 +91,17 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade_schema(engine: Engine) -> None:
-    """Bring the register to the newest schema; safe to run on every start."""
+    """Bring the register to the newest schema; safe to run on every start.
+
+    Alembic keeps the running migration in module-level proxies (``alembic.context``,
+    ``alembic.op``), so two registers migrating at once in one process (several mailboxes
+    starting together) would run each other's steps: one at a time.
+    """
+    with _MIGRATING:
+        _upgrade(engine)
+
+
+def _upgrade(engine: Engine) -> None:
     cfg = alembic_config(engine)
     try:
         with engine.begin() as conn:
