@@ -105,12 +105,24 @@ def _upgrade(engine: Engine) -> None:
     cfg = alembic_config(engine)
     try:
         with engine.begin() as conn:
-            if conn.dialect.name == "sqlite":
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # Batch migrations rebuild a table (copy, drop, rename); with foreign keys
+                # enforced, dropping ``cases`` fails while other tables point at it. SQLite
+                # ignores this pragma inside a transaction, so it comes first; the keys are
+                # checked below before the upgrade commits.
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
                 # pysqlite runs DDL outside any transaction, so a crash mid-upgrade left half
                 # a schema that no later start could migrate: one transaction, all or nothing.
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+            if sqlite:
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RegisterUnavailable(f"the upgrade broke foreign keys: {broken[:5]}")
+        if sqlite:
+            engine.dispose()  # new connections get the connect-time pragmas: keys enforced
     except OperationalError as exc:
         raise RegisterUnavailable(f"cannot migrate the register: {exc.orig}") from exc
 
