@@ -13,8 +13,11 @@ model's top category (machine mail still from headers first), per variant:
   which is what ships.
 
 Then the fusion (``fusion.fuse``) is applied to the ``text+evidence`` predictions, with its
-PARO-forward precision and recall and how the review threshold (0.5) splits the messages.
-Several minutes per variant on one core.
+PARO-forward precision and recall, how the review threshold (0.5) splits the messages, and
+each wrong PARO forward (what would have sent someone's mail to the PARO by mistake).
+``--variants text+evidence`` skips the text-only run; ``--save FILE`` writes the out-of-fold
+probabilities (JSON, by record id) so fusion constants can be tried on them without
+retraining. Several minutes per variant on one core.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import argparse
 import contextlib
 import hashlib
 import io
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -44,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=ROOT / "data" / "corpus")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--architecture", default="bow")
+    parser.add_argument("--variants", nargs="+", default=["text", "text+evidence"])
+    parser.add_argument("--save", type=Path, help="write the out-of-fold scores here (JSON)")
     args = parser.parse_args(argv)
     grouped = by_split(load_corpus(args.corpus))
     pool = sorted(
@@ -60,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     machine = {r.id for r in pool if machine_reasons(mails[r.id], frozenset())}
     print(f"{len(pool)} messages of train + dev, {args.folds} folds, {args.architecture}")
     for name, examples in variants.items():
+        if name not in args.variants:
+            continue
         oof: dict[str, dict[Category, float]] = {}
         for fold in range(args.folds):
             held = [r for i, r in enumerate(pool) if i % args.folds == fold]
@@ -105,6 +113,13 @@ def main(argv: list[str] | None = None) -> int:
             f"({result.review_correct} correct), at or above: {result.confident} "
             f"({result.confident_correct} correct)"
         )
+        for r, f in zip(pool, fused, strict=True):
+            wrong = r.label is not Category.ELECTORAL_PROCESS
+            if wrong and f.category is Category.ELECTORAL_PROCESS and f.confidence >= 0.5:
+                print(f"  wrong PARO forward: {r.id} ({r.label.value}) at {f.confidence:.2f}")
+        if args.save:
+            saved = {k: {c.value: p for c, p in v.items()} for k, v in oof.items()}
+            args.save.write_text(json.dumps(saved, indent=1, sort_keys=True), encoding="utf-8")
     return 0
 
 

@@ -11,6 +11,12 @@ or test (the rest). It never depends on which other records exist, so adding mes
 reading the corpus while it is still being written, never moves a record between splits, and
 a record once in test stays in test. Per-label counts are printed by ``model evaluate``.
 
+**A fresh hold-out** is pinned to test instead: a record with ``"split": "test"`` (the only
+value allowed; ``fresh_holdout.jsonl`` sets it on every line) is never trained or tuned on,
+whatever its id hashes to. ``model evaluate --split test`` reports it in its own tables, after
+the hashed test split, because it was written after the rest had been tuned and so measures
+the classifier on messages nobody has looked at through it.
+
 **The test split is never used for tuning.** Training fits on train; the architecture, the
 training length (spaCy keeps the best dev checkpoint) and every fusion constant are chosen on
 dev; test is read only by ``model evaluate`` to report the figures.
@@ -63,10 +69,11 @@ class Record:
     html: bool = False  # the body is HTML: the message's only part is text/html
     notes: str = ""
     source: str = ""  # file:line, for error messages
+    pinned: str = ""  # "test" for a fresh hold-out record: its split whatever the id hashes to
 
     @property
     def split(self) -> str:
-        return split_of(self.id)
+        return self.pinned or split_of(self.id)
 
 
 def split_of(record_id: str) -> str:
@@ -115,6 +122,9 @@ def record_from_json(data: dict[str, Any], source: str = "") -> Record:
         value = data.get(key)
         return "" if value is None or isinstance(value, bool) else str(value)
 
+    pinned = text("split")
+    if pinned not in ("", "test"):
+        raise ValueError(f"split {pinned!r}: a record may only be pinned to 'test'")
     return Record(
         id=str(data["id"]),
         label=Category(data["label"]),
@@ -127,6 +137,7 @@ def record_from_json(data: dict[str, Any], source: str = "") -> Record:
         html=data.get("html") is True,
         notes=text("notes"),
         source=source,
+        pinned=pinned,
     )
 
 

@@ -11,7 +11,9 @@ Each record goes through exactly the production path (``corpus.record_message`` 
 For each: per-category precision / recall / F1, macro-F1 over the categories present in the
 split, the confusion matrix, PARO forwards (electoral process at a confidence at or above
 ``cases.review_below_confidence``: precision and recall) and how the review threshold splits
-the cases. Then machine-mail recall on the sisimai bounces (every file must be automated).
+the cases. On the test split, records pinned to test (the fresh hold-out, see ``corpus.py``)
+get their own tables after the hashed test split's. Then machine-mail recall on the sisimai
+bounces (every file must be automated).
 """
 
 from __future__ import annotations
@@ -219,25 +221,18 @@ def run_evaluation(
     """Print every table for ``split`` of ``records``; return the scores by system."""
     _print_split_counts(records, out)
     chosen = sorted((r for r in records if r.split == split), key=lambda r: r.id)[:limit]
-    gold = [r.label for r in chosen]
-    mails = parse_records(chosen)
-    counts = ", ".join(f"{c.value} {n}" for c, n in sorted(Counter(gold).items()))
-    print(f"\nevaluating on {split}: {len(chosen)} messages ({counts})", file=out)
-    systems: list[tuple[str, Classifier]] = []
+    hashed = [r for r in chosen if not r.pinned]
+    fresh = [r for r in chosen if r.pinned]
     if model is None:
         print("no trained model: the fused classifier is the rules alone", file=out)
     else:
         print(f"model {model.version} ({', '.join(c.value for c in model.labels)})", file=out)
-        systems += [
-            ("fused: rules + textcat", fused(model)),
-            ("textcat alone", textcat_alone(model)),
-        ]
-    systems.append(("keyword baseline: header rules + PhraseMatcher keywords", fused(None)))
     results: dict[str, Scores] = {}
-    for title, classify in systems:
-        scores = score(gold, [classify(m) for m in mails], review_below)
-        write_report(title, gold, scores, review_below, out)
-        results[title.split(":")[0]] = scores
+    for name, group in ((split, hashed), ("the fresh hold-out (pinned to test)", fresh)):
+        if group or name == split:
+            prefix = "" if name == split else "hold-out "
+            for title, scores in _evaluate_group(name, group, model, review_below, out).items():
+                results[prefix + title] = scores
     if sisimai is not None and not (sisimai / "bsd").is_dir():
         print(f"\nmachine mail: no sisimai corpus at {sisimai} (--sisimai DIR): skipped", file=out)
     elif sisimai is not None:
@@ -252,11 +247,40 @@ def run_evaluation(
     return results
 
 
+def _evaluate_group(
+    name: str,
+    records: Sequence[Record],
+    model: TextModel | None,
+    review_below: float,
+    out: IO[str],
+) -> dict[str, Scores]:
+    """Every system's tables for one group of records."""
+    gold = [r.label for r in records]
+    mails = parse_records(records)
+    counts = ", ".join(f"{c.value} {n}" for c, n in sorted(Counter(gold).items()))
+    print(f"\nevaluating on {name}: {len(records)} messages ({counts})", file=out)
+    systems: list[tuple[str, Classifier]] = []
+    if model is not None:
+        systems += [
+            ("fused: rules + textcat", fused(model)),
+            ("textcat alone", textcat_alone(model)),
+        ]
+    systems.append(("keyword baseline: header rules + PhraseMatcher keywords", fused(None)))
+    results: dict[str, Scores] = {}
+    for title, classify in systems:
+        scores = score(gold, [classify(m) for m in mails], review_below)
+        write_report(title, gold, scores, review_below, out)
+        results[title.split(":")[0]] = scores
+    return results
+
+
 def _print_split_counts(records: Sequence[Record], out: IO[str]) -> None:
     by_label: Counter[tuple[str, Category]] = Counter((r.split, r.label) for r in records)
     print(f"corpus: {len(records)} messages; per split and category:", file=out)
-    print(f"{'category':<24} {'train':>6} {'dev':>6} {'test':>6}", file=out)
+    pinned = Counter(r.label for r in records if r.pinned)
+    print(f"{'category':<24} {'train':>6} {'dev':>6} {'test':>6} {'(fresh)':>8}", file=out)
     for c in Category:
         row = [by_label[(s, c)] for s in ("train", "dev", "test")]
         if any(row):
-            print(f"{c.value:<24} {row[0]:6d} {row[1]:6d} {row[2]:6d}", file=out)
+            row[2] -= pinned[c]
+            print(f"{c.value:<24} {row[0]:6d} {row[1]:6d} {row[2]:6d} {pinned[c]:8d}", file=out)

@@ -356,6 +356,20 @@ TERMS: dict[str, tuple[str, ...]] = {
         "right inbox", "right person", "right department", "trying to reach",
         "trying to get hold of",
     ),
+    # Putting someone forward for an award, and applying for a job: "nomination", "the count"
+    # and "polling day" in these are no business of the PARO's.
+    "oo_award": (
+        "award", "awards", "award nomination", "awards nomination", "of the year",
+        "recognition awards", "community awards", "volunteer awards", "put forward for",
+        "nominate her for", "nominate him for", "nominate them for",
+    ),
+    "oo_job": (
+        "my cv", "cv attached", "cv is attached", "hiring manager", "job application",
+        "post advertised", "role advertised", "vacancy", "vacancies", "like to apply",
+        "application for the post", "application for the role", "apply for the post",
+        "apply for the role", "apply for the job", "currently recruiting", "you're recruiting",
+        "you are recruiting",
+    ),
     "oo_marketing": (
         "unsubscribe", "free demo", "book a demo", "free trial", "special offer", "webinar",
         "our services", "our solution", "we help", "limited time", "invoice", "pricing",
@@ -538,6 +552,8 @@ RULES: tuple[Rule, ...] = (
     Rule(C.OUT_OF_SCOPE, ("oo_emergency",), 2.5),
     Rule(C.OUT_OF_SCOPE, ("oo_lost",), 3.0),
     Rule(C.OUT_OF_SCOPE, ("oo_wrong",), 3.0),
+    Rule(C.OUT_OF_SCOPE, ("oo_award",), 3.0),
+    Rule(C.OUT_OF_SCOPE, ("oo_job",), 3.0),
     Rule(C.OUT_OF_SCOPE, ("oo_marketing",), 2.0),
     Rule(C.OUT_OF_SCOPE, ("oo_local",), 2.0),
     Rule(C.OUT_OF_SCOPE, ("oo_police_complaint",), 3.0),

@@ -109,7 +109,7 @@ def test_reasons_show_rules_model_scores_and_versions() -> None:
     result = classify_message(parse_message(message(sender, subject, body)), OWN)
     model = shipped_model()
     assert model is not None
-    assert result.version == f"fusion-1+rules-1+{model.version}"
+    assert result.version == f"fusion-2+rules-1+{model.version}"
     model_lines = [r for r in result.reasons if r.startswith("model: ")]
     assert len(model_lines) == 1 and len(model_lines[0].split(", ")) == 3
     assert any(r.startswith("electoral: ") for r in result.reasons), "a rule that fired"
@@ -180,7 +180,35 @@ def test_fusion_lowers_confidence_when_rules_and_model_disagree() -> None:
     assert any("model says" in r for r in disagree.reasons)
 
 
+def test_a_rival_rule_keeps_an_electoral_answer_from_the_paro() -> None:
+    rules = classify_message(parse_message(message(*HANDWRITTEN[0][:3])), frozenset())
+    assert rules.category is Category.ELECTORAL_PROCESS
+    model = {Category.ELECTORAL_PROCESS: 0.8, Category.MEDIA_ENQUIRY: 0.2}
+    alone = fuse(rules, {Category.ELECTORAL_PROCESS: 3.0}, model, "m")
+    assert alone.category is Category.ELECTORAL_PROCESS and alone.confidence >= 0.5
+    # a journalist's question about polling day: the media rules fired as well
+    both = {Category.ELECTORAL_PROCESS: 3.0, Category.MEDIA_ENQUIRY: 4.0}
+    rival = fuse(rules, both, model, "m")
+    assert rival.category is Category.ELECTORAL_PROCESS and rival.confidence < 0.5, rival.reasons
+    assert any("media_enquiry fired too" in r for r in rival.reasons)
+    # information-request topics (money, figures) are no rival
+    topics = {Category.ELECTORAL_PROCESS: 3.0, Category.INFORMATION_REQUEST: 3.0}
+    assert fuse(rules, topics, model, "m").confidence == alone.confidence
+
+
 # --- the corpus ---------------------------------------------------------------------------------
+
+
+def test_a_fresh_hold_out_record_is_pinned_to_test() -> None:
+    pinned = [f"h-{i:04d}" for i in range(40)]
+    assert {split_of(i) for i in pinned} != {"test"}, "the ids alone would spread them"
+    records = [record_from_json(_row(i, "foi_request", "s", "b", split="test")) for i in pinned]
+    assert {r.split for r in records} == {"test"} and all(r.pinned for r in records)
+    assert by_split(records)["train"] == [] and by_split(records)["dev"] == []
+    with pytest.raises(ValueError, match="only be pinned to 'test'"):
+        record_from_json(_row("h-x", "foi_request", "s", "b", split="train"))
+    fresh = [r for r in load_corpus() if r.pinned]
+    assert fresh and all(r.source.startswith("fresh_holdout.jsonl") for r in fresh)
 
 
 def test_the_split_is_a_stable_function_of_the_id() -> None:
@@ -317,6 +345,23 @@ def test_model_evaluate_prints_tables_for_model_and_baseline(
     assert "evaluating on test: 12 messages" in out
     assert "PARO forwards (electoral_process at confidence >= 0.50)" in out
     assert "machine mail (sisimai bsd/ + err/): 3 files, 3 automated" in out
+
+
+def test_model_evaluate_reports_the_fresh_hold_out_in_its_own_tables() -> None:
+    from inbox_agent.classify.evaluation import run_evaluation
+
+    test_ids = [i for i in (f"t-{n}" for n in range(50)) if split_of(i) == "test"][:2]
+    rows = [
+        _row(i, "foi_request", "FOI", "Under the FOI Act please send the budget.") for i in test_ids
+    ]
+    rows.append(_row("h-1", "out_of_scope", "Lost", "I lost my wallet.", split="test"))
+    records = [record_from_json(r) for r in rows]
+    out = io.StringIO()
+    results = run_evaluation(records, "test", None, 0.5, out, sisimai=None)
+    text = out.getvalue()
+    assert "evaluating on test: 2 messages" in text
+    assert "evaluating on the fresh hold-out (pinned to test): 1 messages" in text
+    assert set(results) == {"keyword baseline", "hold-out keyword baseline"}
 
 
 def test_staff_corrections_become_training_examples(tmp_path: Path) -> None:
