@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from inbox_agent.classify.requester import requester_type
 from inbox_agent.decide import Decision
 from inbox_agent.parse import ParsedMail
+from inbox_agent.register.locks import serialize
 from inbox_agent.register.models import (
     AuditEvent,
     Case,
@@ -33,12 +34,20 @@ SOUGHT_LIMIT = 4000
 
 
 def allocate_reference(session: Session, prefix: str, year: int) -> str:
-    """Next number for (prefix, year); the row lock serialises concurrent writers."""
-    counter = session.scalars(
+    """Next number for (prefix, year); the row lock serialises concurrent writers.
+
+    The year's first case has no row to lock yet: two nodes (a lease changing hands) would
+    both insert one, so that moment is serialised by name and the row looked for again.
+    """
+    query = (
         select(ReferenceCounter)
         .where(ReferenceCounter.prefix == prefix, ReferenceCounter.year == year)
         .with_for_update()
-    ).first()
+    )
+    counter = session.scalars(query).first()
+    if counter is None:
+        serialize(session, f"reference_counter:{prefix}:{year}")
+        counter = session.scalars(query).first()
     if counter is None:
         counter = ReferenceCounter(prefix=prefix, year=year, last=0)
         session.add(counter)

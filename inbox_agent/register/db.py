@@ -7,6 +7,7 @@ at start-up, so an office that updates the package gets its register migrated in
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -16,7 +17,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -82,6 +83,11 @@ def make_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True, connect_args=dict(PG_KEEPALIVES))
 
 
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for ``pg_advisory_lock`` (``hash()`` changes per process)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -115,6 +121,10 @@ def _upgrade(engine: Engine) -> None:
                 # pysqlite runs DDL outside any transaction, so a crash mid-upgrade left half
                 # a schema that no later start could migrate: one transaction, all or nothing.
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:  # two nodes starting together: one migrates, the other waits and finds it done
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key("schema_upgrade")}
+                )
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
             if sqlite:

@@ -19,7 +19,6 @@ the locks are no-ops; SQLite's own write lock already serialises writers.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from sqlalchemy import Connection, text
@@ -27,14 +26,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from inbox_agent.errors import RegisterUnavailable
-from inbox_agent.register.db import Register
+from inbox_agent.register.db import Register, lock_key
 
 log = logging.getLogger(__name__)
-
-
-def lock_key(name: str) -> int:
-    """A stable signed 64-bit key for ``pg_advisory_lock`` (``hash()`` changes per process)."""
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 def serialize(session: Session, name: str) -> None:
