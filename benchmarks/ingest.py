@@ -54,6 +54,7 @@ PARO = "paro@council.testshire.example.org"
 MBSYNC_USER = "mbsync"
 MBSYNC_PASSWORD = "mbsync-bench-password"
 MB = 1024 * 1024
+REPLY_WINDOW = 200  # a reply answers one of the last this many enquiries
 
 # --------------------------------------------------------------------------- message corpus
 
@@ -187,7 +188,9 @@ class Corpus:
         )
         self.sent: list[tuple[Sender, str, str, str]] = []  # sender, subject, body, message-id
 
-    def generate(self, count: int) -> list[bytes]:
+    def generate(self, count: int, first: int = 0) -> list[bytes]:
+        """Messages ``first`` to ``first + count - 1`` of a chunk: a chunk made in slices
+        (``soak.py``, which must not hold a whole chunk) has the bytes of one made at once."""
         kinds: list[tuple[float, Callable[[int], EmailMessage]]] = [
             (0.60, self.plain),
             (0.10, self.html),
@@ -199,11 +202,12 @@ class Corpus:
         ]
         weights = [w for w, _ in kinds]
         out = []
-        for i in range(count):
+        for i in range(first, first + count):
             make = self.rng.choices([k for _, k in kinds], weights)[0]
             if make == self.reply and not self.sent:
                 make = self.plain
             out.append(self._finish(make(i), i))
+        del self.sent[:-REPLY_WINDOW]  # a long soak must not grow with its own corpus
         return out
 
     def _fill(self, template: str) -> str:
@@ -270,7 +274,7 @@ class Corpus:
         return int(math.exp(self.rng.uniform(math.log(10_000), math.log(400_000))))
 
     def reply(self, i: int) -> EmailMessage:
-        sender, subject, body, parent = self.rng.choice(self.sent[-200:])
+        sender, subject, body, parent = self.rng.choice(self.sent[-REPLY_WINDOW:])
         msg = self._headers(i, sender, f"Re: {subject}")
         msg["In-Reply-To"] = parent
         msg["References"] = parent

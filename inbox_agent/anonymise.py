@@ -47,6 +47,7 @@ from spacy.pipeline import EntityRuler
 
 from inbox_agent.classify.text import SIGN_OFF, Zone, body_zones
 from inbox_agent.parse import ParsedMail
+from inbox_agent.spacy_memory import bounded_memory
 
 PLACEHOLDERS = {
     "PERSON": "[name]",
@@ -433,20 +434,21 @@ class Anonymiser:
             for p in self._addresses
             for m in p.finditer(text)
         ]
-        doc = self.nlp(text)
-        found += [Redaction(e.start_char, e.end_char, e.label_) for e in doc.ents]
         names = [*extra_names, *signature_names(text)]
         addresses = [m.group() for v in (text, *extra_names) for m in _RE_EMAIL.finditer(v)]
         names += [n for address in addresses for n in names_from_email(address)]
         keep = frozenset(w.casefold() for w in self.lexicon.keep_words)
         variants = name_variants(names, keep)
-        if variants:
-            matcher = PhraseMatcher(self.nlp.vocab, attr="ORTH")
-            matcher.add("PERSON", [self.nlp.make_doc(v) for v in variants])
-            found += [
-                Redaction(doc[s:e].start_char, doc[s:e].end_char, "PERSON")
-                for _, s, e in matcher(doc)
-            ]
+        with bounded_memory(self.nlp):  # once warm, the cached pipeline keeps no words of it
+            doc = self.nlp(text)
+            found += [Redaction(e.start_char, e.end_char, e.label_) for e in doc.ents]
+            if variants:
+                matcher = PhraseMatcher(self.nlp.vocab, attr="ORTH")
+                matcher.add("PERSON", [self.nlp.make_doc(v) for v in variants])
+                found += [
+                    Redaction(doc[s:e].start_char, doc[s:e].end_char, "PERSON")
+                    for _, s, e in matcher(doc)
+                ]
         return merge(text, [_with_title(text, span) for span in found])
 
     def redact(self, text: str, extra_names: Sequence[str] = ()) -> str:

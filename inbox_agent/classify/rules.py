@@ -38,6 +38,7 @@ from spacy.tokens import Doc
 from inbox_agent.classify import Category, Classification
 from inbox_agent.classify.text import Zone, body_zones
 from inbox_agent.classify.vocabulary import CUE_TERMS, EXACT_WORDS, REGEXES, RULES, TERMS, Rule
+from inbox_agent.spacy_memory import bounded_memory
 
 VERSION = "rules-1"
 THRESHOLD = 2.0
@@ -118,14 +119,16 @@ def classify_text(subject: str, text: str) -> Classification:
 
 def rule_evidence(subject: str, text: str) -> tuple[Classification, dict[Category, float]]:
     """The rules' classification and each category's summed evidence (``THRESHOLD`` = fired)."""
-    doc, zones = read_message(subject, text)
-    sentences = split_sentences(doc, zones, find_hits(doc, zones))
-    present = frozenset().union(*(s.terms for s in sentences))
-    evidence = [
-        e
-        for rule in RULES
-        if present.issuperset(rule.terms) and (e := score_rule(rule, sentences, doc)) is not None
-    ]
+    with bounded_memory(_pipeline().nlp):  # built before the zone; the doc never leaves it
+        doc, zones = read_message(subject, text)
+        sentences = split_sentences(doc, zones, find_hits(doc, zones))
+        present = frozenset().union(*(s.terms for s in sentences))
+        evidence = [
+            e
+            for rule in RULES
+            if present.issuperset(rule.terms)
+            and (e := score_rule(rule, sentences, doc)) is not None
+        ]
     scores: dict[Category, float] = defaultdict(float)
     for e in evidence:
         scores[e.category] += e.weight

@@ -33,6 +33,7 @@ from spacy.pipeline import TextCategorizer
 
 from inbox_agent.classify import Category
 from inbox_agent.classify.rules import THRESHOLD as RULE_THRESHOLD
+from inbox_agent.spacy_memory import bounded_memory
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,8 @@ class TextModel:
 
     def scores(self, text: str, evidence: str = "") -> dict[Category, float]:
         """Each category's probability (they sum to 1 over the model's labels)."""
-        cats = self.nlp(model_input(text, evidence)).cats
+        with bounded_memory(self.nlp):  # once warm, the message's words are not kept
+            cats = self.nlp(model_input(text, evidence)).cats
         return {Category(label): float(score) for label, score in cats.items()}
 
 
