@@ -30,7 +30,7 @@ from inbox_agent.logs import SINGLE_MAILBOX
 from inbox_agent.oauth import token_provider
 from inbox_agent.parse import ParsedMail, parse_message
 from inbox_agent.register.db import Register
-from inbox_agent.register.locks import MailboxLease
+from inbox_agent.register.locks import mailbox_lease
 from inbox_agent.register.models import Disposition, MailboxState, StoredMessage
 from inbox_agent.send import DrainReport, Sender
 from inbox_agent.settings import Settings
@@ -80,7 +80,7 @@ class Pipeline:
         # mail delivered before this is registered but never answered automatically
         self.acknowledge_since: dt.datetime | None = settings.actions.acknowledge_since
         self.sender = Sender(settings, register, clock=self.clock, stop=self.stop)
-        self.lease = MailboxLease(register, source_name(settings))
+        self.lease = mailbox_lease(register, source_name(settings))
 
     def fetcher(self) -> ImapFetcher | LocalFetcher:
         s = self.settings

@@ -20,6 +20,8 @@ the locks are no-ops; SQLite's own write lock already serialises writers.
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -35,6 +37,25 @@ def serialize(session: Session, name: str) -> None:
     """Hold ``name`` until this transaction ends, so a check-then-insert runs on one node."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
+
+
+_LEASES: weakref.WeakKeyDictionary[Register, dict[str, MailboxLease]] = (
+    weakref.WeakKeyDictionary()
+)
+_LEASES_GUARD = threading.Lock()
+
+
+def mailbox_lease(register: Register, name: str) -> MailboxLease:
+    """This process's lease on ``name``: one per register, however many pipelines ask.
+
+    A process is one node. A second pipeline built for the same mailbox (a retry, a test)
+    is the same node and must not find itself locked out by its own earlier session.
+    """
+    with _LEASES_GUARD:
+        leases = _LEASES.setdefault(register, {})
+        if name not in leases:
+            leases[name] = MailboxLease(register, name)
+        return leases[name]
 
 
 class MailboxLease:

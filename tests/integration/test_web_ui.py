@@ -77,7 +77,10 @@ HOSTILE_ATTRIBUTES = (
 
 
 def hostile_html(remote: str) -> bytes:
-    """HTML mail doing everything a phishing or tracking message does, plus an attachment."""
+    """A candidate's question in HTML doing everything a tracking or phishing message does.
+
+    The words are a real enquiry, so it becomes a case staff open; the markup is hostile.
+    """
     html = f"""<html><head>
 <meta http-equiv="refresh" content="0; url={remote}/meta-refresh">
 <link rel="stylesheet" href="{remote}/style.css">
@@ -86,8 +89,9 @@ def hostile_html(remote: str) -> bytes:
 <script>document.title = "PWNED"; fetch("{remote}/inline-fetch");</script>
 </head>
 <body onload="fetch('{remote}/onload')">
-<p>Dear office, please <a href="javascript:fetch('{remote}/js-link')" id="evil">click here</a>
-or <a href="{remote}/phish">log in here</a> to see the candidate list.</p>
+<p>Dear office, I am standing as a candidate. How many burglaries were reported in 2025? My
+answers so far are <a href="javascript:fetch('{remote}/js-link')" id="evil">on this page</a>
+and <a href="{remote}/phish">on my campaign site</a>.</p>
 <img src="{remote}/tracker.png" alt="tracker" onerror="fetch('{remote}/onerror')">
 <div onmouseover="fetch('{remote}/hover')" style="background-image:url({remote}/inline-style.png)">
 Hover me</div>
@@ -356,16 +360,16 @@ def test_hostile_html_runs_nothing_and_loads_nothing(
     page.goto(f"{base}/cases/{case.reference}")
     expect(page).to_have_title(re.compile(case.reference))
     text = page.locator("pre.mail-text").first
-    expect(text).to_contain_text("click here")
+    expect(text).to_contain_text("on this page")
 
     page.get_by_text("Show the formatted version").click()
     frame_element = page.locator("iframe.mail-frame")
     expect(frame_element).to_be_visible()
     frame = page.frame_locator("iframe.mail-frame")
     expect(frame.get_by_text("Table cell kept")).to_be_visible()
-    frame.get_by_text("click here").click()
+    frame.get_by_text("on this page").click()
     frame.get_by_text("Hover me").hover()
-    frame.get_by_text("log in here").click()
+    frame.get_by_text("on my campaign site").click()
     page.wait_for_timeout(500)  # room for anything that might still fire
     shot(page, "hostile-mail", part="article:has(iframe)")
 
