@@ -39,9 +39,7 @@ def serialize(session: Session, name: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
 
 
-_LEASES: weakref.WeakKeyDictionary[Register, dict[str, MailboxLease]] = (
-    weakref.WeakKeyDictionary()
-)
+_LEASES: weakref.WeakKeyDictionary[Register, dict[str, MailboxLease]] = weakref.WeakKeyDictionary()
 _LEASES_GUARD = threading.Lock()
 
 
