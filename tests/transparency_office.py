@@ -6,8 +6,10 @@ UI's ``send_reply`` records the answers, as staff would. The clock is passed in 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import mailbox
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +128,15 @@ staff_names = ["{STAFF}"]
     def case(session: Any, reference: str) -> Case:
         found: Case = session.scalars(select(Case).where(Case.reference == reference)).one()
         return found
+
+
+@contextlib.contextmanager
+def opened_office(tmp_path: Path, *, roster: bool = True, **transparency: Any) -> Iterator[Office]:
+    """An office for one test (its roster imported unless ``roster=False``), always closed."""
+    office = Office(tmp_path, **transparency)
+    try:
+        if roster:
+            office.import_roster()
+        yield office
+    finally:
+        office.close()

@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import http.cookiejar
 import http.server
+import os
+import re
 import shutil
 import tempfile
 import threading
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from playwright.sync_api import BrowserContext, Playwright, sync_playwright
+from playwright.sync_api import BrowserContext, Page, Playwright, expect, sync_playwright
 from servers import LOCALHOST, START_TIMEOUT_S, STOP_TIMEOUT_S, free_port, wait_until
 
 CHROMIUM = "/usr/bin/chromium"
@@ -212,3 +214,32 @@ class HttpSession:
 
     def post(self, path: str, form: dict[str, str], **headers: str) -> Reply:
         return self.request("POST", path, form, headers=headers)
+
+
+SCREENSHOTS_ENV = "INBOX_AGENT_SCREENSHOTS"  # a folder: the browser tests save pages there
+
+
+def sign_in(page: Page, base: str, who: tuple[str, str, str], start: str = "/") -> None:
+    """Through the login form, as staff do: ``who`` is (username, password, display name)."""
+    page.goto(base + start)
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.get_by_label("Username").fill(who[0])
+    page.get_by_label("Password").fill(who[1])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text(f"Signed in as {who[2]}")).to_be_visible()
+
+
+def shot(page: Page, name: str, *, part: str | None = None, full: bool = True) -> None:
+    """With $INBOX_AGENT_SCREENSHOTS set, save the page (or one part of it) as a PNG there.
+
+    This is how ``docs/screenshots`` is made; without the variable it does nothing.
+    """
+    folder = os.environ.get(SCREENSHOTS_ENV)
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    path = str(Path(folder) / f"{name}.png")
+    if part is None:
+        page.screenshot(path=path, full_page=full)
+    else:
+        page.locator(part).first.screenshot(path=path)

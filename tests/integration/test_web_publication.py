@@ -23,7 +23,14 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, expect
 from sqlalchemy import select
 from transparency_office import MONDAY, A, B, Office
-from webserver import HttpSession, WebServer, axe_script, chromium, playwright_driver
+from webserver import (
+    HttpSession,
+    WebServer,
+    axe_script,
+    chromium,
+    shot,
+    sign_in,
+)
 
 from inbox_agent.publish import CSV_FILE, HTML_FILE, draft_publication
 from inbox_agent.register.models import AuditEvent, Case, Publication
@@ -56,7 +63,6 @@ ADJUSTED = (
     "In 2025/26 there were 412 police officers in neighbourhood teams.\n"
     "[One sentence removed by the office.]"
 )
-SCREENSHOTS_ENV = "INBOX_AGENT_SCREENSHOTS"
 
 
 @dataclass
@@ -112,37 +118,6 @@ def site(tmp_path: Path) -> Iterator[Site]:
             server.stop()
     finally:
         office.close()
-
-
-@pytest.fixture
-def driver() -> Iterator[Playwright]:
-    with playwright_driver() as pw:
-        yield pw
-
-
-@pytest.fixture
-def browser(driver: Playwright) -> Iterator[BrowserContext]:
-    with chromium(driver) as context:
-        yield context
-
-
-def sign_in(page: Page, base: str, who: tuple[str, str, str], start: str = "/") -> None:
-    page.goto(base + start)
-    expect(page).to_have_url(re.compile(r"/login\?next="))
-    page.get_by_label("Username").fill(who[0])
-    page.get_by_label("Password").fill(who[1])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(f"Signed in as {who[2]}")).to_be_visible()
-
-
-def shot(page: Page, name: str) -> None:
-    """With $INBOX_AGENT_SCREENSHOTS set (a folder), save the whole page there as a PNG."""
-    import os
-
-    folder = os.environ.get(SCREENSHOTS_ENV)
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def _token(body: str) -> str:

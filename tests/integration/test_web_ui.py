@@ -33,13 +33,15 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from webserver import (
+    SCREENSHOTS_ENV,
     HttpSession,
     RemoteHost,
     WebServer,
     axe_script,
     chromium,
-    playwright_driver,
     running,
+    shot,
+    sign_in,
 )
 
 from inbox_agent.pipeline import Pipeline
@@ -64,7 +66,6 @@ pytestmark = pytest.mark.integration
 SECRET = "test-session-key-" + "x" * 40
 ADMIN = ("alice", "alice-password-1", "Alice Admin")
 TRIAGE = ("tom", "tom-password-123", "Tom Triage")
-SCREENSHOTS = os.environ.get("INBOX_AGENT_SCREENSHOTS")  # a folder: save the main pages there
 SINK_TIMEOUT_S = 5.0
 HOSTILE_ELEMENTS = (
     "document.querySelectorAll('script, link, meta[http-equiv], base, img, iframe, object, "
@@ -182,39 +183,6 @@ def office(
             register.dispose()
 
 
-@pytest.fixture
-def driver() -> Iterator[Playwright]:
-    with playwright_driver() as pw:
-        yield pw
-
-
-@pytest.fixture
-def browser(driver: Playwright) -> Iterator[BrowserContext]:
-    with chromium(driver) as context:
-        yield context
-
-
-def sign_in(page: Page, base: str, who: tuple[str, str, str], start: str = "/") -> None:
-    page.goto(base + start)
-    expect(page).to_have_url(re.compile(r"/login\?next="))
-    page.get_by_label("Username").fill(who[0])
-    page.get_by_label("Password").fill(who[1])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(f"Signed in as {who[2]}")).to_be_visible()
-
-
-def shot(page: Page, name: str, *, part: str | None = None, full: bool = True) -> None:
-    """With $INBOX_AGENT_SCREENSHOTS set, save the page (or one part of it) as a PNG there."""
-    if not SCREENSHOTS:
-        return
-    Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-    path = str(Path(SCREENSHOTS) / f"{name}.png")
-    if part is None:
-        page.screenshot(path=path, full_page=full)
-    else:
-        page.locator(part).first.screenshot(path=path)
-
-
 def _parsed(raw: bytes) -> EmailMessage:
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
@@ -231,7 +199,7 @@ def test_staff_sign_in_work_a_case_and_reply_threaded(
     acks_before = len(office.sink.messages)
     assert acks_before >= len(HUMAN), "the pipeline acknowledged the requesters"
     page = browser.new_page()
-    if SCREENSHOTS:
+    if os.environ.get(SCREENSHOTS_ENV):
         page.goto(base + "/login")
         shot(page, "login", full=False)
     sign_in(page, base, ADMIN)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from transparency_office import B_AGENT, MONDAY, A, B, C, Office
+from transparency_office import B_AGENT, MONDAY, A, B, C, Office, opened_office
 
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.parity import ParityReport, build_parity, render_parity
@@ -19,12 +19,8 @@ TUESDAY = MONDAY + dt.timedelta(days=1)  # the answer: 13 April 2027
 
 @pytest.fixture
 def office(tmp_path: Path) -> Iterator[Office]:
-    o = Office(tmp_path, publish_after_working_days=5)
-    try:
-        o.import_roster()
+    with opened_office(tmp_path, publish_after_working_days=5) as o:
         yield o
-    finally:
-        o.close()
 
 
 def _report(office: Office, day: dt.date) -> ParityReport:

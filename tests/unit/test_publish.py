@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from transparency_office import B_AGENT, MONDAY, STAFF, A, B, C, Office
+from transparency_office import B_AGENT, MONDAY, STAFF, A, B, C, Office, opened_office
 
 from inbox_agent.cli import main
 from inbox_agent.publish import (
@@ -50,12 +50,8 @@ ANSWERED = MONDAY + dt.timedelta(days=1)
 
 @pytest.fixture
 def office(tmp_path: Path) -> Iterator[Office]:
-    o = Office(tmp_path)
-    try:
-        o.import_roster()
+    with opened_office(tmp_path) as o:
         yield o
-    finally:
-        o.close()
 
 
 def _identifiers() -> list[str]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
-from transparency_office import MONDAY, A, Office
+from transparency_office import MONDAY, A, Office, opened_office
 
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.pipeline import Pipeline
@@ -25,12 +25,8 @@ CHIEF = "chief.executive@opcc.testshire.example.org"
 
 @pytest.fixture
 def office(tmp_path: Path) -> Iterator[Office]:
-    o = Office(tmp_path, weekly_report_to=CHIEF, publish_after_working_days=3)
-    try:
-        o.import_roster()
+    with opened_office(tmp_path, weekly_report_to=CHIEF, publish_after_working_days=3) as o:
         yield o
-    finally:
-        o.close()
 
 
 def _body(row: OutboxMessage) -> str:

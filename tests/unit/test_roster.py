@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from transparency_office import B_AGENT, MONDAY, ROSTER_CSV, A, B, C, Office
+from transparency_office import B_AGENT, MONDAY, ROSTER_CSV, A, B, C, Office, opened_office
 
 from inbox_agent.cli import main
 from inbox_agent.register.models import AuditEvent, RosterAddress, RosterPerson
@@ -23,11 +23,8 @@ from inbox_agent.roster import (
 
 @pytest.fixture
 def office(tmp_path: Path) -> Iterator[Office]:
-    o = Office(tmp_path)
-    try:
+    with opened_office(tmp_path, roster=False) as o:
         yield o
-    finally:
-        o.close()
 
 
 def _count(office: Office) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from transparency_office import MONDAY, A, B, C, Office
+from transparency_office import MONDAY, A, B, C, Office, opened_office
 
 from inbox_agent.anonymise import Redaction
 from inbox_agent.deadlines import UkCalendar
@@ -25,12 +25,8 @@ LATE = dt.datetime(2027, 4, 21, 12, tzinfo=dt.UTC)
 
 @pytest.fixture
 def office(tmp_path: Path) -> Iterator[Office]:
-    o = Office(tmp_path, publish_after_working_days=5)
-    try:
-        o.import_roster()
+    with opened_office(tmp_path, publish_after_working_days=5) as o:
         yield o
-    finally:
-        o.close()
 
 
 @pytest.mark.parametrize(
