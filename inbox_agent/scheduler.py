@@ -43,16 +43,16 @@ MAX_WAKE_PASSES = 5  # passes one call may run while IDLE keeps waking it; then 
 class PassObserver(Protocol):
     """What ``metrics.Metrics`` implements."""
 
-    def observe_pass(self, report: PassReport) -> None: ...
+    def observe_pass(self, report: PassReport, mailbox: str) -> None: ...
 
-    def observe_failure(self) -> None: ...
+    def observe_failure(self, mailbox: str) -> None: ...
 
 
 class _Unobserved:
-    def observe_pass(self, report: PassReport) -> None:
+    def observe_pass(self, report: PassReport, mailbox: str) -> None:
         return None
 
-    def observe_failure(self) -> None:
+    def observe_failure(self, mailbox: str) -> None:
         return None
 
 
@@ -129,7 +129,7 @@ class PollJob:
             self.alerts.recovered()
             self.alert_state_checked = True
         self.failures, self.not_before, self.mailbox_down = 0, None, False
-        self.observer.observe_pass(report)
+        self.observer.observe_pass(report, self.pipeline.name)
         self.watchdog.ping()
 
     def _failed(self, now: dt.datetime, exc: Exception) -> None:
@@ -143,7 +143,7 @@ class PollJob:
             delay.total_seconds(),
             exc,
         )
-        self.observer.observe_failure()
+        self.observer.observe_failure(self.pipeline.name)
         self.alerts.failed(f"{type(exc).__name__}: {exc}")
 
 
@@ -159,8 +159,7 @@ def run_daemon(pipelines: Pipeline | Sequence[Pipeline], interval: int | None = 
     pipelines = [pipelines] if isinstance(pipelines, Pipeline) else list(pipelines)
     stop = pipelines[0].stop
     watchdog = Watchdog.from_environment()
-    first = pipelines[0]  # [metrics] is daemon-wide: one endpoint, read from the first profile
-    metrics = start_metrics(first.settings, first.register, first.clock)
+    metrics = start_metrics(pipelines)
     jobs = [
         PollJob(
             p, interval or p.settings.poll.interval_seconds, watchdog=watchdog, observer=metrics

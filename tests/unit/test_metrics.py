@@ -62,7 +62,7 @@ def _scrape(port: int) -> dict[str, float]:
 
 
 def test_off_unless_configured(tmp_path: Path, register: Register) -> None:
-    assert start_metrics(_settings(tmp_path, None), register, lambda: NOW) is None
+    assert start_metrics([Pipeline(_settings(tmp_path, None), register)]) is None
 
 
 def test_scrape_shows_the_register_and_the_pass_counters(
@@ -76,10 +76,11 @@ def test_scrape_shows_the_register_and_the_pass_counters(
     box.close()
     port = _free_port()
     settings = _settings(tmp_path, f"127.0.0.1:{port}")
-    metrics = start_metrics(settings, register, lambda: NOW)
+    pipeline = Pipeline(settings, register, clock=lambda: NOW)
+    metrics = start_metrics([pipeline])
     assert metrics is not None
     try:
-        job = PollJob(Pipeline(settings, register, clock=lambda: NOW), 60, observer=metrics)
+        job = PollJob(pipeline, 60, observer=metrics)
         job()
         job()  # nothing new the second time
         values = _scrape(port)
@@ -105,7 +106,10 @@ def test_a_failed_poll_is_counted(tmp_path: Path, register: Register) -> None:
     metrics = Metrics(settings, register, lambda: NOW)
     job = PollJob(Pipeline(settings, register, clock=lambda: NOW), 60, observer=metrics)
     job()
-    assert metrics.registry.get_sample_value("inbox_agent_poll_failures_total") == 1
+    failures = metrics.registry.get_sample_value(
+        "inbox_agent_poll_failures_total", {"mailbox": "default"}
+    )
+    assert failures == 1
 
 
 def test_a_port_in_use_is_the_operators_to_fix(tmp_path: Path, register: Register) -> None:
@@ -122,3 +126,37 @@ def test_a_port_in_use_is_the_operators_to_fix(tmp_path: Path, register: Registe
 def test_listen_must_be_host_and_port(listen: str) -> None:
     with pytest.raises(ValueError, match="host:port"):
         MetricsSettings(listen=listen)
+
+
+def test_each_mailbox_has_its_own_figures(tmp_path: Path, register: Register) -> None:
+    """One endpoint for a daemon of several offices; a broken register is that office's up=0."""
+    (tmp_path / "north").mkdir()
+    (tmp_path / "south").mkdir()
+    north = _settings(tmp_path / "north", f"127.0.0.1:{_free_port()}")
+    south = _settings(tmp_path / "south", None)
+    box = mailbox.Maildir(tmp_path / "north" / "box", create=True)
+    box.add(message(*HUMAN[0]))
+    box.close()
+    south_register = Register(f"sqlite:///{tmp_path / 'south.sqlite3'}")
+    pipelines = [
+        Pipeline(north, register, clock=lambda: NOW, name="north"),
+        Pipeline(south, south_register, clock=lambda: NOW, name="south"),
+    ]
+    metrics = start_metrics(pipelines)
+    assert metrics is not None
+    try:
+        for pipeline in pipelines:
+            PollJob(pipeline, 60, observer=metrics)()  # south has no Maildir: its poll fails
+        south_register.dispose()
+        (tmp_path / "south.sqlite3").unlink()
+        (tmp_path / "south.sqlite3").mkdir()  # a register that cannot be opened at all
+        sample = metrics.registry.get_sample_value
+        assert sample("inbox_agent_cases_opened_total", {"mailbox": "north"}) == 1
+        assert sample("inbox_agent_cases_opened_total", {"mailbox": "south"}) == 0
+        assert sample("inbox_agent_poll_failures_total", {"mailbox": "south"}) == 1
+        assert sample("inbox_agent_poll_failures_total", {"mailbox": "north"}) == 0
+        assert sample("inbox_agent_register_up", {"mailbox": "north"}) == 1
+        assert sample("inbox_agent_register_up", {"mailbox": "south"}) == 0
+        assert sample("inbox_agent_healthy", {"mailbox": "north"}) == 1
+    finally:
+        metrics.close()
