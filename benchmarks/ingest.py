@@ -584,14 +584,13 @@ def measure_ingest(args: argparse.Namespace, work: Path, server: Dovecot, figure
 def count_ledger(settings: Any, db_url: str) -> int:
     from sqlalchemy import func, select
 
-    from inbox_agent.fetch import account_name
     from inbox_agent.register.db import Register
     from inbox_agent.register.models import LedgerEntry
 
     register = Register(db_url, migrate=False)
     try:
         with register.transaction() as session:
-            account = account_name(settings.imap)
+            account = settings.imap.account
             query = select(func.count()).where(LedgerEntry.account == account)
             return int(session.scalar(query) or 0)
     finally:

@@ -30,6 +30,7 @@ from inbox_agent.acknowledge import (
     template_environment,
 )
 from inbox_agent.cases import audit
+from inbox_agent.clock import Clock
 from inbox_agent.errors import InboxAgentError
 from inbox_agent.health import POLL_ALERT
 from inbox_agent.outbox import queue_email
@@ -39,7 +40,6 @@ from inbox_agent.send import Sender
 from inbox_agent.settings import Settings
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], dt.datetime]
 ALERT = "alert"
 FAILED_TEMPLATE = "alert/poll_failed.txt.j2"
 RECOVERED_TEMPLATE = "alert/poll_recovered.txt.j2"

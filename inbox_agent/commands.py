@@ -17,6 +17,7 @@ from typing import IO, Any
 from sqlalchemy import func, select
 
 from inbox_agent.classify.classifier import classify_message
+from inbox_agent.clock import utc_now
 from inbox_agent.deadlines import UkCalendar, received_local_date
 from inbox_agent.decide import Facts, decide
 from inbox_agent.deployment import Deployment
@@ -27,7 +28,7 @@ from inbox_agent.localbox import LocalFetcher
 from inbox_agent.logs import mailbox_context
 from inbox_agent.oauth import smtp_xoauth2_login, token_provider
 from inbox_agent.parse import parse_message
-from inbox_agent.pipeline import PassReport, Pipeline, utc_now
+from inbox_agent.pipeline import PassReport, Pipeline
 from inbox_agent.register.db import Register
 from inbox_agent.register.export import all_cases, case_row, write_csv, write_jsonl
 from inbox_agent.register.models import Case

@@ -25,19 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from inbox_agent.errors import ConfigError
-from inbox_agent.fetch import account_name
 from inbox_agent.logs import SINGLE_MAILBOX
 from inbox_agent.settings import Settings, config_path, settings_from_dict
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-
-
-def source_name(settings: Settings) -> str:
-    """The mailbox this profile polls, the same on every node: the name of its lease."""
-    if settings.imap is not None:
-        return f"{account_name(settings.imap)}/{settings.imap.folder}"
-    assert settings.maildir is not None  # Settings guarantees exactly one source
-    return f"local:{settings.maildir.path.resolve()}"
 
 
 @dataclass(frozen=True)
@@ -171,7 +162,7 @@ def _check_distinct(where: Path, mailboxes: list[Mailbox]) -> None:
                 "every mailbox needs its own (a SQLite file, or a PostgreSQL database)"
             )
         registers[url] = mailbox.name
-        source = source_name(mailbox.settings)
+        source = mailbox.settings.source_name
         if source in sources:
             raise ConfigError(
                 f"{where}: {mailbox.name}: polls the same mailbox as {sources[source]}"

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import ssl
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -21,6 +21,7 @@ import imapclient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from sqlalchemy import func, select
 
+from inbox_agent.clock import Clock
 from inbox_agent.errors import ConfigError, MailboxUnavailable
 from inbox_agent.intake import SourceKey, store_message
 from inbox_agent.oauth import TokenProvider
@@ -31,7 +32,6 @@ from inbox_agent.settings import ImapSettings
 log = logging.getLogger(__name__)
 
 PROCESSED_KEYWORD = "$InboxAgentRegistered"
-Clock = Callable[[], dt.datetime]
 
 
 @dataclass
@@ -125,10 +125,6 @@ def _close(client: imapclient.IMAPClient) -> None:
             log.debug("IMAP socket already closed")
 
 
-def account_name(cfg: ImapSettings) -> str:
-    return f"imap://{cfg.username}@{cfg.host}:{cfg.port}"
-
-
 def _watermark(register: Register, account: str, folder: str, uidvalidity: int) -> int:
     with register.transaction() as session:
         value = session.scalar(
@@ -192,7 +188,7 @@ class ImapFetcher:
         self.max_bytes = max_bytes
         self.clock = clock
         self.stop = stop or threading.Event()
-        self.account = account_name(cfg)
+        self.account = cfg.account
         self.flag = PROCESSED_KEYWORD
 
     def fetch_new(self) -> FetchReport:

@@ -11,15 +11,15 @@ import datetime as dt
 import hashlib
 import mailbox
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
+from inbox_agent.clock import Clock
 from inbox_agent.errors import MailboxUnavailable
 from inbox_agent.fetch import FetchReport
 from inbox_agent.intake import SourceKey, known_keys, store_message
 from inbox_agent.register.db import Register
 
-Clock = Callable[[], dt.datetime]
 BATCH = 100
 
 

@@ -8,7 +8,6 @@ the endpoint shows only inbox-agent's own figures plus the process collector.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +19,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from inbox_agent.clock import Clock
 from inbox_agent.errors import ConfigError, InboxAgentError
 from inbox_agent.health import Health, build_health
 from inbox_agent.logs import SINGLE_MAILBOX
@@ -28,7 +28,6 @@ from inbox_agent.register.db import Register
 from inbox_agent.settings import Settings
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], dt.datetime]
 PREFIX = "inbox_agent"
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -20,9 +19,9 @@ from sqlalchemy.orm import Session
 from inbox_agent.act import queue_actions, recent_acknowledgements
 from inbox_agent.cases import audit, find_thread_case, join_case, open_case
 from inbox_agent.classify.classifier import classify_message
+from inbox_agent.clock import Clock, utc_now
 from inbox_agent.deadlines import UkCalendar, received_local_date
 from inbox_agent.decide import Action, Facts, decide
-from inbox_agent.deployment import source_name
 from inbox_agent.errors import SenderError, TransientError
 from inbox_agent.fetch import FetchReport, ImapFetcher
 from inbox_agent.localbox import LocalFetcher
@@ -36,11 +35,6 @@ from inbox_agent.send import DrainReport, Sender
 from inbox_agent.settings import Settings
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass
@@ -80,7 +74,7 @@ class Pipeline:
         # mail delivered before this is registered but never answered automatically
         self.acknowledge_since: dt.datetime | None = settings.actions.acknowledge_since
         self.sender = Sender(settings, register, clock=self.clock, stop=self.stop)
-        self.lease = mailbox_lease(register, source_name(settings))
+        self.lease = mailbox_lease(register, settings.source_name)
 
     def fetcher(self) -> ImapFetcher | LocalFetcher:
         s = self.settings

@@ -13,7 +13,6 @@ import datetime as dt
 import logging
 import textwrap
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -27,6 +26,7 @@ from inbox_agent.acknowledge import (
     template_environment,
 )
 from inbox_agent.classify import Category
+from inbox_agent.clock import Clock
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.errors import InboxAgentError
 from inbox_agent.outbox import queue_email
@@ -39,7 +39,6 @@ from inbox_agent.send import Sender
 from inbox_agent.settings import Settings
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], dt.datetime]
 REPORT = "report"
 TEMPLATE = "report/weekly_summary.txt.j2"
 QUEUED = "weekly_report_queued"

@@ -147,7 +147,7 @@ class PollJob:
         self.alerts.failed(f"{type(exc).__name__}: {exc}")
 
 
-def run_daemon(pipelines: Pipeline | Sequence[Pipeline], interval: int | None = None) -> None:
+def run_daemon(pipelines: Sequence[Pipeline], interval: int | None = None) -> None:
     """Block until a signal; each mailbox's first poll runs at once.
 
     Every mailbox has its own poll job, backoff, alerts, IDLE watcher and weekly report, so
@@ -156,7 +156,6 @@ def run_daemon(pipelines: Pipeline | Sequence[Pipeline], interval: int | None = 
     """
     from inbox_agent.metrics import start_metrics  # prometheus-client only when configured
 
-    pipelines = [pipelines] if isinstance(pipelines, Pipeline) else list(pipelines)
     stop = pipelines[0].stop
     watchdog = Watchdog.from_environment()
     metrics = start_metrics(pipelines)

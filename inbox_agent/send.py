@@ -9,13 +9,11 @@ and the failure lands on the case's audit trail where staff see it.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import mailbox
 import smtplib
 import ssl
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -24,6 +22,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from inbox_agent.cases import audit
+from inbox_agent.clock import Clock
 from inbox_agent.errors import InboxAgentError
 from inbox_agent.oauth import TokenProvider, smtp_xoauth2_login, token_provider
 from inbox_agent.outbox import next_attempt
@@ -32,7 +31,6 @@ from inbox_agent.register.models import AuditEvent, Case, OutboxMessage, OutboxS
 from inbox_agent.settings import Settings, SmtpSettings
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], dt.datetime]
 
 
 class PermanentFailure(Exception):
@@ -190,7 +188,6 @@ class Sender:
         self.clock = clock
         self.stop = stop or threading.Event()
         self.envelope_from = settings.from_address
-        self.shared = register.engine.dialect.name == "postgresql"  # other nodes may drain too
 
     def drain(self) -> DrainReport:
         """Send what is due; stop at the first connection failure (the rest wait their turn)."""
@@ -228,7 +225,7 @@ class Sender:
         (a writer in between would fail the commit after the 250), so there the row is read,
         sent, and recorded in a second short transaction.
         """
-        if self.shared:
+        if self.register.shared:  # another node may be draining this outbox too
             with self.register.transaction() as session:
                 due = self._claim(session, row_id, lock=True)
                 return due is None or self._exchange(transport, due, report, session)
@@ -262,29 +259,24 @@ class Sender:
         self, transport: Transport, due: _Due, report: DrainReport, session: Session | None
     ) -> bool:
         """Deliver and record the outcome in ``session`` (the claim's), else in a new one."""
-        outcome: tuple[OutboxStatus, str | None] | None = None
         try:
             transport.deliver(self.envelope_from, due.recipient, due.raw)
         except PermanentFailure as exc:
-            outcome = (OutboxStatus.FAILED, str(exc))
-        except TemporaryFailure as exc:
-            outcome = (OutboxStatus.QUEUED, str(exc))
-        with self._recording(session) as record:
-            if outcome is None:
-                self._mark_sent(record, due)
-            elif outcome[0] is OutboxStatus.FAILED:
-                self._finish(record, due.row_id, OutboxStatus.FAILED, outcome[1])
-            else:
-                self._defer(record, due.row_id, outcome[1] or "")
-        if outcome is None:  # logged after the commit: nothing more in the window than it needs
-            log.info("event=email_sent case=%s outbox=%d error=None", due.reference, due.row_id)
-            report.sent += 1
-            return True
-        if outcome[0] is OutboxStatus.FAILED:
+            with self._recording(session) as record:
+                self._fail(record, due.row_id, str(exc))
             report.failed += 1
             return True
-        report.deferred += 1
-        return False
+        except TemporaryFailure as exc:
+            with self._recording(session) as record:
+                self._defer(record, due.row_id, str(exc))
+            report.deferred += 1
+            return False
+        with self._recording(session) as record:
+            self._mark_sent(record, due)
+        # logged after the commit: nothing more in the window than it needs
+        log.info("event=email_sent case=%s outbox=%d error=None", due.reference, due.row_id)
+        report.sent += 1
+        return True
 
     def _recording(self, session: Session | None) -> contextlib.AbstractContextManager[Session]:
         return contextlib.nullcontext(session) if session else self.register.transaction()
@@ -317,21 +309,17 @@ class Sender:
             )
         )
 
-    def _finish(
-        self, session: Session, row_id: int, status: OutboxStatus, error: str | None
-    ) -> None:
+    def _fail(self, session: Session, row_id: int, error: str) -> None:
+        """Refused for good, or out of retries: on the case's trail, where staff will see it."""
         now = self.clock()
         row = session.get(OutboxMessage, row_id)
         assert row is not None
-        row.status, row.attempts, row.last_error = status, row.attempts + 1, error
-        if status is OutboxStatus.SENT:
-            row.sent_at = now
+        row.status, row.attempts, row.last_error = OutboxStatus.FAILED, row.attempts + 1, error
         case = session.get(Case, row.case_id) if row.case_id else None
-        action = "email_sent" if status is OutboxStatus.SENT else "email_failed"
         audit(
             session,
             now,
-            action,
+            "email_failed",
             case=case,
             kind=row.kind,
             outbox=row.id,
@@ -339,8 +327,7 @@ class Sender:
             error=error,
         )
         reference = case.reference if case else "-"
-        level = logging.INFO if status is OutboxStatus.SENT else logging.ERROR
-        log.log(level, "event=%s case=%s outbox=%d error=%s", action, reference, row_id, error)
+        log.error("event=email_failed case=%s outbox=%d error=%s", reference, row_id, error)
 
     def _defer(self, session: Session, row_id: int, error: str) -> None:
         now = self.clock()
@@ -348,15 +335,13 @@ class Sender:
         assert row is not None
         retry_at = next_attempt(row.attempts + 1, now)
         expired = retry_at > row.give_up_at
-        if not expired:  # a give-up is counted and recorded once, by _finish
+        if not expired:  # a give-up is counted and recorded once, by _fail
             row.attempts += 1
             row.last_error = error
             row.next_attempt_at = retry_at
         case_id = row.case_id
         if expired:
-            self._finish(
-                session, row_id, OutboxStatus.FAILED, f"gave up at the retry deadline: {error}"
-            )
+            self._fail(session, row_id, f"gave up at the retry deadline: {error}")
         else:
             log.warning(
                 "event=email_deferred outbox=%d case_id=%s error=%s", row_id, case_id, error

@@ -116,6 +116,11 @@ class ImapSettings(_Secret):
     idle: bool = True
     idle_renew_seconds: Annotated[float, Field(ge=1, lt=29 * 60)] = 25 * 60.0
 
+    @property
+    def account(self) -> str:
+        """The account's name in the ledger and the mailbox state (never the secret)."""
+        return f"imap://{self.username}@{self.host}:{self.port}"
+
 
 class MaildirSettings(_Section):
     path: Path
@@ -548,6 +553,15 @@ class Settings(_Section):
     def from_address(self) -> str:
         """The address our emails come from: the SMTP identity, else the inbox itself."""
         return str(self.smtp.from_address if self.smtp else self.office.inbox_address).lower()
+
+    @property
+    def source_name(self) -> str:
+        """The mailbox this profile polls, the same on every node: its lease's name, and
+        what tells two profiles of one deployment apart."""
+        if self.imap is not None:
+            return f"{self.imap.account}/{self.imap.folder}"
+        assert self.maildir is not None  # _one_source guarantees exactly one source
+        return f"local:{self.maildir.path.resolve()}"
 
     @property
     def own_addresses(self) -> frozenset[str]:

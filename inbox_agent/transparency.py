@@ -11,10 +11,10 @@ import argparse
 import datetime as dt
 import getpass
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from inbox_agent.clock import Clock, utc_now
 from inbox_agent.errors import ConfigError
 from inbox_agent.settings import Settings
 
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from inbox_agent.register.models import Case, Publication, RosterPerson
 
 COMMANDS = frozenset({"roster", "publication", "publish", "parity", "report"})
-Clock = Callable[[], dt.datetime]
 
 
 def _date(value: str) -> dt.date:
@@ -87,10 +86,6 @@ def cli_actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
         return "cli"
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def run(settings: Settings, args: argparse.Namespace, out: IO[str], clock: Clock = utc_now) -> int:

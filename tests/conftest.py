@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from servers import DovecotServer, PostgresServer, ServerError, SmtpSink, find_postgres_bin_dir
 
+from inbox_agent.classify.evaluation import CORPORA_ENV, PUBLIC_CORPORA
+
 
 @pytest.fixture
 def dovecot() -> Iterator[DovecotServer]:
@@ -73,10 +75,13 @@ def smtp_sink() -> Iterator[SmtpSink]:
 
 @pytest.fixture(scope="session")
 def corpora_dir() -> Path:
-    """The public corpora checked out beside this repository (``../shared/corpora``)."""
-    path = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+    """The public corpora: ``../shared/corpora`` beside this checkout, or $INBOX_AGENT_CORPORA."""
+    path = PUBLIC_CORPORA
     if not path.is_dir():
-        pytest.fail(f"public corpora not found at {path}: the checkout needs ../shared beside it")
+        pytest.fail(
+            f"public corpora not found at {path}: put ../shared beside the checkout "
+            f"or set ${CORPORA_ENV}"
+        )
     return path
 
 

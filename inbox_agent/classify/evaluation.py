@@ -18,6 +18,7 @@ bounces (every file must be automated).
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,13 @@ from inbox_agent.errors import SenderError
 from inbox_agent.parse import ParsedMail, parse_message
 
 OWN = frozenset({"spoc@opcc.example.org"})
-SISIMAI = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "sisimai" / "maildir"
+CORPORA_ENV = "INBOX_AGENT_CORPORA"
+# other projects' bounces, auto-replies and malformed MIME, kept beside the checkout (never
+# copied into it); $INBOX_AGENT_CORPORA points elsewhere for a checkout that stands alone
+PUBLIC_CORPORA = Path(
+    os.environ.get(CORPORA_ENV) or Path(__file__).resolve().parents[3] / "shared" / "corpora"
+)
+SISIMAI = PUBLIC_CORPORA / "sisimai" / "maildir"
 SHORT = {
     Category.AUTOMATED: "aut",
     Category.SUBJECT_ACCESS_REQUEST: "sar",

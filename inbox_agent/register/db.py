@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
@@ -23,6 +23,9 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from inbox_agent.errors import ConfigError, RegisterUnavailable
+
+if TYPE_CHECKING:
+    from inbox_agent.register.locks import MailboxLease
 
 _MIGRATING = threading.Lock()
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -143,7 +146,9 @@ class Register:
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.engine = make_engine(url)
         self.migrated = False
-        self._closers: list[Callable[[], None]] = []
+        # mailbox leases on this register (``locks``): each holds a connection outside the
+        # pool, so they are released with the engine rather than left to the collector
+        self.leases: list[MailboxLease] = []
         if migrate:
             self.ensure_schema()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -167,12 +172,15 @@ class Register:
         finally:
             session.close()
 
-    def on_dispose(self, callback: Callable[[], None]) -> None:
-        """Run ``callback`` before the engine goes: connections held outside the pool
-        (a mailbox lease) are closed with it rather than left to the garbage collector."""
-        self._closers.append(callback)
+    @property
+    def shared(self) -> bool:
+        """Whether other nodes may work on this register at the same time (``locks``).
+
+        PostgreSQL can be shared by two servers; SQLite is one file on one host.
+        """
+        return self.engine.dialect.name == "postgresql"
 
     def dispose(self) -> None:
-        for close in self._closers:
-            close()
+        for lease in self.leases:
+            lease.release()
         self.engine.dispose()

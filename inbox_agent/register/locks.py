@@ -20,8 +20,6 @@ the locks are no-ops; SQLite's own write lock already serialises writers.
 from __future__ import annotations
 
 import logging
-import threading
-import weakref
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,21 +37,14 @@ def serialize(session: Session, name: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
 
 
-_LEASES: weakref.WeakKeyDictionary[Register, dict[str, MailboxLease]] = weakref.WeakKeyDictionary()
-_LEASES_GUARD = threading.Lock()
-
-
 def mailbox_lease(register: Register, name: str) -> MailboxLease:
     """This process's lease on ``name``: one per register, however many pipelines ask.
 
     A process is one node. A second pipeline built for the same mailbox (a retry, a test)
     is the same node and must not find itself locked out by its own earlier session.
     """
-    with _LEASES_GUARD:
-        leases = _LEASES.setdefault(register, {})
-        if name not in leases:
-            leases[name] = MailboxLease(register, name)
-        return leases[name]
+    mine = next((lease for lease in register.leases if lease.name == name), None)
+    return mine or MailboxLease(register, name)
 
 
 class MailboxLease:
@@ -63,9 +54,8 @@ class MailboxLease:
         self.register = register
         self.name = name
         self.key = lock_key(f"mailbox:{name}")
-        self.shared = register.engine.dialect.name == "postgresql"
         self._conn: Connection | None = None
-        register.on_dispose(self.release)
+        register.leases.append(self)
 
     def held(self) -> bool:
         """Keep or take the lease; False while another node holds it.
@@ -73,7 +63,7 @@ class MailboxLease:
         A held lease is confirmed with a round trip, because a connection that died quietly
         has released the lock on the server even though nothing here noticed.
         """
-        if not self.shared:
+        if not self.register.shared:
             return True
         if self._conn is not None:
             try:

@@ -22,6 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from inbox_agent.clock import utc_now
 from inbox_agent.errors import OperatorError
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import AuditEvent, WebRole, WebUser
@@ -57,10 +58,6 @@ class StaffUser:
 
 def _staff(user: WebUser) -> StaffUser:
     return StaffUser(user.id, user.username, user.display_name, user.role, user.session_generation)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @lru_cache(maxsize=1)
@@ -225,7 +222,7 @@ def cli_actor() -> str:
 
 def users_command(register: Register, args: argparse.Namespace, out: IO[str]) -> int:
     """``inbox-agent users add|disable|enable|reset|list``."""
-    actor, now, command = cli_actor(), _now(), args.users_command
+    actor, now, command = cli_actor(), utc_now(), args.users_command
     with register.transaction() as session:
         if command == "list":
             for user in list_users(session):

@@ -34,6 +34,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from inbox_agent.acknowledge import bundled_templates_dir
+from inbox_agent.clock import Clock, utc_now
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import AuditEvent
@@ -51,13 +52,8 @@ from inbox_agent.web.security import (
 )
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], dt.datetime]
 Handler = Callable[["Ctx"], Response]
 FORM_FIELDS_MAX = 30
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def web_templates_dir() -> Path:

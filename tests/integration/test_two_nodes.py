@@ -41,10 +41,9 @@ from sqlalchemy import Engine, create_engine, text
 
 from inbox_agent.acknowledge import RenderedEmail
 from inbox_agent.deadlines import UkCalendar
-from inbox_agent.deployment import source_name
 from inbox_agent.outbox import queue_email
-from inbox_agent.register.db import Register
-from inbox_agent.register.locks import MailboxLease, lock_key
+from inbox_agent.register.db import Register, lock_key
+from inbox_agent.register.locks import MailboxLease
 from inbox_agent.reports import WeeklyReportJob, queue_weekly_report
 from inbox_agent.send import Sender
 from inbox_agent.settings import Settings, load_settings, settings_from_dict
@@ -722,7 +721,7 @@ def test_two_daemons_one_killed_mid_run_every_message_one_case_every_ack_once(
     # migrated before the nodes start: two nodes migrating together is the test above
     Register(postgres_url).dispose()
     profile = _daemon_profile(postgres_url, dovecot, smtp_sink)
-    lease_key = lock_key(f"mailbox:{source_name(settings_from_dict(profile, tmp_path / 'x.toml'))}")
+    lease_key = lock_key(f"mailbox:{settings_from_dict(profile, tmp_path / 'x.toml').source_name}")
     nodes: dict[str, Node] = {}
     try:
         nodes = _start_nodes(profile, postgres_url, tmp_path)

@@ -9,7 +9,7 @@ import pytest
 from builders import message
 
 from inbox_agent.cli import main
-from inbox_agent.deployment import load_deployment, source_name
+from inbox_agent.deployment import load_deployment
 from inbox_agent.errors import ConfigError
 
 SHARED = """
@@ -79,7 +79,7 @@ def test_a_file_of_mailboxes_merges_each_over_the_shared_tables(tmp_path: Path) 
     # relative paths are the file's, per mailbox
     assert north.maildir is not None and north.maildir.path == tmp_path / "north"
     assert north.database.url == f"sqlite:///{tmp_path / 'north.db'}"
-    assert source_name(north) != source_name(south)
+    assert north.source_name != south.source_name
 
 
 def test_a_directory_is_one_mailbox_per_profile(tmp_path: Path) -> None:
@@ -95,9 +95,7 @@ def test_a_directory_is_one_mailbox_per_profile(tmp_path: Path) -> None:
     deployment = load_deployment(profiles)
     assert deployment.names == ["north", "south"]
     assert deployment.select("south").settings.office.name.endswith("South")
-    assert [source_name(m.settings) for m in deployment] == [
-        source_name(m.settings) for m in single
-    ]
+    assert [m.settings.source_name for m in deployment] == [m.settings.source_name for m in single]
     assert "mailboxes" in data  # the same two offices, written the other way
 
 

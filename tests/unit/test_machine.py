@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from inbox_agent.classify.evaluation import PUBLIC_CORPORA
 from inbox_agent.classify.machine import machine_reasons
 from inbox_agent.errors import UnparseableMessage
 from inbox_agent.parse import (
@@ -24,7 +25,7 @@ from inbox_agent.parse import (
 
 OWN = frozenset({"spoc@opcc.example.org"})
 DATA = Path(__file__).resolve().parents[1] / "data" / "eml"
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
+CORPORA = PUBLIC_CORPORA
 BOUNCES = CORPORA / "sisimai" / "maildir" / "bsd"
 BOUNCE_FILES = sorted(p for p in BOUNCES.glob("*") if p.is_file())
 

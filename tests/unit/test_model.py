@@ -30,6 +30,7 @@ from inbox_agent.classify.corpus import (
     split_of,
 )
 from inbox_agent.classify.corrections import correction_examples, record_correction
+from inbox_agent.classify.evaluation import SISIMAI
 from inbox_agent.classify.fusion import fuse
 from inbox_agent.classify.text import mail_text, model_text, own_words
 from inbox_agent.classify.textcat import MODEL_DIR, TextModel, load_model, shipped_model
@@ -44,7 +45,6 @@ from inbox_agent.settings import settings_from_dict
 
 OWN = frozenset({"elections@opcc.testshire.example.org"})
 ROOT = Path(__file__).resolve().parents[2]
-SISIMAI = ROOT.parent / "shared" / "corpora" / "sisimai" / "maildir"
 
 # (sender, subject, body, expected): written here, in the style of the inbox, not the corpus.
 HANDWRITTEN = [

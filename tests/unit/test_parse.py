@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from inbox_agent.classify.evaluation import PUBLIC_CORPORA
 from inbox_agent.errors import UnparseableMessage
 from inbox_agent.parse import (
     MAX_TEXT_CHARS,
@@ -23,7 +24,7 @@ from inbox_agent.parse import (
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "eml"
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
+CORPORA = PUBLIC_CORPORA
 FLANKER = CORPORA / "flanker" / "messages"
 FLANKER_FILES = sorted(FLANKER.rglob("*.eml"))
 

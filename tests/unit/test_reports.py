@@ -97,7 +97,7 @@ def test_the_daemon_schedules_it_weekly_one_at_a_time(
     monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
     pipeline = Pipeline(office.settings, office.register)
     pipeline.stop.set()  # start, then stop at once
-    run_daemon(pipeline, 60)
+    run_daemon([pipeline], 60)
     [weekly] = [a for a in added if a["id"] == "weekly_report:default"]
     assert weekly["max_instances"] == 1 and weekly["coalesce"] is True
     trigger = str(weekly["trigger"])

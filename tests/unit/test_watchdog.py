@@ -179,7 +179,7 @@ def test_daemon_says_ready_keeps_alive_and_says_stopping(
     listener = threading.Thread(target=listen)
     listener.start()
     try:
-        run_daemon(pipeline, 60)
+        run_daemon([pipeline], 60)
     finally:
         pipeline.stop.set()
         listener.join(timeout=RECV_TIMEOUT_S + 30)
