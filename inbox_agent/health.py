@@ -7,7 +7,9 @@ being read, is anything waiting, did any email fail for good, is any message stu
 quarantine, and is any statutory request (FOI, subject access) past its due date.
 
 Degraded means a human should act now: polling has failed for longer than
-``alerts.poll_failure_minutes``, or an email failed permanently.
+``alerts.poll_failure_minutes``, no poll has succeeded for three poll intervals, the outbox
+has stopped draining (an email due three poll intervals ago is still queued), or an email
+failed permanently.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from inbox_agent.classify import Category
@@ -36,6 +38,16 @@ from inbox_agent.settings import Settings
 
 POLL_ALERT = "poll_failed"
 STATUTORY = (Category.FOI_REQUEST.value, Category.SUBJECT_ACCESS_REQUEST.value)
+OPEN_STATUSES = (CaseStatus.NEW.value, CaseStatus.IN_PROGRESS.value)
+STALE_INTERVALS = 3  # polls missed, or sends overdue, before the inbox counts as degraded
+
+
+def overdue_condition(today: dt.date) -> ColumnElement[bool]:
+    """Overdue: still open and past its due date. The one definition: the dashboard, the
+    status command, the metrics and the queue's "overdue" filter all count with it."""
+    return and_(Case.status.in_(OPEN_STATUSES), Case.due_date.is_not(None), Case.due_date < today)
+
+
 RECENT = 5
 ERROR_MAX = 300
 
@@ -166,9 +178,32 @@ def build_health(session: Session, now: dt.datetime, settings: Settings) -> Heal
     problems = []
     if failing_since is not None and now - failing_since > alert_after:
         problems.append(f"polling has failed for {_minutes(now - failing_since)} minutes")
+    problems += _stale(session, health, now, settings)
     if failed_count:
         problems.append(f"{failed_count} email(s) failed permanently")
     return replace(health, problems=tuple(problems))
+
+
+def _stale(session: Session, health: Health, now: dt.datetime, settings: Settings) -> list[str]:
+    """No successful poll for three intervals; an email overdue by three intervals."""
+    interval = dt.timedelta(seconds=settings.poll.interval_seconds)
+    limit = interval * STALE_INTERVALS
+    found = []
+    last = health.last_success_at
+    if health.sources and (last is None or now - last > limit):
+        since = f"for {_minutes(now - last)} minutes" if last is not None else "yet"
+        found.append(f"no poll has succeeded {since} ({STALE_INTERVALS} poll intervals missed)")
+    waiting = session.scalar(
+        select(func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.status == OutboxStatus.QUEUED
+        )
+    )
+    if waiting is not None and now - waiting > limit:
+        found.append(
+            f"the outbox is not draining: an email due {_minutes(now - waiting)} minutes ago "
+            "is still queued"
+        )
+    return found
 
 
 def _source(state: MailboxState, now: dt.datetime) -> SourceHealth:
@@ -253,15 +288,10 @@ def _recent_quarantined(session: Session) -> tuple[QuarantinedMessage, ...]:
 
 
 def _overdue(session: Session, today: dt.date) -> tuple[OverdueCase, ...]:
-    """FOI and subject-access cases past their due date and not closed, most overdue first."""
+    """FOI and subject-access cases overdue (``overdue_condition``), most overdue first."""
     cases = session.scalars(
         select(Case)
-        .where(
-            Case.category.in_(STATUTORY),
-            Case.status != CaseStatus.CLOSED,
-            Case.due_date.is_not(None),
-            Case.due_date < today,
-        )
+        .where(Case.category.in_(STATUTORY), overdue_condition(today))
         .order_by(Case.due_date, Case.id)
     )
     return tuple(

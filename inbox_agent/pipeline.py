@@ -24,6 +24,7 @@ from inbox_agent.deadlines import UkCalendar, received_local_date
 from inbox_agent.decide import Action, Facts, decide
 from inbox_agent.errors import SenderError, TransientError
 from inbox_agent.fetch import FetchReport, ImapFetcher
+from inbox_agent.follow_up import note_follow_up
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.logs import SINGLE_MAILBOX
 from inbox_agent.oauth import token_provider
@@ -35,6 +36,7 @@ from inbox_agent.send import DrainReport, Sender
 from inbox_agent.settings import Settings
 
 log = logging.getLogger(__name__)
+SEARCH_TEXT_MAX = 200_000  # the words kept for the queue's search (the raw bytes keep all)
 
 
 @dataclass
@@ -202,6 +204,7 @@ class Pipeline:
         mail = parse_message(message.raw)
         message.sender = mail.sender.email if mail.sender else None
         message.subject = mail.subject[:2000]
+        message.search_text = mail.text.lower()[:SEARCH_TEXT_MAX]
         classification = classify_message(mail, self.own_addresses)
         prefix = self.settings.office.reference_prefix
         thread = find_thread_case(session, mail, prefix)
@@ -227,6 +230,7 @@ class Pipeline:
             return self._log_machine(session, message, classification.reasons, now)
         if decision.action is Action.JOIN_CASE and thread is not None:
             join_case(session, thread, message, now)
+            note_follow_up(session, self.settings, thread, message, now)
             log.info("event=joined case=%s stored_message=%d", thread.reference, message.id)
             return "joined"
         case = open_case(

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from builders import base_config
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox_agent import commands
@@ -172,7 +173,10 @@ def test_backlog_failures_quarantine_and_overdue_statutory_cases(
         ("TST-2027-0001", 1),
     ]
     assert health.messages_by_disposition["quarantined"] == 7
-    assert health.degraded and health.problems == ("6 email(s) failed permanently",)
+    assert health.degraded and health.problems == (
+        "the outbox is not draining: an email due 30 minutes ago is still queued",
+        "6 email(s) failed permanently",
+    )
     text = "\n".join(render_health(health))
     assert "DEGRADED" in text and "oldest 30 min" in text
     assert "TST-2027-0003 subject_access_request due 2027-04-10 (10 day(s) overdue)" in text
@@ -203,9 +207,11 @@ def test_polling_failure_degrades_only_past_the_threshold(
     health = _health(register, settings)
     assert health.poll_failing_since == NOW - failing_for
     assert health.sources[0].success_age == failing_for
-    assert health.degraded is degraded
-    if degraded:
-        assert health.problems == ("polling has failed for 31 minutes",)
+    # three poll intervals without a success degrade it anyway; the alert threshold adds its own
+    assert health.degraded
+    alerted = "polling has failed for 31 minutes" in health.problems
+    assert alerted is degraded
+    assert any(p.startswith("no poll has succeeded") for p in health.problems)
     assert "last poll FAILED: MailboxUnavailable" in "\n".join(render_health(health))
 
 
@@ -221,7 +227,10 @@ def test_a_source_that_never_succeeded_counts_from_the_daemons_record(
         )
     health = _health(register, settings)
     assert health.poll_failing_since == NOW - dt.timedelta(hours=2)
-    assert health.problems == ("polling has failed for 120 minutes",)
+    assert health.problems == (
+        "polling has failed for 120 minutes",
+        "no poll has succeeded yet (3 poll intervals missed)",
+    )
 
 
 def test_a_stale_daemon_record_does_not_outlive_a_recovered_source(
@@ -233,6 +242,25 @@ def test_a_stale_daemon_record_does_not_outlive_a_recovered_source(
             AlertState(name="poll_failed", failing_since=NOW - dt.timedelta(days=1), updated_at=NOW)
         )
     assert not _health(register, settings).degraded
+
+
+def test_degraded_when_no_poll_succeeded_for_three_intervals_or_the_outbox_stalls(
+    register: Register, settings: Settings
+) -> None:
+    interval = dt.timedelta(seconds=settings.poll.interval_seconds)
+    with register.transaction() as s:
+        _source(s, success=NOW - 3 * interval, error=None)  # exactly three: still fine
+        _email(s, "queued", NOW - 3 * interval)
+    assert _health(register, settings).problems == ()
+    with register.transaction() as s:
+        _email(s, "queued", NOW - 4 * interval)
+        for state in s.scalars(select(MailboxState)):
+            state.last_success_at = NOW - 4 * interval
+    problems = _health(register, settings).problems
+    assert [p.split(":")[0].split(" (")[0] for p in problems] == [
+        f"no poll has succeeded for {4 * interval.seconds // 60} minutes",
+        "the outbox is not draining",
+    ]
 
 
 def test_threshold_comes_from_the_alerts_section(tmp_path: Path) -> None:
