@@ -26,6 +26,7 @@ from inbox_agent.precedents import (
     Precedent,
     RegisterIndex,
     ReuseError,
+    answer_body,
     approved_answer,
     find_precedents,
     record_reuse,
@@ -91,7 +92,7 @@ def _reuse(ctx: Ctx, session: Session) -> tuple[Reuse | None, str]:
         origin, publication = approved_answer(session, reference)
     except ReuseError as exc:
         return None, str(exc)
-    return Reuse(origin.reference, publication.answer), ""
+    return Reuse(origin.reference, answer_body(publication.answer)), ""
 
 
 def case_panel(ctx: Ctx, session: Session, case: Case) -> CasePanel:
