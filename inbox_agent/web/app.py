@@ -36,6 +36,7 @@ from starlette.staticfiles import StaticFiles
 from inbox_agent.acknowledge import bundled_templates_dir
 from inbox_agent.clock import Clock, utc_now
 from inbox_agent.deadlines import UkCalendar
+from inbox_agent.errors import ConfigError
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import AuditEvent
 from inbox_agent.settings import Settings
@@ -57,7 +58,10 @@ FORM_FIELDS_MAX = 30
 
 
 def web_templates_dir() -> Path:
-    return bundled_templates_dir() / "web"
+    folder = bundled_templates_dir() / "web"
+    if not (folder / "static").is_dir():  # a broken installation: exit 2, not a traceback
+        raise ConfigError(f"the web UI's templates are missing from this installation: {folder}")
+    return folder
 
 
 @dataclass
