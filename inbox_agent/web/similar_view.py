@@ -8,7 +8,7 @@
 * The queue tags campaign mail (``queue_campaigns``) and ``/campaigns`` lists the groups.
 
 The work is in ``precedents``, ``campaigns`` and ``foi_flags``; this module only gathers it
-for the templates (``similar.html.j2``, ``campaigns.html.j2``).
+for the templates (``_similar.html.j2``, ``_parity_answers.html.j2``, ``campaigns.html.j2``).
 """
 
 from __future__ import annotations

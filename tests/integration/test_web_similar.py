@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Playwright, expect
+from playwright.sync_api import BrowserContext, Playwright, expect
 from sqlalchemy import select
 from transparency_office import B_AGENT, MONDAY, A, B, C, Office
-from webserver import WebServer, axe_script, chromium, shot, sign_in
+from webserver import WebServer, axe_script, chromium, serious_violations, shot, sign_in
 
 from inbox_agent.publish import approve_publication, publish_log
 from inbox_agent.register.models import AuditEvent, OutboxMessage
@@ -230,15 +230,6 @@ def test_the_parity_page_flags_the_same_question_answered_with_other_figures(
     shot(page, "parity-same-question", part="section:has(#same-question)")
 
 
-def _serious(page: Page) -> list[dict[str, Any]]:
-    page.add_script_tag(path=str(axe_script()))
-    result = page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-    )
-    assert isinstance(result, list)
-    return [v for v in result if v.get("impact") in ("serious", "critical")]
-
-
 def test_axe_finds_nothing_serious_on_the_similar_panel_and_campaigns(
     site: Site, driver: Playwright
 ) -> None:
@@ -256,7 +247,7 @@ def test_axe_finds_nothing_serious_on_the_similar_panel_and_campaigns(
             ("parity", "/parity"),
         ):
             page.goto(base + path)
-            found[name] = _serious(page)
+            found[name] = serious_violations(page)
     summary = {
         name: [f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}" for v in violations]
         for name, violations in found.items()
