@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, Response
 from inbox_agent.deadlines import received_local_date
 from inbox_agent.register.export import all_cases
 from inbox_agent.register.models import Case, CaseStatus, OutboxMessage, StoredMessage
-from inbox_agent.web import accounts, casework, sessions, signin
+from inbox_agent.web import accounts, casework, sessions, signin, similar_view, statutory_view
 from inbox_agent.web.app import Ctx
 from inbox_agent.web.casework import ActionError, AlreadySent
 from inbox_agent.web.dashboard import build_dashboard
@@ -89,6 +89,7 @@ def show_queue(ctx: Ctx) -> Response:
             soon=due_soon_limit(today, ctx.web.calendar),
             status_choices=STATUS_CHOICES,
             due_choices=DUE_CHOICES,
+            campaign_of=similar_view.queue_campaigns(session),
         )
 
 
@@ -117,12 +118,12 @@ def _due_note(ctx: Ctx, case: Case) -> str:
     return "due today" if left == 0 else f"{left} working day{'s' if left != 1 else ''} left"
 
 
-def _reply_draft(ctx: Ctx, case: Case) -> str:
+def _reply_draft(ctx: Ctx, case: Case, body: str = "") -> str:
     name = case.requester_name.split(" ")[0] if case.requester_name else ""
     greeting = f"Dear {case.requester_name}," if name else "Hello,"
     office = ctx.settings.office
     return (
-        f"{greeting}\n\nThank you for your email.\n\n\n\n"
+        f"{greeting}\n\nThank you for your email.\n\n{body}\n\n"
         f"Yours sincerely,\n\n{ctx.user.name}\n{office.spoc_role}\n{office.name}\n"
     )
 
@@ -139,6 +140,8 @@ def _render_case(
     """The case page; ``kept`` puts back text staff typed (an expired session, a refusal)."""
     staff = [u.display_name or u.username for u in accounts.list_users(session) if u.active]
     kept = kept or {}
+    similar = similar_view.case_panel(ctx, session, case)
+    reused = similar.reuse.answer if similar.reuse else ""
     return ctx.render(
         "case.html.j2",
         status,
@@ -149,12 +152,16 @@ def _render_case(
         follow_ups=casework.open_follow_ups(case),
         due_note=_due_note(ctx, case),
         staff=staff,
-        reply_text=kept.get("body") or _reply_draft(ctx, case),
+        reply_text=kept.get("body")
+        or statutory_view.letter_draft(ctx, session, case)
+        or _reply_draft(ctx, case, reused),
         decisions_text=kept.get("decisions", case.decisions_and_risk_mitigations or ""),
         reply_error=error,
         form_token=secrets.token_urlsafe(24),
         limits=LIMITS,
         today=_today(ctx),
+        similar=similar,
+        **statutory_view.case_values(ctx, session, case),
     )
 
 
@@ -260,17 +267,23 @@ def _decisions(ctx: Ctx, session: Session, case: Case) -> str:
 
 
 def _send(ctx: Ctx, session: Session, case: Case) -> str:
-    """The confirmed reply (from the preview page): queued once per form token."""
+    """The confirmed reply (from the preview page): queued once per form token.
+
+    Refused unchanged is the blank draft (greeting and signature only); a reused answer or a
+    statutory letter staff chose may go as it is, after the preview.
+    """
+    body = ctx.form.get("body", "")
     casework.send_reply(
         session,
         ctx.settings,
         case,
-        ctx.form.get("body", ""),
+        body,
         draft=_reply_draft(ctx, case),
         form_token=ctx.form.get("form_token", ""),
         actor=ctx.user.username,
         now=ctx.now,
     )
+    similar_view.record_reply_reuse(ctx, session, case, body)
     return (
         "Reply queued: the daemon sends it on its next pass. "
         "It is recorded as information provided."
@@ -300,6 +313,8 @@ def preview_reply(ctx: Ctx) -> Response:
             body=text,
             subject=casework.reply_subject(ctx.settings, case),
             form_token=token,
+            reused_from=ctx.form.get(similar_view.REUSED_FIELD, ""),
+            reused_field=similar_view.REUSED_FIELD,
         )
 
 
@@ -345,6 +360,7 @@ CASE_ACTIONS: dict[str, CaseAction] = {
     "reopen": _reopen,
     "reviewed": _reviewed,
     "follow_up_read": _follow_up_read,
+    **statutory_view.ACTIONS,
 }
 # what publishes on the public website is an administrator's decision (checked here, not
 # only by hiding the form)

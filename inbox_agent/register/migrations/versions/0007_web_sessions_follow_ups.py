@@ -1,11 +1,10 @@
 """web sessions, sign-in throttle, reply form tokens; follow-up flag, staff email, search text
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-03 13:30:00.000000
 
-Written beside 0006 (i14's statutory clock), which was not on main yet: whichever lands
-second re-points its ``down_revision`` so the chain stays linear.
+Chained after 0006 (statutory casework), which reached main first.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from alembic import op
 import inbox_agent.register.models
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
