@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from inbox_agent import __version__, transparency
+from inbox_agent.bundled import BUNDLES, Bundle, bundled_dir
 from inbox_agent.deployment import Deployment, load_deployment
 from inbox_agent.errors import InboxAgentError, OperatorError
 from inbox_agent.health import NAGIOS_UNKNOWN, build_info, nagios_unknown
@@ -69,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--allow-past-poll", action="store_true", help="accept an election.poll_date in the past"
     )
+    files = sub.add_parser("files", help="where this installation keeps its shipped files")
+    files.add_argument("bundle", nargs="?", choices=BUNDLES, help="print only this folder")
     _add_model_parser(sub)
     _add_web_parsers(sub)
     transparency.add_parsers(sub)  # roster, publication, publish, parity, report
@@ -138,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     machine = _machine_output(args)
     try:
+        if args.command == "files":  # needs no configuration: it is how one finds a profile
+            return _print_files(args.bundle)
         # the mail secrets are read now only by the daemon; check-config reports them itself
         deployment = load_deployment(args.config, secrets=args.command == "run")
         setup_logging(deployment.mailboxes[0].settings.logging.level)
@@ -170,6 +175,16 @@ def _failed(exc: Exception, code: int, machine: str | None) -> int:
         return NAGIOS_UNKNOWN
     print(f"inbox-agent: {exc}", file=sys.stderr)
     return code
+
+
+def _print_files(bundle: Bundle | None) -> int:
+    """The installed folders, for copying a profile or the systemd units out of the wheel."""
+    if bundle is not None:
+        print(bundled_dir(bundle))
+        return 0
+    for name in BUNDLES:
+        print(f"{name:<10} {bundled_dir(name)}")
+    return 0
 
 
 def _dispatch(args: argparse.Namespace, deployment: Deployment) -> int:

@@ -25,10 +25,10 @@ from pydantic import (
     model_validator,
 )
 
+from inbox_agent.bundled import example_profile
 from inbox_agent.errors import ConfigError
 
 CONFIG_ENV = "INBOX_AGENT_CONFIG"
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "example.toml"
 
 Security = Literal["ssl", "starttls", "none"]
 Auth = Literal["password", "oauth2"]
@@ -514,6 +514,24 @@ class TransparencySettings(_Section):
     weekly_report_hour: Annotated[int, Field(ge=0, le=23)] = 8
 
 
+class CaseworkSettings(_Section):
+    """Statutory casework: the letters' links, the officers' reminders and the escalation.
+
+    ``officer_addresses`` maps the officer names staff assign on the case page to where their
+    reminders go; a case whose officer has no address is reminded to the office inbox, so no
+    reminder is ever silently dropped. ``chief_executive`` receives the escalation when a
+    statutory date is missed; without it the escalation goes to the office inbox too.
+    """
+
+    disclosure_log_url: str | None = None
+    ico_complaint_url: str = "https://ico.org.uk/make-a-complaint/"
+    reminders: bool = True
+    remind_working_days_before: Annotated[int, Field(ge=0, le=20)] = 3
+    officer_addresses: dict[Annotated[str, Field(min_length=1)], EmailStr] = {}
+    chief_executive: EmailStr | None = None
+    reminder_hour: Annotated[int, Field(ge=0, le=23)] = 7
+
+
 class Settings(_Section):
     """The whole file. ``source`` is the path it came from, for error messages."""
 
@@ -535,6 +553,7 @@ class Settings(_Section):
     metrics: MetricsSettings = MetricsSettings()
     web: WebSettings = WebSettings()
     transparency: TransparencySettings = TransparencySettings()
+    casework: CaseworkSettings = CaseworkSettings()
     oauth2: OAuth2Settings | None = None
     source: Path = Path("<memory>")
 
@@ -623,7 +642,7 @@ def config_path(explicit: str | os.PathLike[str] | None) -> Path:
     if explicit:
         return Path(explicit)
     env = os.environ.get(CONFIG_ENV)
-    return Path(env) if env else DEFAULT_CONFIG
+    return Path(env) if env else example_profile()
 
 
 def read_toml(file: Path) -> dict[str, Any]:
