@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix, vstack
 from sklearn.feature_extraction.text import (
     ENGLISH_STOP_WORDS,
     HashingVectorizer,
@@ -89,6 +89,15 @@ class Match:
     score: float
 
 
+def count_texts(texts: Sequence[str]) -> list[csr_matrix]:
+    """The hashed word and character n-gram counts of each text, one row a text: what an
+    index is weighted from. Each row depends on its text alone, so rows can be reused."""
+    if not texts:
+        return [csr_matrix((0, HASH_FEATURES)) for _ in range(2)]
+    clean = [normalise(t) for t in texts]
+    return [csr_matrix(v.transform(clean)) for v in _vectorisers()]
+
+
 class SimilarityIndex:
     """A set of texts, weighted by how rare each word and n-gram is among them.
 
@@ -96,17 +105,28 @@ class SimilarityIndex:
     but are never returned), so what is common in this office's mail counts for little.
     """
 
-    def __init__(self, texts: Sequence[str], background: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        texts: Sequence[str],
+        background: Sequence[str] = (),
+        *,
+        counts: Sequence[csr_matrix] | None = None,
+    ) -> None:
+        """``counts``, when given, are ``count_texts(texts)`` worked out before (a caller
+        that rebuilds an index as texts arrive counts only the new ones)."""
         self.size = len(texts)
         self._vectorisers = _vectorisers()
-        clean = [normalise(t) for t in [*texts, *background]] or [""]
+        self.counts = list(counts) if counts is not None else count_texts(texts)
+        extra = count_texts(background) if background else None
         self._weights: list[TfidfTransformer] = []
         self._matrices: list[csr_matrix] = []
-        for vectoriser in self._vectorisers:
-            counts = vectoriser.transform(clean)
-            weights = TfidfTransformer(sublinear_tf=True).fit(counts)
+        for n, mine in enumerate(self.counts):
+            every = mine if extra is None else vstack([mine, extra[n]], format="csr")
+            if every.shape[0] == 0:  # nothing to weigh: an empty index scores nothing
+                every = csr_matrix((1, HASH_FEATURES))
+            weights = TfidfTransformer(sublinear_tf=True).fit(every)
             self._weights.append(weights)
-            self._matrices.append(csr_matrix(weights.transform(counts)[: self.size]))
+            self._matrices.append(csr_matrix(weights.transform(mine)) if self.size else mine)
 
     @property
     def memory_bytes(self) -> int:
