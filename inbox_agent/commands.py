@@ -14,9 +14,10 @@ from typing import IO, Any
 
 from sqlalchemy import select
 
+from inbox_agent.cases import is_force_mail
 from inbox_agent.classify.classifier import classify_message
 from inbox_agent.clock import utc_now
-from inbox_agent.deadlines import UkCalendar, received_local_date
+from inbox_agent.deadlines import UkCalendar, election_phase, received_local_date
 from inbox_agent.decide import Facts, decide
 from inbox_agent.deployment import Deployment, Mailbox
 from inbox_agent.errors import (
@@ -38,6 +39,7 @@ from inbox_agent.register.models import Case
 from inbox_agent.retention import apply_retention, plan_retention, render_report
 from inbox_agent.scheduler import run_daemon
 from inbox_agent.settings import Settings
+from inbox_agent.topics import detect_topics
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +118,10 @@ def classify_one(settings: Settings, path: Path, today: dt.date) -> dict[str, An
         mail.requester is not None,
         settings.cases.review_below_confidence,
         settings.cases.target_working_days,
+        phase=election_phase(today, settings.election),
+        topics=detect_topics(mail),
+        protocol=settings.protocol,
+        from_force=is_force_mail(mail, settings.protocol.force_domains),
     )
     decision = decide(facts, calendar)
     requester = mail.requester
@@ -125,6 +131,9 @@ def classify_one(settings: Settings, path: Path, today: dt.date) -> dict[str, An
         "confidence": round(result.confidence, 3),
         "acknowledge": decision.acknowledge,
         "forward_paro": decision.forward_paro,
+        "routes": list(decision.routes),
+        "phase": facts.phase.value,
+        "topics": sorted(t.value for t in facts.topics),
         "needs_review": decision.needs_review,
         "requester": requester.email if requester else None,
         "requester_name": requester.name if requester else None,
@@ -203,6 +212,13 @@ def _show(case: Case, out: IO[str]) -> None:
     for message in case.messages:
         print(
             f"  {message.received_at.isoformat()} {message.message_id} {message.subject}", file=out
+        )
+    print("emails:", file=out)
+    for row in case.outbox:
+        print(
+            f"  {row.created_at.isoformat()} {row.kind} to {row.recipient} [{row.status}] "
+            f"{row.message_id}",
+            file=out,
         )
     print("audit trail:", file=out)
     for event in case.events:
