@@ -34,8 +34,7 @@ def credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 def office(tmp_path: Path) -> Path:
     """The demo profile as an office would make it its own: no demo mark, real addresses."""
     text = (CONFIG_DIR / "example.toml").read_text(encoding="utf-8")
-    text = text.replace("demo = true\n", "").replace("demoshire.example.org", "demoshire.police.uk")
-    text = text.replace("demoshire-council.example.org", "demoshire.gov.uk")
+    text = text.replace("demo = true\n", "").replace("example.org", "gov.uk")
     text = text.replace("../demo/", f"{tmp_path}/demo/")
     path = tmp_path / "office.toml"
     path.write_text(text, encoding="utf-8")
@@ -80,10 +79,10 @@ def test_placeholders_and_empty_values_are_named_by_key(office: Path) -> None:
     text = office.read_text(encoding="utf-8")
     text = text.replace('spoc_role = "Head of Governance and Transparency"', 'spoc_role = " "')
     text = text.replace(
-        'email = "elections@demoshire.gov.uk"', 'email = "paro@council.example.com"'
+        'email = "elections@demoshire-council.gov.uk"', 'email = "paro@council.example.com"'
     )
     text = text.replace(
-        'website_url = "https://www.opcc.demoshire.police.uk"',
+        'website_url = "https://www.opcc.demoshire.gov.uk"',
         'website_url = "https://www.opcc.example/election"',
     )
     text = text.replace('name = "Alex Example"', 'name = "PARO name TO BE CONFIRMED"')
