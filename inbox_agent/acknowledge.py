@@ -258,6 +258,37 @@ def render_paro_cover(
     return RenderedEmail(subject=cover_subject, text=_wrap(body), html=None)
 
 
+def check_letters(settings: Settings, now: datetime) -> None:
+    """Render every acknowledgement and the PARO cover with sample facts, or raise ConfigError.
+
+    The pipeline runs this before a pass touches the mailbox: a missing template folder, a
+    broken office override or an unknown time zone is the operator's to fix, and must stop
+    the pass with one clear error rather than fail, move and count every message in turn.
+    """
+    today = now.astimezone(_office_zone(settings)).date()
+    sample = {"reference": "SAMPLE-0001", "requester_name": "A Requester"}
+    for category in Category:
+        if category is Category.AUTOMATED:
+            continue
+        for review in (False, True) if category is Category.OUT_OF_SCOPE else (False,):
+            render_acknowledgement(
+                settings,
+                category=category,
+                original_subject="A question",
+                due_date=today,
+                received_on=today,
+                needs_review=review,
+                **sample,
+            )
+    render_paro_cover(
+        settings,
+        requester_email="requester@example.org",
+        received_at=now,
+        subject="A question",
+        **sample,
+    )
+
+
 def meetings_rule(policy: PolicySettings, phase: Phase) -> str:
     """The office's meeting rule for the day: candidates are only known once nominations close."""
     if phase in _BEFORE_NOMINATIONS:

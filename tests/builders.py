@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -32,6 +33,28 @@ def base_config(db_url: str) -> dict[str, Any]:
             "persons_nominated_published": "2027-04-09",
         },
     }
+
+
+def profile_toml(data: dict[str, dict[str, Any]]) -> str:
+    """The few value types a profile in the tests needs; strings as JSON is valid TOML."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return str(v)
+        return json.dumps(str(v))
+
+    return "".join(
+        f"[{name}]\n" + "".join(f"{key} = {value(v)}\n" for key, v in section.items()) + "\n"
+        for name, section in data.items()
+    )
+
+
+def write_profile(path: Path, data: dict[str, dict[str, Any]]) -> Path:
+    """A profile on disk, for tests that drive the command line as an operator does."""
+    path.write_text(profile_toml(data), encoding="utf-8")
+    return path
 
 
 def smtp_config(host: str, port: int, **smtp: Any) -> dict[str, Any]:
