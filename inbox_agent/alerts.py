@@ -85,17 +85,11 @@ def record_poll_failure(
         minutes,
         state.last_error,
     )
-    context = {
-        "failing_since": _local(settings, state.failing_since),
-        "minutes": minutes,
-        "last_error": one_line(state.last_error or "", ERROR_MAX),
-        "alert_after_minutes": settings.alerts.poll_failure_minutes,
-    }
     if immediate:
-        subject = "inbox-agent: stopped on a configuration error; the operator must act"
-        return _queue(session, settings, now, OPERATOR_TEMPLATE, subject, context)
-    subject = f"inbox-agent: cannot read the election inbox for {minutes} minutes"
-    return _queue(session, settings, now, FAILED_TEMPLATE, subject, context)
+        rendered = operator_alert(settings, state.failing_since, state.last_error or "")
+        return _queue(session, settings, now, OPERATOR_TEMPLATE, rendered)
+    rendered = failure_alert(settings, state.failing_since, minutes, state.last_error or "")
+    return _queue(session, settings, now, FAILED_TEMPLATE, rendered)
 
 
 def record_poll_success(
@@ -114,13 +108,71 @@ def record_poll_success(
         return None
     audit(session, now, "alert_cleared", alert=POLL_ALERT, minutes=minutes)
     log.warning("event=alert_cleared alert=%s failed_for_minutes=%d", POLL_ALERT, minutes)
+    rendered = recovery_alert(settings, failing_since, now, minutes)
+    return _queue(session, settings, now, RECOVERED_TEMPLATE, rendered)
+
+
+def failure_alert(
+    settings: Settings, failing_since: dt.datetime, minutes: int, last_error: str
+) -> RenderedEmail:
+    """The email saying the inbox cannot be read (also rendered by ``check-config``)."""
     context = {
         "failing_since": _local(settings, failing_since),
-        "recovered_at": _local(settings, now),
+        "minutes": minutes,
+        "last_error": one_line(last_error, ERROR_MAX),
+        "alert_after_minutes": settings.alerts.poll_failure_minutes,
+    }
+    subject = f"inbox-agent: cannot read the election inbox for {minutes} minutes"
+    return _render(settings, FAILED_TEMPLATE, subject, context)
+
+
+def operator_alert(
+    settings: Settings, failing_since: dt.datetime, error: str, *, strict: bool = False
+) -> RenderedEmail:
+    """The email saying the daemon stopped on an error only the operator can fix.
+
+    The templates may be the very thing that is broken: unless ``strict`` (check-config),
+    a template fault gives a plain built-in text instead of no alert at all.
+    """
+    context = {
+        "failing_since": _local(settings, failing_since),
+        "last_error": one_line(error, ERROR_MAX),
+    }
+    subject = "inbox-agent: stopped on a configuration error; the operator must act"
+    try:
+        return _render(settings, OPERATOR_TEMPLATE, subject, context)
+    except ConfigError as exc:
+        if strict:
+            raise
+        return RenderedEmail(
+            subject=one_line(f"{subject} ({settings.office.name})", 200),
+            text=_wrap(_fallback_text(settings, error, exc)),
+            html=None,
+        )
+
+
+def recovery_alert(
+    settings: Settings, failing_since: dt.datetime, recovered_at: dt.datetime, minutes: int
+) -> RenderedEmail:
+    """The email saying the inbox is read again (also rendered by ``check-config``)."""
+    context = {
+        "failing_since": _local(settings, failing_since),
+        "recovered_at": _local(settings, recovered_at),
         "minutes": minutes,
     }
     subject = "inbox-agent: the election inbox is being read again"
-    return _queue(session, settings, now, RECOVERED_TEMPLATE, subject, context)
+    return _render(settings, RECOVERED_TEMPLATE, subject, context)
+
+
+def _render(
+    settings: Settings, template: str, subject: str, context: dict[str, object]
+) -> RenderedEmail:
+    env = template_environment(settings.policy.template_dir)
+    office = {"office": settings.office, "paro": settings.paro, "policy": settings.policy}
+    text = _wrap(render_template(env, template, office | context))
+    return RenderedEmail(
+        subject=one_line(f"{subject} ({settings.office.name})", 200), text=text, html=None
+    )
 
 
 class PollAlerts:
@@ -169,21 +221,11 @@ def _queue(
     settings: Settings,
     now: dt.datetime,
     template: str,
-    subject: str,
-    context: dict[str, object],
+    rendered: RenderedEmail,
 ) -> OutboxMessage | None:
     recipient = settings.alerts.email
     if recipient is None:
         return None
-    office = {"office": settings.office, "paro": settings.paro, "policy": settings.policy}
-    try:
-        env = template_environment(settings.policy.template_dir)
-        text = _wrap(render_template(env, template, office | context))
-    except ConfigError as exc:  # the templates may be the very thing that is broken
-        text = _wrap(_fallback_text(settings, context, exc))
-    rendered = RenderedEmail(
-        subject=one_line(f"{subject} ({settings.office.name})", 200), text=text, html=None
-    )
     row = queue_email(
         session,
         None,
@@ -199,11 +241,11 @@ def _queue(
     return row
 
 
-def _fallback_text(settings: Settings, context: dict[str, object], exc: ConfigError) -> str:
+def _fallback_text(settings: Settings, error: str, exc: ConfigError) -> str:
     return (
-        f"The inbox-agent service of the {settings.office.name} has a problem with the "
+        f"The inbox-agent service of the {settings.office.name} has stopped processing the "
         f"election inbox {settings.office.inbox_address}.\n\n"
-        f"Error: {context.get('last_error') or '(none recorded)'}\n\n"
+        f"Error: {one_line(error, ERROR_MAX) or '(none recorded)'}\n\n"
         f"This alert could not use its usual wording ({exc}), so the templates may be what "
         "is missing or broken. Run inbox-agent check-config on the server and read the "
         "service log (journalctl -u inbox-agent).\n"

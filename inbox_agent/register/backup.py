@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
 from inbox_agent.errors import ConfigError, OperatorError, RegisterUnavailable
-from inbox_agent.register.db import create_private_file, schema_status
+from inbox_agent.register.db import create_private_file, schema_state
 
 PG_DUMP_TIMEOUT_S = 3600
 
@@ -40,7 +40,7 @@ def backup_register(engine: Engine, target: Path) -> Backup:
         raise ConfigError(f"{target} already exists: a backup never overwrites a file")
     if not target.parent.is_dir():
         raise ConfigError(f"{target.parent} is not a directory")
-    revision = schema_status(engine).current
+    revision = schema_state(engine).current
     if engine.dialect.name == "sqlite":
         _vacuum_into(engine, target)
     else:

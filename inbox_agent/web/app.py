@@ -285,7 +285,7 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 def _routes() -> list[BaseRoute]:
-    from inbox_agent.web import parity_view, publication, views
+    from inbox_agent.web import parity_view, publication, similar_view, views
 
     case = "/cases/{reference}"
     entry = "/publication/{reference}"
@@ -307,6 +307,7 @@ def _routes() -> list[BaseRoute]:
         Route(entry + "/approve", page(publication.approve), methods=["POST"]),
         Route(entry + "/withhold", page(publication.withhold), methods=["POST"]),
         Route("/parity", page(parity_view.show_parity)),
+        Route("/campaigns", page(similar_view.show_campaigns)),
         Route("/register.csv", page(views.download_csv, admin=True)),
         Route("/register.xlsx", page(views.download_xlsx, admin=True)),
         Route("/admin/users", page(views.show_users, admin=True)),

@@ -19,7 +19,7 @@ from servers import PostgresServer
 from sqlalchemy import func, select, text
 
 from inbox_agent.cli import main
-from inbox_agent.register.db import Register, make_engine, schema_status
+from inbox_agent.register.db import Register, make_engine, schema_state
 from inbox_agent.register.models import Case
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,7 +143,7 @@ def test_postgresql_backup_with_pg_dump_restores_with_pg_restore(
         )
         engine = make_engine(restored)
         try:
-            status = schema_status(engine)
+            status = schema_state(engine)
         finally:
             engine.dispose()
         assert status.up_to_date, status.describe()

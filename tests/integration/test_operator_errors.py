@@ -39,8 +39,11 @@ pytestmark = pytest.mark.integration
 
 IT = "it-service-desk@opcc.testshire.example.org"
 GREETING = "acknowledgement/_greeting.txt.j2"
-# fails on real mail only: the sample facts the pass checks first are rendered fine
-FAILS_ON_REAL_MAIL = '{% if requester_name != "A Requester" %}{{ no_such_fact }}{% endif %}\n'
+# fails for these requesters only: the made-up facts the pass checks first render fine
+REAL_NAMES = '("Ann Candidate", "Bob Voter", "Cat Agent", "Dee Resident")'
+FAILS_ON_REAL_MAIL = (
+    f"{{% if requester_name in {REAL_NAMES} %}}{{{{ no_such_fact }}}}{{% endif %}}\n"
+)
 
 
 def _profile(tmp_path: Path, dovecot: DovecotServer, sink: SmtpSink, **sections: Any) -> Path:
@@ -228,6 +231,25 @@ def test_the_daemon_alerts_at_once_on_an_operator_error_and_again_when_fixed(
     alerts = [m for m in smtp_sink.messages if IT in m.rcpt_tos]
     assert len(alerts) == 2, "and once more when it recovers"
     assert _count(tmp_path, Case) == len(HUMAN)
+
+
+def test_the_alert_still_goes_out_when_its_own_template_is_broken(
+    tmp_path: Path, dovecot: DovecotServer, smtp_sink: SmtpSink
+) -> None:
+    config = _profile(tmp_path, dovecot, smtp_sink)
+    (tmp_path / "office-templates" / "alert").mkdir()
+    for name in ("acknowledgement/foi_request.txt.j2", "alert/operator_error.txt.j2"):
+        _override(tmp_path, name, "{{ no_such_fact }}\n")
+    settings = load_settings(config)
+    reg = Register(settings.database.url)
+    try:
+        PollJob(Pipeline(settings, reg), settings.poll.interval_seconds)()
+    finally:
+        reg.dispose()
+    (alert,) = [m for m in smtp_sink.messages if IT in m.rcpt_tos]
+    body = email.message_from_bytes(alert.data, policy=email.policy.default).get_body()
+    text = body.get_content()  # type: ignore[union-attr]
+    assert "could not use its usual wording" in text and "no_such_fact" in text
 
 
 def test_quarantine_list_and_release_put_a_message_back_audited(
