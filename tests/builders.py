@@ -73,6 +73,27 @@ def real_office(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def dovecot_profile(
+    db_url: str, imap: tuple[str, int, str], smtp: tuple[str, int], **secret: str
+) -> dict[str, Any]:
+    """A whole profile, for writing to disk: ``imap`` (host, port, user) read into Processed,
+    ``smtp`` (host, port) the sink, every message acknowledged; ``secret`` the password key."""
+    data = base_config(db_url)
+    host, port, user = imap
+    data["imap"] = {
+        "host": host,
+        "port": port,
+        "security": "none",
+        "username": user,
+        "processed_folder": "Processed",
+        "timeout_seconds": 5.0,
+        **secret,
+    }
+    data["smtp"] = {"host": smtp[0], "port": smtp[1], "security": "none", "from_address": INBOX}
+    data["actions"] = {"acknowledge_since": "2020-01-01T00:00:00Z"}
+    return data
+
+
 def smtp_config(host: str, port: int, **smtp: Any) -> dict[str, Any]:
     """An ``[smtp]`` section for a plain-text server on loopback (the test sink)."""
     return {

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import HUMAN, INBOX, base_config, message, write_profile
+from builders import HUMAN, dovecot_profile, message, write_profile
 from servers import DovecotServer, SmtpSink
 from sqlalchemy import select
 
@@ -47,18 +47,12 @@ FAILS_ON_REAL_MAIL = (
 
 
 def _profile(tmp_path: Path, dovecot: DovecotServer, sink: SmtpSink, **sections: Any) -> Path:
-    data = base_config(f"sqlite:///{tmp_path / 'register.sqlite3'}")
-    data["imap"] = {
-        "host": dovecot.host,
-        "port": dovecot.port,
-        "security": "none",
-        "username": dovecot.user,
-        "password": dovecot.password,
-        "processed_folder": "Processed",
-        "timeout_seconds": 5.0,
-    }
-    data["smtp"] = {"host": sink.host, "port": sink.port, "security": "none", "from_address": INBOX}
-    data["actions"] = {"acknowledge_since": "2020-01-01T00:00:00Z"}
+    data = dovecot_profile(
+        f"sqlite:///{tmp_path / 'register.sqlite3'}",
+        (dovecot.host, dovecot.port, dovecot.user),
+        (sink.host, sink.port),
+        password=dovecot.password,
+    )
     data["policy"] = {"template_dir": str(tmp_path / "office-templates")}
     data["alerts"] = {"email": IT}
     for name, values in sections.items():

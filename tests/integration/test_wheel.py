@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from builders import HUMAN, INBOX, MACHINE, PARO, base_config, message, write_profile
+from builders import HUMAN, MACHINE, PARO, dovecot_profile, message, write_profile
 from servers import DovecotServer, SmtpSink, free_port, wait_until
 from sqlalchemy import func, select
 
@@ -148,17 +148,12 @@ def test_classify_works_with_no_configuration(installed: Installed, tmp_path: Pa
 
 
 def _write_profile(tmp_path: Path, dovecot: DovecotServer, sink: SmtpSink, web_port: int) -> Path:
-    data = base_config(f"sqlite:///{tmp_path / 'register.sqlite3'}")
-    data["imap"] = {
-        "host": dovecot.host,
-        "port": dovecot.port,
-        "security": "none",
-        "username": dovecot.user,
-        "password_env": "TEST_IMAP_PASSWORD",
-        "processed_folder": "Processed",
-    }
-    data["smtp"] = {"host": sink.host, "port": sink.port, "security": "none", "from_address": INBOX}
-    data["actions"] = {"acknowledge_since": "2020-01-01T00:00:00Z"}
+    data = dovecot_profile(
+        f"sqlite:///{tmp_path / 'register.sqlite3'}",
+        (dovecot.host, dovecot.port, dovecot.user),
+        (sink.host, sink.port),
+        password_env="TEST_IMAP_PASSWORD",
+    )
     data["web"] = {
         "listen": f"127.0.0.1:{web_port}",
         "secret_key_env": "TEST_WEB_KEY",
