@@ -35,6 +35,7 @@ from inbox_agent.parse import parse_message
 from inbox_agent.pipeline import PassReport, Pipeline
 from inbox_agent.register.db import Register, schema_state, sqlite_path
 from inbox_agent.register.export import all_cases, case_row, write_csv, write_jsonl
+from inbox_agent.register.locks import InstanceLock, instance_lock
 from inbox_agent.register.models import Case
 from inbox_agent.retention import apply_retention, plan_retention, render_report
 from inbox_agent.scheduler import run_daemon
@@ -65,7 +66,12 @@ def run(deployment: Deployment, *, once: bool) -> int:
         for m in deployment
     ]
     failed = operator = 0
+    locks: list[InstanceLock] = []
     try:
+        # one run per SQLite register: a second daemon stops here, before it polls or sends
+        for pipeline in pipelines:
+            if (lock := instance_lock(pipeline.register)) is not None:
+                locks.append(lock)
         if not once:
             _check_schemas(pipelines)
             run_daemon(pipelines)
@@ -88,6 +94,8 @@ def run(deployment: Deployment, *, once: bool) -> int:
         for pipeline in pipelines:
             pipeline.lease.release()
             pipeline.register.dispose()
+        for lock in locks:
+            lock.release()
     return 2 if operator else (1 if failed else 0)
 
 
