@@ -465,6 +465,9 @@ def _routes() -> list[BaseRoute]:
         Route(entry + "/withhold", page(publication.withhold), methods=["POST"]),
         Route("/parity", page(parity_view.show_parity)),
         Route("/campaigns", page(similar_view.show_campaigns)),
+        Route(
+            "/campaigns/{reference}/assign", page(similar_view.assign_campaign), methods=["POST"]
+        ),
         Route("/statistics.csv", page(statistics_view.download_csv)),
         Route("/register.csv", page(views.download_csv, admin=True)),
         Route("/register.xlsx", page(views.download_xlsx, admin=True)),
