@@ -8,6 +8,7 @@ the daemon's sender like every other email, so a crash cannot lose it or send it
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from inbox_agent.classify import Category
 from inbox_agent.classify.corrections import record_correction
 from inbox_agent.deadlines import UkCalendar, received_local_date
 from inbox_agent.decide import due_date_for
-from inbox_agent.outbox import queue_email
+from inbox_agent.outbox import OutgoingFile, queue_email
 from inbox_agent.parse import parse_message
 from inbox_agent.register.models import (
     AuditEvent,
@@ -190,8 +191,12 @@ def send_reply(
     *,
     actor: str,
     now: dt.datetime,
+    files: Sequence[OutgoingFile] = (),
 ) -> OutboxMessage:
-    """Queue the office's answer, threaded on the requester's message, and record it."""
+    """Queue the office's answer, threaded on the requester's message, and record it.
+
+    ``files`` were inspected and, where needed, approved first (``web/reply_attachments``).
+    """
     text = body.replace("\r\n", "\n").strip()
     if not text:
         raise ActionError("Write the reply before sending it.")
@@ -220,6 +225,7 @@ def send_reply(
         give_up_after=dt.timedelta(hours=settings.actions.send_retry_hours),
         in_reply_to=in_reply_to,
         references=references,
+        files=files,
     )
     stamp = f"[{now.date().isoformat()}, reply by {actor}]\n{text}"
     old = case.information_provided

@@ -16,7 +16,14 @@ from starlette.responses import HTMLResponse, Response
 from inbox_agent.deadlines import received_local_date
 from inbox_agent.register.export import all_cases
 from inbox_agent.register.models import Case, CaseStatus, OutboxMessage, StoredMessage
-from inbox_agent.web import accounts, casework, similar_view, statistics_view, statutory_view
+from inbox_agent.web import (
+    accounts,
+    casework,
+    reply_attachments,
+    similar_view,
+    statistics_view,
+    statutory_view,
+)
 from inbox_agent.web.app import Ctx
 from inbox_agent.web.casework import ActionError
 from inbox_agent.web.dashboard import build_dashboard
@@ -139,6 +146,7 @@ def _render_case(ctx: Ctx, session: Session, case: Case) -> Response:
         today=_today(ctx),
         similar=similar,
         **statutory_view.case_values(ctx, session, case),
+        **reply_attachments.case_values(session, case),
     )
 
 
@@ -230,7 +238,7 @@ def _decisions(ctx: Ctx, session: Session, case: Case) -> str:
 
 def _reply(ctx: Ctx, session: Session, case: Case) -> str:
     body = ctx.form.get("body", "")
-    casework.send_reply(session, ctx.settings, case, body, actor=ctx.user.username, now=ctx.now)
+    reply_attachments.send_with_files(ctx, session, case, body)
     similar_view.record_reply_reuse(ctx, session, case, body)
     return (
         "Reply queued: the daemon sends it on its next pass. "
@@ -275,11 +283,20 @@ CASE_ACTIONS: dict[str, CaseAction] = {
     "reopen": _reopen,
     "reviewed": _reviewed,
     **statutory_view.ACTIONS,
+    **reply_attachments.ACTIONS,
 }
 
 
+def upload_attachment(ctx: Ctx) -> Response:
+    """A file for the reply (a multipart form of its own): ``web/reply_attachments``."""
+    return _run_case_action(ctx, reply_attachments.upload)
+
+
 def case_action(ctx: Ctx) -> Response:
-    action = CASE_ACTIONS.get(ctx.param("action"))
+    return _run_case_action(ctx, CASE_ACTIONS.get(ctx.param("action")))
+
+
+def _run_case_action(ctx: Ctx, action: CaseAction | None) -> Response:
     reference = ctx.param("reference")
     if action is None:
         return ctx.not_found("That action")
