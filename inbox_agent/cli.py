@@ -117,7 +117,8 @@ def _add_model_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _add_web_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``web`` (the staff UI) and ``users add | disable | enable | reset | list`` (its accounts).
+    """``web`` (the staff UI) and ``users add | disable | enable | reset | email | list |
+    lockouts | unlock`` (its accounts).
 
     Passwords are read from the terminal or standard input, never from the command line.
     """
@@ -128,6 +129,7 @@ def _add_web_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     add.add_argument("username")
     add.add_argument("--role", choices=("triage", "admin"), default="triage")
     add.add_argument("--name", help="the name shown to colleagues, e.g. 'Sam Jones (FOI)'")
+    add.add_argument("--email", help="where requesters' follow-ups to their cases are notified")
     for name, text in (
         ("disable", "disable an account and end its sessions"),
         ("enable", "enable a disabled account"),
@@ -135,6 +137,12 @@ def _add_web_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     ):
         cmd.add_parser(name, help=text).add_argument("username")
     cmd.add_parser("list", help="accounts, roles, last login")
+    email = cmd.add_parser("email", help="set the address follow-ups are notified to")
+    email.add_argument("username")
+    email.add_argument("address", help='an email address, or "" for none')
+    cmd.add_parser("lockouts", help="sign-in counters at their limit (who, from where, until)")
+    unlock = cmd.add_parser("unlock", help="clear an account's sign-in lockouts")
+    unlock.add_argument("username")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

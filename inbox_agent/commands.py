@@ -34,6 +34,7 @@ from inbox_agent.parse import parse_message
 from inbox_agent.pipeline import PassReport, Pipeline
 from inbox_agent.register.db import Register, schema_state, sqlite_path
 from inbox_agent.register.export import all_cases, case_row, write_csv, write_jsonl
+from inbox_agent.register.locks import InstanceLock, instance_lock
 from inbox_agent.register.models import Case
 from inbox_agent.retention import apply_retention, plan_retention, render_report
 from inbox_agent.scheduler import run_daemon
@@ -57,7 +58,12 @@ def run(deployment: Deployment, *, once: bool) -> int:
         for m in deployment
     ]
     failed = 0
+    locks: list[InstanceLock] = []
     try:
+        # one run per SQLite register: a second daemon stops here, before it polls or sends
+        for pipeline in pipelines:
+            if (lock := instance_lock(pipeline.register)) is not None:
+                locks.append(lock)
         if not once:
             run_daemon(pipelines)
             return 0
@@ -78,6 +84,8 @@ def run(deployment: Deployment, *, once: bool) -> int:
         for pipeline in pipelines:
             pipeline.lease.release()
             pipeline.register.dispose()
+        for lock in locks:
+            lock.release()
     return 1 if failed else 0
 
 

@@ -33,6 +33,7 @@ from inbox_agent.deadlines import UkCalendar, election_phase, received_local_dat
 from inbox_agent.decide import Action, Facts, decide
 from inbox_agent.errors import SenderError, TransientError
 from inbox_agent.fetch import FetchReport, ImapFetcher
+from inbox_agent.follow_up import note_follow_up
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.logs import SINGLE_MAILBOX
 from inbox_agent.oauth import token_provider
@@ -45,6 +46,7 @@ from inbox_agent.settings import Settings
 from inbox_agent.topics import detect_topics
 
 log = logging.getLogger(__name__)
+SEARCH_TEXT_MAX = 200_000  # the words kept for the queue's search (the raw bytes keep all)
 
 
 @dataclass
@@ -213,6 +215,7 @@ class Pipeline:
         mail = parse_message(message.raw)
         message.sender = mail.sender.email if mail.sender else None
         message.subject = mail.subject[:2000]
+        message.search_text = mail.text.lower()[:SEARCH_TEXT_MAX]
         classification = classify_message(mail, self.own_addresses)
         prefix = self.settings.office.reference_prefix
         protocol = self.settings.protocol
@@ -248,6 +251,8 @@ class Pipeline:
             join_case(session, thread, message, now)
             if from_force:
                 audit(session, now, "force_disclosure_filed", case=thread, message=message)
+            else:
+                note_follow_up(session, self.settings, thread, message, now)
             log.info("event=joined case=%s stored_message=%d", thread.reference, message.id)
             return "joined"
         case = open_case(

@@ -221,6 +221,7 @@ def check_register(settings: Settings) -> str:
     url = settings.database.url
     path = sqlite_path(url)
     if path is not None:
+        path = path.resolve()
         _check_writable(path)
         if not path.exists():
             return f"{path} does not exist yet; inbox-agent run creates it"

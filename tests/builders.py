@@ -107,11 +107,16 @@ def message(
     headers: dict[str, str] | None = None,
     date: dt.datetime | None = None,
 ) -> bytes:
+    """A person's message; stamped on delivery at ``date`` by the receiving server (Received),
+    as real mail is, so a Maildir or mbox import reads its arrival from it."""
     msg = EmailMessage()
+    sent = format_datetime(date or dt.datetime(2027, 4, 1, 10, 0, tzinfo=dt.UTC))
+    if "Received" not in (headers or {}):
+        msg["Received"] = f"from mail.example.net by mx.opcc.example; {sent}"
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(date or dt.datetime(2027, 4, 1, 10, 0, tzinfo=dt.UTC))
+    msg["Date"] = sent
     if message_id:
         msg["Message-ID"] = message_id
     for key, value in (headers or {}).items():

@@ -20,10 +20,10 @@ from inbox_agent.anonymise import Anonymiser
 from inbox_agent.attachment_checks import Verdict, inspect_attachment
 from inbox_agent.outbox import OutgoingFile
 from inbox_agent.publish import lexicon_for
-from inbox_agent.register.models import AuditEvent, Case, ReplyAttachment
+from inbox_agent.register.models import AuditEvent, Case, OutboxMessage, ReplyAttachment
 from inbox_agent.settings import Settings
 from inbox_agent.web.app import Ctx
-from inbox_agent.web.casework import ActionError, send_reply
+from inbox_agent.web.casework import ActionError
 
 UPLOAD_FIELD = "file"
 MAX_ON_CASE = 10
@@ -158,27 +158,25 @@ def files_for_reply(session: Session, case: Case) -> list[ReplyAttachment]:
     return rows
 
 
-def send_with_files(ctx: Ctx, session: Session, case: Case, body: str) -> int:
-    """The reply with every file waiting on the case; how many files it carries."""
-    rows = files_for_reply(session, case)
-    files = [OutgoingFile(r.filename, r.content_type, r.data) for r in rows]
-    outbox = send_reply(
-        session, ctx.settings, case, body, actor=ctx.user.username, now=ctx.now, files=files
-    )
+def outgoing(rows: list[ReplyAttachment]) -> list[OutgoingFile]:
+    return [OutgoingFile(r.filename, r.content_type, r.data) for r in rows]
+
+
+def mark_sent(
+    session: Session,
+    case: Case,
+    rows: list[ReplyAttachment],
+    outbox: OutboxMessage,
+    *,
+    actor: str,
+    now: dt.datetime,
+) -> None:
+    """The files went with this reply: they leave the case's list, the trail says so."""
     for row in rows:
         row.outbox_id = outbox.id
     if rows:
         names = [r.filename for r in rows]
-        _audit(
-            session,
-            ctx.now,
-            ctx.user.username,
-            "attachments_sent",
-            case,
-            outbox=outbox.id,
-            files=names,
-        )
-    return len(rows)
+        _audit(session, now, actor, "attachments_sent", case, outbox=outbox.id, files=names)
 
 
 # --------------------------------------------------------------------------- the page

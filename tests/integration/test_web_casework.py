@@ -113,6 +113,16 @@ def _step(page: Page, kind: str, on: str, reason: str, until: str = "") -> None:
     page.get_by_role("button", name="Record step").click()
 
 
+def _send(page: Page, attachments: list[str] | None = None) -> None:
+    """Preview the reply (with what it carries), then send it."""
+    page.get_by_role("button", name="Preview reply").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Check the reply")
+    for name in attachments or []:
+        expect(page.get_by_role("listitem").filter(has_text=name)).to_be_visible()
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.get_by_role("status")).to_contain_text("Reply queued")
+
+
 def _letter(page: Page, label: str) -> str:
     page.get_by_label("Letter", exact=True).select_option(label=label)
     page.get_by_role("button", name="Fill the reply box").click()
@@ -176,8 +186,7 @@ def test_an_officer_works_the_foi_clock_letters_outcome_and_review(
     assert refusal.count("Public interest test") == 1
     assert "ico.org.uk/make-a-complaint" in refusal and OFFICER[2] in refusal
     page.get_by_label(re.compile("Your reply to")).fill(refusal.replace("[", "(").replace("]", ")"))
-    page.get_by_role("button", name="Send reply").click()
-    expect(page.get_by_role("status")).to_contain_text("Reply queued")
+    _send(page)
     Sender(office.settings, office.register, clock=lambda: office.clock[0]).drain()
     sent = [m for m in office.sink.messages if m.rcpt_tos == (REQUESTER,)]
     letter = email.message_from_bytes(sent[-1].data, policy=email.policy.default)
@@ -348,20 +357,19 @@ def test_reply_attachments_are_inspected_and_a_second_person_approves(
 
         reply = page.get_by_label(re.compile("Your reply to"))
         reply.fill("Dear Rita,\n\nThe figures are attached.\n\nFiona")
-        page.get_by_role("button", name="Send reply").click()
-        expect(page.locator(".notice-error")).to_contain_text("macro.xlsm is blocked")
+        page.get_by_role("button", name="Preview reply").click()
+        expect(page.get_by_role("alert")).to_contain_text("macro.xlsm is blocked")
         page.get_by_role("button", name="Remove macro.xlsm").click()
         expect(status).to_contain_text("macro.xlsm removed")
         reply.fill("Dear Rita,\n\nThe figures are attached.\n\nFiona")
-        page.get_by_role("button", name="Send reply").click()
-        expect(page.locator(".notice-error")).to_contain_text("working.xlsx needs a second")
+        page.get_by_role("button", name="Preview reply").click()
+        expect(page.get_by_role("alert")).to_contain_text("working.xlsx needs a second")
 
         _open_on(page, office, dt.date(2026, 3, 20), case.reference, who=REVIEWER)
         page.get_by_role("button", name="Approve working.xlsx").click()
         expect(status).to_contain_text("working.xlsx approved")
         reply.fill("Dear Rita,\n\nThe figures are attached, with our workings.\n\nRaj")
-        page.get_by_role("button", name="Send reply").click()
-        expect(status).to_contain_text("Reply queued")
+        _send(page, attachments=["overtime.xlsx", "working.xlsx"])
         expect(page.locator(".reply-files .files > li")).to_have_count(0)
 
     Sender(office.settings, office.register, clock=lambda: office.clock[0]).drain()

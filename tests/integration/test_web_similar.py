@@ -176,6 +176,7 @@ def test_staff_start_a_reply_from_the_published_answer_and_the_reuse_is_audited(
     assert draft.startswith(f"Dear {B_AGENT['name']},")
     assert "There are 38 police community support officers" in draft
     assert "[name]" not in draft and "Ogunleye" not in draft
+    page.get_by_role("button", name="Preview reply").click()
     page.get_by_role("button", name="Send reply").click()
     expect(page.get_by_role("status")).to_contain_text("Reply queued")
 

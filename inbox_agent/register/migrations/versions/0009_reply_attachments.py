@@ -1,7 +1,7 @@
 """reply attachments: uploaded files, their inspection findings, the second approval
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03 14:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import inbox_agent.register.models
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
