@@ -25,6 +25,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scipy.sparse import csr_matrix, vstack
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,7 +33,7 @@ from inbox_agent.classify.text import own_words
 from inbox_agent.publish import PUBLISH, answer_text, local_date
 from inbox_agent.register.models import AuditEvent, Case, Publication
 from inbox_agent.settings import Settings
-from inbox_agent.similar import RELATED, SimilarityIndex
+from inbox_agent.similar import RELATED, SimilarityIndex, count_texts
 
 MAX_INDEXED = 3000
 LISTED = 8
@@ -67,12 +68,19 @@ def answer_body(text: str) -> str:
 class RegisterIndex:
     """The register's recent requests, indexed; ``ids[i]`` is the case of text ``i``."""
 
-    def __init__(self, ids: Sequence[int], requesters: Sequence[str], texts: Sequence[str]):
+    def __init__(
+        self,
+        ids: Sequence[int],
+        requesters: Sequence[str],
+        texts: Sequence[str],
+        previous: RegisterIndex | None = None,
+    ):
+        """``previous``: the index this one replaces, whose texts need not be counted again."""
         self.ids = tuple(ids)
         self.requesters = tuple(requesters)
         self.texts = tuple(texts)
         self.position = {case_id: i for i, case_id in enumerate(self.ids)}
-        self.index = SimilarityIndex(self.texts)
+        self.index = SimilarityIndex(self.texts, counts=_counts(self.texts, previous))
         self.lock = threading.Lock()
         self.cached: dict[str, object] = {}  # what is derived from the texts (campaign groups)
 
@@ -82,6 +90,18 @@ class RegisterIndex:
             return {}
         scores = self.index.scores(text)
         return {cid: float(scores[i]) for i, cid in enumerate(self.ids) if cid != case_id}
+
+
+def _counts(texts: Sequence[str], previous: RegisterIndex | None) -> list[csr_matrix]:
+    """The n-gram counts of ``texts``, reusing the rows ``previous`` counted already."""
+    if previous is None:
+        return count_texts(texts)
+    known = {t: i for i, t in enumerate(previous.texts)}
+    fresh = [t for t in dict.fromkeys(texts) if t not in known]
+    at = {t: len(known) + i for i, t in enumerate(fresh)}
+    rows = [known[t] if t in known else at[t] for t in texts]
+    pools = zip(previous.index.counts, count_texts(fresh), strict=True)
+    return [csr_matrix(vstack([old, new], format="csr")[rows]) for old, new in pools]
 
 
 _CACHE: dict[str, tuple[str, RegisterIndex]] = {}
@@ -110,7 +130,7 @@ def register_index(session: Session) -> RegisterIndex:
         held = _CACHE.get(key)
         if held is not None and held[0] == stamp:
             return held[1]
-    built = RegisterIndex([r[0] for r in rows], requesters, texts)
+    built = RegisterIndex([r[0] for r in rows], requesters, texts, held[1] if held else None)
     with _CACHE_LOCK:
         _CACHE[key] = (stamp, built)
     return built
@@ -139,12 +159,18 @@ def _excerpt(text: str) -> str:
     return flat if len(flat) <= EXCERPT else flat[: EXCERPT - 1].rstrip() + "…"
 
 
+def case_scores(index: RegisterIndex, case: Case) -> dict[int, float]:
+    """Every other indexed case's score against ``case``'s request."""
+    return index.scores_for(case.id, request_text(case.subject, case.information_sought))
+
+
 def find_precedents(
-    session: Session, settings: Settings, case: Case, index: RegisterIndex | None = None
+    session: Session, settings: Settings, case: Case, scores: dict[int, float] | None = None
 ) -> list[Precedent]:
-    """The ``LISTED`` cases most like ``case`` scoring at least ``similar.RELATED``."""
-    index = index or register_index(session)
-    scores = index.scores_for(case.id, request_text(case.subject, case.information_sought))
+    """The ``LISTED`` cases most like ``case`` scoring at least ``similar.RELATED``;
+    ``scores`` are ``case_scores`` when the caller has them already."""
+    if scores is None:
+        scores = case_scores(register_index(session), case)
     best = sorted(
         ((s, cid) for cid, s in scores.items() if s >= RELATED), key=lambda x: (-x[0], x[1])
     )[:LISTED]

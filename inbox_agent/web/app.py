@@ -285,7 +285,14 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 def _routes() -> list[BaseRoute]:
-    from inbox_agent.web import contact_view, parity_view, publication, similar_view, views
+    from inbox_agent.web import (
+        contact_view,
+        parity_view,
+        publication,
+        similar_view,
+        statistics_view,
+        views,
+    )
 
     case = "/cases/{reference}"
     entry = "/publication/{reference}"
@@ -310,6 +317,7 @@ def _routes() -> list[BaseRoute]:
         Route("/contacts/new", page(contact_view.show_contact_form)),
         Route("/contacts/new", page(contact_view.record_contact_form), methods=["POST"]),
         Route("/campaigns", page(similar_view.show_campaigns)),
+        Route("/statistics.csv", page(statistics_view.download_csv)),
         Route("/register.csv", page(views.download_csv, admin=True)),
         Route("/register.xlsx", page(views.download_xlsx, admin=True)),
         Route("/admin/users", page(views.show_users, admin=True)),

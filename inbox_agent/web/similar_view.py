@@ -24,14 +24,13 @@ from inbox_agent.foi_flags import FOI, FoiFlag, RequestFacts, foi_flags
 from inbox_agent.parity import answered_on
 from inbox_agent.precedents import (
     Precedent,
-    RegisterIndex,
     ReuseError,
     answer_body,
     approved_answer,
+    case_scores,
     find_precedents,
     record_reuse,
     register_index,
-    request_text,
     requester_key,
 )
 from inbox_agent.publish import local_date
@@ -73,10 +72,9 @@ def _facts(case: Case, ctx: Ctx) -> RequestFacts:
     )
 
 
-def _flags(ctx: Ctx, session: Session, case: Case, index: RegisterIndex) -> list[FoiFlag]:
+def _flags(ctx: Ctx, session: Session, case: Case, scores: dict[int, float]) -> list[FoiFlag]:
     if case.category != FOI:
         return []
-    scores = index.scores_for(case.id, request_text(case.subject, case.information_sought))
     best = sorted((cid for cid, s in scores.items() if s >= RELATED), key=lambda c: -scores[c])
     ids = best[:FLAG_CANDIDATES]
     others = session.scalars(select(Case).where(Case.id.in_(ids), Case.category == FOI))
@@ -105,9 +103,10 @@ def case_panel(ctx: Ctx, session: Session, case: Case) -> CasePanel:
             session.scalars(select(Case).where(Case.id.in_(group.case_ids)).order_by(Case.id))
         )
     reuse, error = _reuse(ctx, session)
+    scores = case_scores(index, case)
     return CasePanel(
-        precedents=find_precedents(session, ctx.settings, case, index),
-        flags=_flags(ctx, session, case, index),
+        precedents=find_precedents(session, ctx.settings, case, scores),
+        flags=_flags(ctx, session, case, scores),
         campaign=members,
         campaign_senders=group.senders if group else 0,
         reuse=reuse,

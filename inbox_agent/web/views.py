@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, Response
 from inbox_agent.deadlines import received_local_date
 from inbox_agent.register.export import all_cases
 from inbox_agent.register.models import Case, CaseStatus, OutboxMessage, StoredMessage
-from inbox_agent.web import accounts, casework, similar_view, statutory_view
+from inbox_agent.web import accounts, casework, similar_view, statistics_view, statutory_view
 from inbox_agent.web.app import Ctx
 from inbox_agent.web.casework import ActionError
 from inbox_agent.web.dashboard import build_dashboard
@@ -302,7 +302,8 @@ def case_action(ctx: Ctx) -> Response:
 def show_dashboard(ctx: Ctx) -> Response:
     with ctx.web.register.transaction() as session:
         board = build_dashboard(session, ctx.settings, ctx.now)
-    return ctx.render("dashboard.html.j2", title="Dashboard", board=board)
+        statistics = statistics_view.dashboard_values(ctx, session)
+    return ctx.render("dashboard.html.j2", title="Dashboard", board=board, **statistics)
 
 
 # --------------------------------------------------------------------------- downloads
