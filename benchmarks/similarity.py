@@ -116,18 +116,58 @@ def _speed(pairs: list[LabelledPair], size: int, seconds: float) -> None:
 
 
 def _register(texts: list[str]) -> None:
-    """What the web UI pays: the register index, rebuilt for one new case, and campaigns."""
-    from inbox_agent.campaigns import WINDOW, group_campaigns
-    from inbox_agent.precedents import RegisterIndex
+    """What the web UI pays, on a real SQLite register holding ``texts`` as cases: the index
+    read cold, again unchanged (every page), after one new case; a case page's matches; the
+    campaign groups."""
+    import datetime as dt
+    import tempfile
 
-    ids = list(range(len(texts), 0, -1))
-    who = [f"r{i % 500}@example.org" for i in ids]
-    old = RegisterIndex(ids[1:], who[1:], texts[1:])
+    from inbox_agent.campaigns import WINDOW, group_campaigns
+    from inbox_agent.precedents import case_scores, register_index
+    from inbox_agent.register.db import Register
+    from inbox_agent.register.models import Case
+
+    now = dt.datetime(2027, 4, 12, 9, 0, tzinfo=dt.UTC)
+
+    def case(n: int, text: str) -> Case:
+        return Case(
+            reference=f"BEN-2027-{n:05d}",
+            category="information_request",
+            confidence=0.9,
+            classifier_version="benchmark",
+            date_of_contact=now,
+            requester_email=f"r{n % 500}@example.org",
+            subject="A question",
+            information_sought=f"Dear team,\n\n{text}\n\nKind regards,\nA resident",
+            date_added_to_register=now,
+            updated_at=now,
+        )
+
+    with tempfile.TemporaryDirectory() as folder:
+        register = Register(f"sqlite:///{folder}/register.sqlite3")
+        with register.transaction() as session:
+            session.add_all(case(n, t) for n, t in enumerate(texts[1:], 1))
+        timings = []
+        for label in ("cold", "unchanged"):
+            with register.transaction() as session:
+                started = time.perf_counter()
+                index = register_index(session)
+                timings.append(f"{label} {time.perf_counter() - started:.2f} s")
+        with register.transaction() as session:
+            session.add(case(len(texts), texts[0]))
+        with register.transaction() as session:
+            started = time.perf_counter()
+            index = register_index(session)
+            timings.append(f"one new case {time.perf_counter() - started:.2f} s")
+            newest = session.get(Case, index.ids[0])
+            assert newest is not None
+            started = time.perf_counter()
+            case_scores(index, newest)
+            timings.append(f"one case's scores {time.perf_counter() - started:.3f} s")
+        register.dispose()
+    print(f"register index of {len(index.ids)} cases: {'; '.join(timings)}")
     started = time.perf_counter()
-    RegisterIndex(ids, who, texts, previous=old)
-    print(f"register index rebuilt for one new case: {time.perf_counter() - started:.2f} s")
-    started = time.perf_counter()
-    groups = group_campaigns(old)
+    groups = group_campaigns(index)
     print(
         f"campaign groups among the {WINDOW} newest: {len(groups)} in "
         f"{time.perf_counter() - started:.2f} s"

@@ -175,6 +175,7 @@ def test_an_officer_works_the_foi_clock_letters_outcome_and_review(
     assert refusal.count("Public interest test") == 1
     assert "ico.org.uk/make-a-complaint" in refusal and OFFICER[2] in refusal
     page.get_by_label(re.compile("Your reply to")).fill(refusal.replace("[", "(").replace("]", ")"))
+    page.get_by_role("button", name="Preview reply").click()
     page.get_by_role("button", name="Send reply").click()
     expect(page.get_by_role("status")).to_contain_text("Reply queued")
     Sender(office.settings, office.register, clock=lambda: office.clock[0]).drain()
