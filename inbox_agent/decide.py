@@ -16,7 +16,7 @@ from inbox_agent.deadlines import UkCalendar, foi_due_date, sar_due_date, target
 
 
 class Action(StrEnum):
-    LOG_MACHINE = "log_machine"  # machine mail: recorded, never answered
+    LOG_MACHINE = "log_machine"  # machine mail by its headers: recorded, never answered
     JOIN_CASE = "join_case"  # a reply in an existing thread: no new case, no new acknowledgement
     OPEN_CASE = "open_case"
 
@@ -68,9 +68,16 @@ def due_date_for(
 
 
 def decide(facts: Facts, calendar: UkCalendar) -> Decision:
-    """Apply the protocol: machine mail is logged, replies join, everything else opens a case."""
+    """Apply the protocol: machine mail is logged, replies join, everything else opens a case.
+
+    Only mail whose headers or structure say it is a machine's is logged without a case. When
+    the text model alone reads a message as machine text (no machine header, no bounce or
+    auto-reply structure), it may be a person whose words look like a robot's: it opens a
+    case marked for review, with no acknowledgement (a robot must never be answered), which
+    staff rescue by putting it in its category or close as machine mail.
+    """
     category = facts.classification.category
-    if category is Category.AUTOMATED:
+    if category is Category.AUTOMATED and facts.classification.machine_headers:
         return Decision(
             Action.LOG_MACHINE,
             category,
@@ -90,6 +97,8 @@ def decide(facts: Facts, calendar: UkCalendar) -> Decision:
             None,
             (f"reply in the thread of {facts.thread_case}",),
         )
+    if category is Category.AUTOMATED:
+        return _machine_text_case(facts)
     unsure = facts.classification.confidence < facts.review_below
     reasons: list[str] = []
     if unsure:
@@ -110,6 +119,17 @@ def decide(facts: Facts, calendar: UkCalendar) -> Decision:
     acknowledge = not held and not withheld
     due = due_date_for(category, facts.received_on, calendar, facts.target_working_days)
     return Decision(Action.OPEN_CASE, category, acknowledge, forward, unsure, due, tuple(reasons))
+
+
+def _machine_text_case(facts: Facts) -> Decision:
+    """Machine text by the words alone: a case for staff, nothing sent, no clock."""
+    reason = (
+        "only the text model reads this as machine mail (no machine headers, no bounce or "
+        "auto-reply structure): a case for review, no acknowledgement"
+    )
+    return Decision(
+        Action.OPEN_CASE, Category.AUTOMATED, False, False, True, None, (reason, *_held_back(facts))
+    )
 
 
 def _held_back(facts: Facts) -> list[str]:

@@ -322,6 +322,63 @@ class PolicySettings(_Section):
     ] = "Election enquiry"
 
 
+WELSH_POLICY_TEXTS = (
+    "meetings_before_nominations",
+    "meetings_after_nominations",
+    "visits",
+    "hustings",
+    "media_contact",
+    "sar_contact",
+)
+"""The ``[policy]`` texts a Welsh acknowledgement quotes, each with its Welsh wording."""
+
+
+class WelshSettings(_Section):
+    """The Welsh Language Standards, for an office in Wales (``standards = true``).
+
+    A Welsh office answers mail written in Welsh in Welsh, and mail from someone whose
+    preference it does not know bilingually, Welsh first; mail in English is answered in
+    English. Everything a Welsh acknowledgement says in the office's own words is given here
+    in Welsh, beside its English in ``[policy]`` and ``[office]``: a translation must be
+    the office's, not the software's. An office outside Wales leaves ``standards`` false and
+    answers in English, whatever the language of the mail (it still records it).
+    """
+
+    standards: bool = False
+    office_name: str = ""
+    spoc_role: str = ""
+    acknowledgement_subject_prefix: Annotated[
+        str, Field(min_length=1, max_length=80, pattern=r"^[^\r\n]+$")
+    ] = "Ymholiad etholiad"
+    meetings_before_nominations: str = ""
+    meetings_after_nominations: str = ""
+    visits: str = ""
+    hustings: str = ""
+    media_contact: str = ""
+    sar_contact: str = ""
+
+    @model_validator(mode="after")
+    def _named(self) -> WelshSettings:
+        if self.standards:
+            for key in ("office_name", "spoc_role"):
+                if not getattr(self, key).strip():
+                    raise ValueError(
+                        f"welsh.{key}: required when welsh.standards = true (the Welsh "
+                        f"{key.replace('_', ' ')} in acknowledgements)"
+                    )
+        return self
+
+    def missing_texts(self, policy: PolicySettings) -> list[str]:
+        """The policy texts this Welsh office says in English but not yet in Welsh."""
+        if not self.standards:
+            return []
+        return [
+            key
+            for key in WELSH_POLICY_TEXTS
+            if (getattr(policy, key) or "").strip() and not getattr(self, key).strip()
+        ]
+
+
 class ActionsSettings(_Section):
     """What the daemon may send on its own, and the brakes on it (RFC 3834 and experience)."""
 
@@ -522,6 +579,7 @@ class Settings(_Section):
     cases: CasesSettings = CasesSettings()
     calendar: CalendarSettings = CalendarSettings()
     policy: PolicySettings = PolicySettings()
+    welsh: WelshSettings = WelshSettings()
     actions: ActionsSettings = ActionsSettings()
     logging: LoggingSettings = LoggingSettings()
     alerts: AlertsSettings = AlertsSettings()
@@ -539,6 +597,11 @@ class Settings(_Section):
         users = [s for s in ("imap", "smtp") if getattr(getattr(self, s), "auth", "") == "oauth2"]
         if users and self.oauth2 is None:
             raise ValueError(f"{users[0]}.auth = 'oauth2' needs an [oauth2] section")
+        if missing := self.welsh.missing_texts(self.policy):
+            raise ValueError(
+                f"welsh.{missing[0]}: welsh.standards = true and policy.{missing[0]} is set: "
+                "give its Welsh wording (or set both to \"\")"
+            )
         return self
 
     @property
