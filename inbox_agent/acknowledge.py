@@ -12,6 +12,13 @@ facts a template may use, chooses the template, and makes the result safe to sen
   display name arrives as text;
 * nothing of the sender's message is echoed back except their name and subject line.
 
+**Welsh.** An office under the Welsh Language Standards (``welsh.standards``) answers in the
+requester's language: Welsh mail in Welsh (``templates/acknowledgement/cy/``, the same
+names), English mail in English, and mail whose language is not known bilingually, Welsh
+first, with one line at the top saying the English follows (``language.reply_languages``).
+The Welsh text uses the office's own Welsh names and policy wording (``[welsh]``) and Welsh
+dates ("dydd Iau 29 Ebrill 2027"); the HTML alternative marks each part with its ``lang``.
+
 Machine mail is never acknowledged, so there is deliberately no template for it.
 """
 
@@ -41,9 +48,13 @@ from jinja2 import (
 from inbox_agent.classify import Category
 from inbox_agent.deadlines import Phase, election_phase
 from inbox_agent.errors import ConfigError
-from inbox_agent.settings import PolicySettings, Settings
+from inbox_agent.language import Language, reply_languages
+from inbox_agent.settings import PolicySettings, Settings, WelshSettings
 
 REVIEW_TEMPLATE = "acknowledgement/review.txt.j2"
+WELSH_TEMPLATES = "acknowledgement/cy/"  # the Welsh version of each acknowledgement/ template
+BILINGUAL_NOTE = "Mae'r fersiwn Saesneg isod. The English version is below."
+HTML_LANG = {Language.WELSH: "cy", Language.ENGLISH: "en-GB"}
 HTML_TEMPLATE = "acknowledgement/base.html.j2"
 PARO_COVER_TEMPLATE = "forward/paro_cover.txt.j2"
 
@@ -69,6 +80,29 @@ _MONTHS = (
     "November",
     "December",
 )
+_DAYS_CY = (
+    "dydd Llun",
+    "dydd Mawrth",
+    "dydd Mercher",
+    "dydd Iau",
+    "dydd Gwener",
+    "dydd Sadwrn",
+    "dydd Sul",
+)
+_MONTHS_CY = (
+    "Ionawr",
+    "Chwefror",
+    "Mawrth",
+    "Ebrill",
+    "Mai",
+    "Mehefin",
+    "Gorffennaf",
+    "Awst",
+    "Medi",
+    "Hydref",
+    "Tachwedd",
+    "Rhagfyr",
+)
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _LINE_BREAKING = frozenset({"Cc", "Zl", "Zp"})
 _REPLY_PREFIX = re.compile(r"^(?:re\s*:\s*)+", re.IGNORECASE)
@@ -92,6 +126,17 @@ def long_date(day: date) -> str:
     under another locale still writes British English.
     """
     return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def long_date_cy(day: date, soft: bool = False) -> str:
+    """``dydd Iau 29 Ebrill 2027``: the Welsh long date, as it reads inside a sentence.
+
+    ``soft``: the soft mutation that follows "ar" (on): "ar ddydd Iau 29 Ebrill 2027".
+    """
+    name = _DAYS_CY[day.weekday()]
+    if soft:
+        name = "d" + name
+    return f"{name} {day.day} {_MONTHS_CY[day.month - 1]} {day.year}"
 
 
 def long_datetime(moment: datetime) -> str:
@@ -179,6 +224,7 @@ def template_environment(template_dir: Path | None) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["long_date"] = long_date
+    env.filters["long_date_cy"] = long_date_cy
     env.filters["long_datetime"] = long_datetime
     return env
 
@@ -208,12 +254,14 @@ def render_acknowledgement(
     due_date: date | None,
     received_on: date,
     needs_review: bool,
+    language: Language = Language.ENGLISH,
 ) -> RenderedEmail:
     """The acknowledgement for a new case: reference, and what happens next for its category.
 
     A case marked for review gets the generic template whatever its category, because the
     category is a guess and the reply must not promise a route (a PARO forward, a statutory
-    clock) that staff may overturn.
+    clock) that staff may overturn. ``language`` is the requester's preference; the office's
+    ``[welsh]`` settings decide what it is answered in (Welsh, English, or both).
     """
     if category is Category.AUTOMATED:
         raise ValueError("machine mail is never acknowledged: there is no template for it")
@@ -227,15 +275,52 @@ def render_acknowledgement(
         "received_on": received_on,
         "phase": phase.value,
         "meetings_rule": meetings_rule(settings.policy, phase),
+        "meetings_rule_cy": meetings_rule(settings.welsh, phase),
         "needs_review": needs_review,
     }
     env = template_environment(settings.policy.template_dir)
+    languages = reply_languages(settings.welsh.standards, language)
     subject = acknowledgement_subject(
-        reference, original_subject, settings.policy.acknowledgement_subject_prefix
+        reference, original_subject, subject_prefix(settings, languages)
     )
-    body = _normalise(render_template(env, name, context))
-    html = render_template(env, HTML_TEMPLATE, {"subject": subject, "paragraphs": _blocks(body)})
+    parts = [
+        (lang, _normalise(render_template(env, _named(name, lang), context))) for lang in languages
+    ]
+    body = "\n".join(text for _, text in parts)
+    if len(parts) > 1:
+        body = f"{BILINGUAL_NOTE}\n\n" + "\n".join(
+            text if i == 0 else f"{'-' * WRAP_WIDTH}\n\n{text}" for i, (_, text) in enumerate(parts)
+        )
+    sections = [{"lang": HTML_LANG[lang], "paragraphs": _blocks(text)} for lang, text in parts]
+    if len(parts) > 1:
+        sections[0]["paragraphs"] = [[BILINGUAL_NOTE], *sections[0]["paragraphs"]]
+    html = render_template(
+        env,
+        HTML_TEMPLATE,
+        {
+            "subject": subject,
+            "lang": sections[0]["lang"],
+            "sections": sections,
+            "paragraphs": _blocks(body),  # one list, for an office's own base.html.j2
+        },
+    )
     return RenderedEmail(subject=subject, text=_wrap(body), html=html)
+
+
+def _named(template: str, language: Language) -> str:
+    """The Welsh version of an acknowledgement template lives under ``cy/``, same name."""
+    if language is Language.WELSH:
+        return template.replace("acknowledgement/", WELSH_TEMPLATES, 1)
+    return template
+
+
+def subject_prefix(settings: Settings, languages: tuple[Language, ...]) -> str:
+    """The subject when the sender gave none: in the reply's language(s), Welsh first."""
+    words = {
+        Language.WELSH: settings.welsh.acknowledgement_subject_prefix,
+        Language.ENGLISH: settings.policy.acknowledgement_subject_prefix,
+    }
+    return " / ".join(words[lang] for lang in languages)
 
 
 def render_paro_cover(
@@ -270,7 +355,7 @@ def render_paro_cover(
     return RenderedEmail(subject=cover_subject, text=_wrap(body), html=None)
 
 
-def meetings_rule(policy: PolicySettings, phase: Phase) -> str:
+def meetings_rule(policy: PolicySettings | WelshSettings, phase: Phase) -> str:
     """The office's meeting rule for the day: candidates are only known once nominations close."""
     if phase in _BEFORE_NOMINATIONS:
         return policy.meetings_before_nominations
@@ -279,7 +364,12 @@ def meetings_rule(policy: PolicySettings, phase: Phase) -> str:
 
 def _office_context(settings: Settings) -> dict[str, Any]:
     """What every template may use about the office: sections, never secrets."""
-    return {"office": settings.office, "paro": settings.paro, "policy": settings.policy}
+    return {
+        "office": settings.office,
+        "paro": settings.paro,
+        "policy": settings.policy,
+        "welsh": settings.welsh,
+    }
 
 
 def _office_zone(settings: Settings) -> ZoneInfo:

@@ -16,6 +16,7 @@ from inbox_agent.acknowledge import render_acknowledgement, render_paro_cover
 from inbox_agent.cases import audit
 from inbox_agent.classify import Category
 from inbox_agent.decide import Decision
+from inbox_agent.language import Language
 from inbox_agent.outbox import queue_email
 from inbox_agent.parse import ParsedMail
 from inbox_agent.register.models import Case, OutboxMessage, OutboxStatus, StoredMessage
@@ -64,6 +65,7 @@ def queue_actions(
             due_date=case.due_date,
             received_on=received_on,
             needs_review=case.needs_review,
+            language=Language(case.language),
         )
         threaded = mail.forwarded is None  # the requester never saw the staff forward
         row = queue_email(

@@ -73,3 +73,16 @@ def detect_language(text: str) -> Language:
 def preference(detected: Language, earlier: Language) -> Language:
     """The language to answer in: this message's, else what the requester chose before."""
     return detected if detected is not Language.UNKNOWN else earlier
+
+
+def reply_languages(welsh_office: bool, preference: Language) -> tuple[Language, ...]:
+    """What an acknowledgement is written in, in order (the Welsh Language Standards).
+
+    A Welsh office answers Welsh in Welsh, English in English, and someone whose preference
+    it does not know in both, Welsh first. An office outside Wales answers in English.
+    """
+    if not welsh_office:
+        return (Language.ENGLISH,)
+    if preference is Language.UNKNOWN:
+        return (Language.WELSH, Language.ENGLISH)
+    return (preference,)

@@ -600,7 +600,7 @@ class Settings(_Section):
         if missing := self.welsh.missing_texts(self.policy):
             raise ValueError(
                 f"welsh.{missing[0]}: welsh.standards = true and policy.{missing[0]} is set: "
-                "give its Welsh wording (or set both to \"\")"
+                'give its Welsh wording (or set both to "")'
             )
         return self
 

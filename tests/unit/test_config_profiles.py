@@ -286,6 +286,19 @@ BROKEN = {
         'password_env = "TESTSHIRE_IMAP_PASSWORD"\npassword_file = "imap-password"\n',
         ["imap", "password_env", "password_file"],
     ),
+    "welsh-office-without-its-welsh-name": (
+        "[paro]\n",
+        '[welsh]\nstandards = true\nspoc_role = "Prif Weithredwr"\n\n[paro]\n',
+        ["welsh", "welsh.office_name", "required when welsh.standards = true"],
+    ),
+    "welsh-office-without-a-welsh-policy-text": (
+        "[paro]\n",
+        '[welsh]\nstandards = true\noffice_name = "Swyddfa"\nspoc_role = "Prif Weithredwr"\n'
+        'media_contact = "dîm y wasg"\nsar_contact = "x"\n'
+        'meetings_before_nominations = "x"\nmeetings_after_nominations = "x"\n'
+        'hustings = "x"\n\n[paro]\n',
+        ["welsh.visits", "policy.visits is set"],
+    ),
 }
 
 
