@@ -13,11 +13,12 @@ facts a template may use, chooses the template, and makes the result safe to sen
 * nothing of the sender's message is echoed back except their name and subject line.
 
 **Welsh.** An office under the Welsh Language Standards (``welsh.standards``) answers in the
-requester's language: Welsh mail in Welsh (``templates/acknowledgement/cy/``, the same
-names), English mail in English, and mail whose language is not known bilingually, Welsh
-first, with one line at the top saying the English follows (``language.reply_languages``).
-The Welsh text uses the office's own Welsh names and policy wording (``[welsh]``) and Welsh
-dates ("dydd Iau 29 Ebrill 2027"); the HTML alternative marks each part with its ``lang``.
+requester's language: Welsh mail in Welsh (``templates/acknowledgement/cy/``: the same names,
+wording blocks included), English mail in English, and mail whose language is not known
+bilingually, Welsh first, with one line at the top saying the English follows
+(``language.reply_languages``). The Welsh text uses the office's own Welsh names
+(``[welsh]``), Welsh dates ("dydd Iau 29 Ebrill 2027") and the Welsh titles of the people
+a message was passed to; the HTML alternative marks each part with its ``lang``.
 
 Machine mail is never acknowledged, so there is deliberately no template for it.
 """
@@ -25,7 +26,6 @@ Machine mail is never acknowledged, so there is deliberately no template for it.
 from __future__ import annotations
 
 import re
-import sys
 import textwrap
 import unicodedata
 from dataclasses import dataclass
@@ -45,18 +45,24 @@ from jinja2 import (
     select_autoescape,
 )
 
+from inbox_agent.bundled import templates_dir
 from inbox_agent.classify import Category
-from inbox_agent.deadlines import Phase, election_phase
+from inbox_agent.deadlines import election_phase
 from inbox_agent.errors import ConfigError
 from inbox_agent.language import Language, reply_languages
-from inbox_agent.settings import PolicySettings, Settings, WelshSettings
+from inbox_agent.protocol import Outcome, Recipient, protocol_outcome
+from inbox_agent.settings import Settings
 
 REVIEW_TEMPLATE = "acknowledgement/review.txt.j2"
 WELSH_TEMPLATES = "acknowledgement/cy/"  # the Welsh version of each acknowledgement/ template
 BILINGUAL_NOTE = "Mae'r fersiwn Saesneg isod. The English version is below."
 HTML_LANG = {Language.WELSH: "cy", Language.ENGLISH: "en-GB"}
+PARO_TITLE_CY = "Swyddog Canlyniadau Ardal yr Heddlu"
 HTML_TEMPLATE = "acknowledgement/base.html.j2"
 PARO_COVER_TEMPLATE = "forward/paro_cover.txt.j2"
+INTERNAL_COVER_TEMPLATE = "forward/internal_cover.txt.j2"
+BLOCK_TEMPLATE = "acknowledgement/blocks/{}.txt.j2"
+PARO_TITLE = "the Police Area Returning Officer"
 
 SUBJECT_MAX = 200
 """Longest subject we send; far below RFC 5322's 998-octet line limit even once encoded."""
@@ -103,11 +109,11 @@ _MONTHS_CY = (
     "Tachwedd",
     "Rhagfyr",
 )
+_WELSH_VOWELS = frozenset("aeiouwyâêîôûŵŷ")
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _LINE_BREAKING = frozenset({"Cc", "Zl", "Zp"})
 _REPLY_PREFIX = re.compile(r"^(?:re\s*:\s*)+", re.IGNORECASE)
 _BLANK_RUNS = re.compile(r"\n{3,}")
-_BEFORE_NOMINATIONS = frozenset({Phase.BEFORE_PRE_ELECTION, Phase.PRE_ELECTION})
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,23 @@ def long_date_cy(day: date, soft: bool = False) -> str:
     if soft:
         name = "d" + name
     return f"{name} {day.day} {_MONTHS_CY[day.month - 1]} {day.year}"
+
+
+def join_cy(items: list[str]) -> str:
+    """Welsh "X a Y": "a'r" before the article ("y Prif Weithredwr a'r Prif Gwnstabl"),
+    "ac" before a vowel, else "a"."""
+    if not items:
+        return ""
+    joined = items[0]
+    for item in items[1:]:
+        first, _, rest = item.partition(" ")
+        if first.lower() in ("y", "yr") and rest:
+            joined += f" a'r {rest}"
+        elif item[:1].lower() in _WELSH_VOWELS:
+            joined += f" ac {item}"
+        else:
+            joined += f" a {item}"
+    return joined
 
 
 def long_datetime(moment: datetime) -> str:
@@ -180,20 +203,8 @@ def acknowledgement_subject(reference: str, original_subject: str, prefix: str) 
 
 
 def bundled_templates_dir() -> Path:
-    """The ``templates/`` folder shipped with the code.
-
-    In a checkout or an editable install it sits beside the package; an installation that
-    copies data files puts it under ``<prefix>/share/inbox-agent/templates``.
-    """
-    candidates = (
-        Path(__file__).resolve().parent.parent / "templates",
-        Path(sys.prefix) / "share" / "inbox-agent" / "templates",
-    )
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    looked = ", ".join(str(c) for c in candidates)
-    raise ConfigError(f"bundled templates not found; looked in {looked}")
+    """The ``templates/`` folder shipped with the code (``inbox_agent.templates``, see bundled)."""
+    return templates_dir()
 
 
 @lru_cache(maxsize=16)
@@ -225,6 +236,7 @@ def template_environment(template_dir: Path | None) -> Environment:
     )
     env.filters["long_date"] = long_date
     env.filters["long_date_cy"] = long_date_cy
+    env.filters["join_cy"] = join_cy
     env.filters["long_datetime"] = long_datetime
     return env
 
@@ -254,9 +266,16 @@ def render_acknowledgement(
     due_date: date | None,
     received_on: date,
     needs_review: bool,
+    outcome: Outcome | None = None,
+    forwarded_to: tuple[Recipient, ...] = (),
     language: Language = Language.ENGLISH,
 ) -> RenderedEmail:
     """The acknowledgement for a new case: reference, and what happens next for its category.
+
+    ``outcome`` is the protocol's answer for the message (its wording blocks, promise and
+    publication; by default the category's general rule for the day's phase), and
+    ``forwarded_to`` the recipients whose forwards were queued with the case: the email says
+    "passed to" exactly those, so it cannot claim a forward that was not made.
 
     A case marked for review gets the generic template whatever its category, because the
     category is a guess and the reply must not promise a route (a PARO forward, a statutory
@@ -267,6 +286,9 @@ def render_acknowledgement(
         raise ValueError("machine mail is never acknowledged: there is no template for it")
     name = REVIEW_TEMPLATE if needs_review else f"acknowledgement/{category.value}.txt.j2"
     phase = election_phase(received_on, settings.election)
+    if outcome is None:
+        outcome = protocol_outcome(settings.protocol, category, phase)
+    env = template_environment(settings.policy.template_dir)
     context = _office_context(settings) | {
         "category": category.value,
         "reference": one_line(reference, REFERENCE_MAX),
@@ -274,23 +296,24 @@ def render_acknowledgement(
         "due_date": due_date,
         "received_on": received_on,
         "phase": phase.value,
-        "meetings_rule": meetings_rule(settings.policy, phase),
-        "meetings_rule_cy": meetings_rule(settings.welsh, phase),
         "needs_review": needs_review,
+        "promise": outcome.promise.value,
+        "publish": outcome.publish.value,
+        "forwarded_to": [r.title for r in forwarded_to],
+        "paro_forwarded": any(r.title == PARO_TITLE for r in forwarded_to),
+        "paro_title": PARO_TITLE,
+        "forwarded_to_cy": [welsh_title(settings, r) for r in forwarded_to],
+        "paro_title_cy": PARO_TITLE_CY,
     }
-    env = template_environment(settings.policy.template_dir)
     languages = reply_languages(settings.welsh.standards, language)
     subject = acknowledgement_subject(
         reference, original_subject, subject_prefix(settings, languages)
     )
-    parts = [
-        (lang, _normalise(render_template(env, _named(name, lang), context))) for lang in languages
-    ]
-    body = "\n".join(text for _, text in parts)
+    parts = [(lang, _render_in(env, name, outcome.blocks, context, lang)) for lang in languages]
+    body = parts[0][1]
     if len(parts) > 1:
-        body = f"{BILINGUAL_NOTE}\n\n" + "\n".join(
-            text if i == 0 else f"{'-' * WRAP_WIDTH}\n\n{text}" for i, (_, text) in enumerate(parts)
-        )
+        rule = "-" * WRAP_WIDTH
+        body = f"{BILINGUAL_NOTE}\n\n" + f"\n{rule}\n\n".join(text for _, text in parts)
     sections = [{"lang": HTML_LANG[lang], "paragraphs": _blocks(text)} for lang, text in parts]
     if len(parts) > 1:
         sections[0]["paragraphs"] = [[BILINGUAL_NOTE], *sections[0]["paragraphs"]]
@@ -305,6 +328,22 @@ def render_acknowledgement(
         },
     )
     return RenderedEmail(subject=subject, text=_wrap(body), html=html)
+
+
+def _render_in(
+    env: Environment,
+    name: str,
+    blocks: tuple[str, ...],
+    context: dict[str, Any],
+    language: Language,
+) -> str:
+    """One language's letter: its wording blocks first, then the category's template."""
+    block_template = _named(BLOCK_TEMPLATE, language)
+    rendered = [
+        _normalise(render_template(env, block_template.format(block), context)).strip()
+        for block in blocks
+    ]
+    return _normalise(render_template(env, _named(name, language), context | {"blocks": rendered}))
 
 
 def _named(template: str, language: Language) -> str:
@@ -323,6 +362,80 @@ def subject_prefix(settings: Settings, languages: tuple[Language, ...]) -> str:
     return " / ".join(words[lang] for lang in languages)
 
 
+def welsh_title(settings: Settings, recipient: Recipient) -> str:
+    """A recipient's Welsh title ([welsh] recipients, by the protocol's key); the PARO's."""
+    if recipient.title == PARO_TITLE:
+        return PARO_TITLE_CY
+    for key, configured in settings.protocol.recipients.items():
+        if configured == recipient:
+            return settings.welsh.recipients.get(key, recipient.title)
+    return recipient.title
+
+
+def check_protocol_templates(settings: Settings) -> None:
+    """Every wording block a rule names must exist: found at start-up, not in a letter."""
+    env = template_environment(settings.policy.template_dir)
+    languages = reply_languages(settings.welsh.standards, Language.UNKNOWN)  # all it may use
+    patterns = [_named(BLOCK_TEMPLATE, lang) for lang in languages]
+    for index, rule in enumerate(settings.protocol.rules):
+        for template in (p.format(block) for block in rule.blocks for p in patterns):
+            try:
+                env.get_template(template)
+            except TemplateNotFound as exc:
+                raise ConfigError(
+                    f"{settings.source}: protocol.rules.{index}.blocks: no template "
+                    f"{template} ({rule.cite})"
+                ) from exc
+            except TemplateError as exc:
+                raise ConfigError(
+                    f"{settings.source}: protocol.rules.{index}.blocks: template "
+                    f"{template} is broken: {exc}"
+                ) from exc
+
+
+def render_forward_cover(
+    settings: Settings,
+    recipient: Recipient,
+    *,
+    reference: str,
+    requester_name: str,
+    requester_email: str,
+    received_at: datetime,
+    subject: str,
+    cites: tuple[str, ...],
+    sender_told: bool = True,
+) -> RenderedEmail:
+    """The note on top of a message routed, intact, to someone inside the office or force.
+
+    Says under which paragraph of the protocol it is theirs, so the recipient knows why it
+    came and the case shows what was sent.
+    """
+    ref = one_line(reference, REFERENCE_MAX)
+    their_subject = one_line(subject, SUBJECT_MAX)
+    context = _office_context(settings) | {
+        "recipient": recipient,
+        "reference": ref,
+        "requester_name": one_line(requester_name, NAME_MAX),
+        "requester_email": one_line(requester_email, ADDRESS_MAX),
+        "received_at": _aware(received_at).astimezone(_office_zone(settings)),
+        "subject": their_subject,
+        "cites": [one_line(c, 300) for c in cites],
+        "sender_told": sender_told,
+    }
+    env = template_environment(settings.policy.template_dir)
+    body = _normalise(render_template(env, INTERNAL_COVER_TEMPLATE, context))
+    tail = their_subject or settings.policy.acknowledgement_subject_prefix
+    title = recipient.title.removeprefix("the ")
+    cover_subject = one_line(f"[{ref}] For {title}: {tail}", SUBJECT_MAX)
+    return RenderedEmail(subject=cover_subject, text=_wrap(body), html=None)
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"received_at must be timezone-aware, got {moment.isoformat()}")
+    return moment
+
+
 def render_paro_cover(
     settings: Settings,
     *,
@@ -331,6 +444,7 @@ def render_paro_cover(
     requester_email: str,
     received_at: datetime,
     subject: str,
+    sender_told: bool = True,
 ) -> RenderedEmail:
     """The note on top of an electoral-process message forwarded, intact, to the PARO.
 
@@ -347,6 +461,7 @@ def render_paro_cover(
         "requester_email": one_line(requester_email, ADDRESS_MAX),
         "received_at": received_at.astimezone(_office_zone(settings)),
         "subject": their_subject,
+        "sender_told": sender_told,
     }
     env = template_environment(settings.policy.template_dir)
     body = _normalise(render_template(env, PARO_COVER_TEMPLATE, context))
@@ -355,11 +470,11 @@ def render_paro_cover(
     return RenderedEmail(subject=cover_subject, text=_wrap(body), html=None)
 
 
-def meetings_rule(policy: PolicySettings | WelshSettings, phase: Phase) -> str:
-    """The office's meeting rule for the day: candidates are only known once nominations close."""
-    if phase in _BEFORE_NOMINATIONS:
-        return policy.meetings_before_nominations
-    return policy.meetings_after_nominations
+def route_recipient(settings: Settings, key: str) -> Recipient:
+    """Who a protocol route goes to: the PARO from ``[paro]``, the rest from the protocol."""
+    if key == "paro":
+        return Recipient(title=PARO_TITLE, name=settings.paro.name, email=settings.paro.email)
+    return settings.protocol.recipients[key]  # type: ignore[index]  # validated at start-up
 
 
 def _office_context(settings: Settings) -> dict[str, Any]:
@@ -368,6 +483,8 @@ def _office_context(settings: Settings) -> dict[str, Any]:
         "office": settings.office,
         "paro": settings.paro,
         "policy": settings.policy,
+        "election": settings.election,
+        "recipients": settings.protocol.recipients,
         "welsh": settings.welsh,
     }
 

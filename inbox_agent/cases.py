@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox_agent.classify.requester import requester_type
+from inbox_agent.classify.requester import RequesterType, requester_type
 from inbox_agent.decide import Decision
 from inbox_agent.language import Language
 from inbox_agent.parse import ParsedMail
@@ -86,6 +86,49 @@ def find_thread_case(session: Session, mail: ParsedMail, prefix: str) -> Case | 
     if match is None:
         return None
     return session.scalars(select(Case).where(Case.reference == match.group(0))).first()
+
+
+def find_disclosure_case(session: Session, mail: ParsedMail, prefix: str) -> Case | None:
+    """The request a force's FOI disclosure answers: the thread, else a reference it quotes.
+
+    The force answers the requester itself and sends the same to the SPOC (Nottinghamshire
+    6.4, Norfolk 12), usually as a new message or a forward: our reference may be anywhere in
+    its subject, the forwarded original or the body.
+    """
+    case = find_thread_case(session, mail, prefix)
+    if case is not None:
+        return case
+    texts = [mail.subject, mail.text]
+    if mail.forwarded is not None:
+        texts[1:1] = [mail.forwarded.subject, mail.forwarded.text]
+    pattern = reference_pattern(prefix)
+    for text in texts:
+        for match in pattern.finditer(text):
+            found = session.scalars(select(Case).where(Case.reference == match.group(0))).first()
+            if found is not None:
+                return found
+    return None
+
+
+def is_force_mail(mail: ParsedMail, force_domains: list[str]) -> bool:
+    """Sent from one of the force's domains (or a subdomain of one)."""
+    if mail.sender is None or "@" not in mail.sender.email:
+        return False
+    domain = mail.sender.email.rsplit("@", 1)[1].lower()
+    return any(domain == d or domain.endswith(f".{d}") for d in force_domains)
+
+
+def treat_undeclared_as_public(session: Session, case: Case, now: dt.datetime) -> None:
+    """Nottinghamshire 1.1: someone not yet declared (not on the roster) is a member of the public.
+
+    Their own words may say they intend to stand; the register still records them as public
+    until they are on the roster (the PARO's statement, or staff's entry of a declaration).
+    """
+    if case.person_id is not None or case.requester_type == RequesterType.PUBLIC:
+        return
+    said = case.requester_type
+    case.requester_type = RequesterType.PUBLIC
+    audit(session, now, "treated_as_public", case=case, self_described=said, rule="undeclared")
 
 
 def audit(

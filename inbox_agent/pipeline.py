@@ -16,12 +16,22 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from inbox_agent.acknowledge import check_protocol_templates
 from inbox_agent.act import queue_actions, recent_acknowledgements
-from inbox_agent.cases import audit, find_thread_case, join_case, open_case, requester_language
+from inbox_agent.cases import (
+    audit,
+    find_disclosure_case,
+    find_thread_case,
+    is_force_mail,
+    join_case,
+    open_case,
+    requester_language,
+    treat_undeclared_as_public,
+)
 from inbox_agent.classify.classifier import classify_message
 from inbox_agent.classify.text import mail_text
 from inbox_agent.clock import Clock, utc_now
-from inbox_agent.deadlines import UkCalendar, received_local_date
+from inbox_agent.deadlines import UkCalendar, election_phase, received_local_date
 from inbox_agent.decide import Action, Facts, decide
 from inbox_agent.errors import SenderError, TransientError
 from inbox_agent.fetch import FetchReport, ImapFetcher
@@ -35,6 +45,7 @@ from inbox_agent.register.locks import mailbox_lease
 from inbox_agent.register.models import Disposition, MailboxState, StoredMessage
 from inbox_agent.send import DrainReport, Sender
 from inbox_agent.settings import Settings
+from inbox_agent.topics import detect_topics
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +88,7 @@ class Pipeline:
         self.acknowledge_since: dt.datetime | None = settings.actions.acknowledge_since
         self.sender = Sender(settings, register, clock=self.clock, stop=self.stop)
         self.lease = mailbox_lease(register, settings.source_name)
+        check_protocol_templates(settings)  # a rule naming a missing block fails at start-up
 
     def fetcher(self) -> ImapFetcher | LocalFetcher:
         s = self.settings
@@ -206,7 +218,10 @@ class Pipeline:
         message.subject = mail.subject[:2000]
         classification = classify_message(mail, self.own_addresses)
         prefix = self.settings.office.reference_prefix
-        thread = find_thread_case(session, mail, prefix)
+        protocol = self.settings.protocol
+        from_force = is_force_mail(mail, protocol.force_domains)
+        finder = find_disclosure_case if from_force else find_thread_case
+        thread = finder(session, mail, prefix)
         received_on = received_local_date(message.received_at, self.settings.office.timezone)
         requester = mail.requester.email if mail.requester else ""
         actions = self.settings.actions
@@ -223,12 +238,19 @@ class Pipeline:
             max_acknowledgements_per_day=actions.max_acknowledgements_per_sender_per_day,
             acknowledgements_enabled=actions.acknowledge,
             paro_forwarding_enabled=actions.forward_paro,
+            internal_forwarding_enabled=actions.forward_internal,
+            phase=election_phase(received_on, self.settings.election),
+            topics=detect_topics(mail),
+            protocol=protocol,
+            from_force=from_force,
         )
         decision = decide(facts, self.calendar)
         if decision.action is Action.LOG_MACHINE:
             return self._log_machine(session, message, classification.reasons, now)
         if decision.action is Action.JOIN_CASE and thread is not None:
             join_case(session, thread, message, now)
+            if from_force:
+                audit(session, now, "force_disclosure_filed", case=thread, message=message)
             log.info("event=joined case=%s stored_message=%d", thread.reference, message.id)
             return "joined"
         # the requester's language: this message's own words, else what they wrote in before
@@ -248,6 +270,8 @@ class Pipeline:
             received_on=received_on,
             language=language,
         )
+        if protocol.undeclared_are_public:
+            treat_undeclared_as_public(session, case, now)
         queue_actions(
             session, self.settings, case, message, mail, decision, now=now, received_on=received_on
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -25,10 +26,11 @@ from pydantic import (
     model_validator,
 )
 
+from inbox_agent.bundled import example_profile
 from inbox_agent.errors import ConfigError
+from inbox_agent.protocol import ProtocolSettings
 
 CONFIG_ENV = "INBOX_AGENT_CONFIG"
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "example.toml"
 
 Security = Literal["ssl", "starttls", "none"]
 Auth = Literal["password", "oauth2"]
@@ -98,6 +100,9 @@ class OfficeSettings(_Section):
     general_address: EmailStr | None = None
     reference_prefix: Annotated[str, Field(pattern=r"^[A-Z]{2,6}$")] = "ELX"
     timezone: str = "Europe/London"
+    # a fictional office (config/example.toml): check-config accepts its example.org
+    # placeholders; only allowed while nothing is read from or sent to a real server
+    demo: bool = False
 
 
 class ImapSettings(_Secret):
@@ -259,6 +264,9 @@ class ElectionSettings(_Section):
     pre_election_period_start: dt.date
     nominations_close: dt.date
     persons_nominated_published: dt.date
+    # check-config refuses a poll date in the past (last election's profile left in place)
+    # unless the office means to keep the inbox running after the poll
+    allow_past_poll_date: bool = False
 
     @model_validator(mode="after")
     def _in_order(self) -> ElectionSettings:
@@ -292,45 +300,17 @@ class CalendarSettings(_Section):
 
 
 class PolicySettings(_Section):
-    """The office's own protocol rules, as the acknowledgement templates quote them.
+    """How the office words its acknowledgements; what they say is in ``[protocol]``.
 
-    Each joint protocol words its rules on meetings, visits, hustings and the media
-    differently, and a requester should read their own office's rule, not a national
-    paraphrase. The texts are inserted as whole sentences; an empty text leaves the topic
-    out, for a protocol that is silent on it. ``template_dir`` lets an office replace any
-    bundled template by saving its own under the same name.
+    ``template_dir`` lets an office replace any bundled template (a category's letter, or one
+    of the protocol's wording blocks) by saving its own under the same name.
     """
 
-    meetings_before_nominations: str = (
-        "Individual meetings are only offered to candidates after formal nomination. Until "
-        "nominations close, please use the briefing material on our website and send any "
-        "questions to this inbox."
-    )
-    meetings_after_nominations: str = (
-        "The Chief Executive decides each request for an individual meeting. Questions must "
-        "be sent in advance, and notes of any meeting are published so that every candidate "
-        "has the same information."
-    )
-    visits: str = "There are no visits to police or OPCC premises during the pre-election period."
-    hustings: str = "Police officers and OPCC staff do not attend hustings."
-    media_contact: Annotated[str, Field(min_length=1)] = "the OPCC communications team"
     briefing_url: str | None = None
-    sar_contact: str | None = None
     template_dir: Path | None = None
     acknowledgement_subject_prefix: Annotated[
         str, Field(min_length=1, max_length=80, pattern=r"^[^\r\n]+$")
     ] = "Election enquiry"
-
-
-WELSH_POLICY_TEXTS = (
-    "meetings_before_nominations",
-    "meetings_after_nominations",
-    "visits",
-    "hustings",
-    "media_contact",
-    "sar_contact",
-)
-"""The ``[policy]`` texts a Welsh acknowledgement quotes, each with its Welsh wording."""
 
 
 class WelshSettings(_Section):
@@ -338,10 +318,12 @@ class WelshSettings(_Section):
 
     A Welsh office answers mail written in Welsh in Welsh, and mail from someone whose
     preference it does not know bilingually, Welsh first; mail in English is answered in
-    English. Everything a Welsh acknowledgement says in the office's own words is given here
-    in Welsh, beside its English in ``[policy]`` and ``[office]``: a translation must be
-    the office's, not the software's. An office outside Wales leaves ``standards`` false and
-    answers in English, whatever the language of the mail (it still records it).
+    English. What a Welsh acknowledgement says in the office's own words is given here in
+    Welsh: its name, the SPOC's title and the title of each ``[protocol.recipients]`` entry
+    (the wording blocks have Welsh templates, ``templates/acknowledgement/cy/``). A
+    translation must be the office's, not the software's. An office outside Wales leaves
+    ``standards`` false and answers in English, whatever the language of the mail (it
+    still records it).
     """
 
     standards: bool = False
@@ -350,12 +332,9 @@ class WelshSettings(_Section):
     acknowledgement_subject_prefix: Annotated[
         str, Field(min_length=1, max_length=80, pattern=r"^[^\r\n]+$")
     ] = "Ymholiad etholiad"
-    meetings_before_nominations: str = ""
-    meetings_after_nominations: str = ""
-    visits: str = ""
-    hustings: str = ""
-    media_contact: str = ""
-    sar_contact: str = ""
+    # Welsh titles of [protocol.recipients], by the same keys, as they read after "at" (to):
+    # "y Prif Weithredwr", "dîm cyfathrebu'r swyddfa"
+    recipients: dict[str, Annotated[str, Field(min_length=1)]] = {}
 
     @model_validator(mode="after")
     def _named(self) -> WelshSettings:
@@ -368,15 +347,11 @@ class WelshSettings(_Section):
                     )
         return self
 
-    def missing_texts(self, policy: PolicySettings) -> list[str]:
-        """The policy texts this Welsh office says in English but not yet in Welsh."""
+    def missing_titles(self, keys: Iterable[str]) -> list[str]:
+        """The protocol's recipients this Welsh office has not yet named in Welsh."""
         if not self.standards:
             return []
-        return [
-            key
-            for key in WELSH_POLICY_TEXTS
-            if (getattr(policy, key) or "").strip() and not getattr(self, key).strip()
-        ]
+        return [key for key in keys if key not in self.recipients]
 
 
 class ActionsSettings(_Section):
@@ -384,6 +359,7 @@ class ActionsSettings(_Section):
 
     acknowledge: bool = True
     forward_paro: bool = True
+    forward_internal: bool = True  # the protocol's routes to the Chief Executive and others
     max_acknowledgements_per_sender_per_day: Annotated[int, Field(ge=0, le=100)] = 3
     acknowledge_since: dt.datetime | None = None
     first_run_grace_hours: Annotated[int, Field(ge=0, le=24 * 90)] = 24
@@ -565,6 +541,24 @@ class TransparencySettings(_Section):
     weekly_report_hour: Annotated[int, Field(ge=0, le=23)] = 8
 
 
+class CaseworkSettings(_Section):
+    """Statutory casework: the letters' links, the officers' reminders and the escalation.
+
+    ``officer_addresses`` maps the officer names staff assign on the case page to where their
+    reminders go; a case whose officer has no address is reminded to the office inbox, so no
+    reminder is ever silently dropped. ``chief_executive`` receives the escalation when a
+    statutory date is missed; without it the escalation goes to the office inbox too.
+    """
+
+    disclosure_log_url: str | None = None
+    ico_complaint_url: str = "https://ico.org.uk/make-a-complaint/"
+    reminders: bool = True
+    remind_working_days_before: Annotated[int, Field(ge=0, le=20)] = 3
+    officer_addresses: dict[Annotated[str, Field(min_length=1)], EmailStr] = {}
+    chief_executive: EmailStr | None = None
+    reminder_hour: Annotated[int, Field(ge=0, le=23)] = 7
+
+
 class Settings(_Section):
     """The whole file. ``source`` is the path it came from, for error messages."""
 
@@ -579,6 +573,7 @@ class Settings(_Section):
     cases: CasesSettings = CasesSettings()
     calendar: CalendarSettings = CalendarSettings()
     policy: PolicySettings = PolicySettings()
+    protocol: ProtocolSettings = ProtocolSettings()
     welsh: WelshSettings = WelshSettings()
     actions: ActionsSettings = ActionsSettings()
     logging: LoggingSettings = LoggingSettings()
@@ -587,6 +582,7 @@ class Settings(_Section):
     metrics: MetricsSettings = MetricsSettings()
     web: WebSettings = WebSettings()
     transparency: TransparencySettings = TransparencySettings()
+    casework: CaseworkSettings = CaseworkSettings()
     oauth2: OAuth2Settings | None = None
     source: Path = Path("<memory>")
 
@@ -594,13 +590,26 @@ class Settings(_Section):
     def _one_source(self) -> Settings:
         if (self.imap is None) == (self.maildir is None):
             raise ValueError("configure exactly one mail source: [imap] or [maildir]")
+        local_only = self.imap is None and (self.smtp is None or self.smtp.deliver == "maildir")
+        if self.office.demo and not local_only:
+            raise ValueError(
+                "office.demo = true is for the bundled demo, which reads and writes local "
+                "Maildirs only; remove it from a profile with [imap] or smtp.deliver = 'smtp'"
+            )
         users = [s for s in ("imap", "smtp") if getattr(getattr(self, s), "auth", "") == "oauth2"]
         if users and self.oauth2 is None:
             raise ValueError(f"{users[0]}.auth = 'oauth2' needs an [oauth2] section")
-        if missing := self.welsh.missing_texts(self.policy):
+        own = {str(self.office.inbox_address).lower(), self.from_address}
+        for key, recipient in self.protocol.recipients.items():
+            if str(recipient.email).lower() in own:
+                raise ValueError(
+                    f"protocol.recipients.{key}.email is this inbox: a forward to it would "
+                    "come straight back; leave the recipient and its routes out"
+                )
+        if missing := self.welsh.missing_titles(self.protocol.recipients.keys()):
             raise ValueError(
-                f"welsh.{missing[0]}: welsh.standards = true and policy.{missing[0]} is set: "
-                'give its Welsh wording (or set both to "")'
+                f"welsh.recipients.{missing[0]}: welsh.standards = true and "
+                f"protocol.recipients.{missing[0]} is configured: give its Welsh title"
             )
         return self
 
@@ -674,37 +683,72 @@ def config_path(explicit: str | os.PathLike[str] | None) -> Path:
     if explicit:
         return Path(explicit)
     env = os.environ.get(CONFIG_ENV)
-    return Path(env) if env else DEFAULT_CONFIG
+    return Path(env) if env else example_profile()
 
 
-def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
-    """Read, validate and resolve secrets; raise ConfigError naming the file and key."""
-    file = config_path(path)
+def read_toml(file: Path) -> dict[str, Any]:
+    """Parse one TOML file; every way it can be unreadable is a ConfigError with a hint.
+
+    Windows editors save "UTF-8 with BOM" or a legacy code page by default, and the file is
+    often edited on a desktop and copied to the server, so those two get their own words.
+    """
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        raw = file.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read configuration: {exc.strerror}") from exc
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise ConfigError(
+            f"{file}: the file starts with a byte-order mark (BOM); save it as UTF-8 "
+            "without BOM (in Notepad: Save as, Encoding 'UTF-8', not 'UTF-8 with BOM')"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{file}: line {line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); save the file "
+            "as UTF-8 (a legacy code page such as Windows-1252 writes £ and curly quotes "
+            "differently)"
+        ) from exc
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
-    return settings_from_dict(data, file)
 
 
-def settings_from_dict(data: dict[str, Any], file: Path, *, key_prefix: str = "") -> Settings:
+def load_settings(path: str | os.PathLike[str] | None = None, *, secrets: bool = True) -> Settings:
+    """Read, validate and (with ``secrets``) resolve secrets; ConfigError names file and key."""
+    file = config_path(path)
+    return settings_from_dict(read_toml(file), file, secrets=secrets)
+
+
+def settings_from_dict(
+    data: dict[str, Any], file: Path, *, key_prefix: str = "", secrets: bool = True
+) -> Settings:
     """Validate an already-parsed mapping (tests build these directly).
 
     ``key_prefix`` (``mailboxes.north.``) makes errors name the key as it is written in a
-    file of several mailboxes (see ``deployment``).
+    file of several mailboxes (see ``deployment``). ``secrets=False`` leaves the passwords
+    unread until a connection needs them: admin commands (``status``, ``register``, the
+    web UI) run outside the daemon's unit, where its systemd credentials do not exist.
     """
     _resolve_paths(data, file.resolve().parent)
     try:
         settings = Settings.model_validate({**data, "source": file})
     except ValidationError as exc:
         raise ConfigError(_format_error(file, exc, key_prefix)) from exc
+    if secrets:
+        check_secrets(settings, key_prefix)
+    return settings
+
+
+def check_secrets(settings: Settings, key_prefix: str = "") -> None:
+    """Resolve every secret the mail peers need now, so a missing one fails at start-up."""
     try:
         _ = settings.imap_password, settings.smtp_password
         if settings.oauth2 is not None:
             settings.oauth2.check_secrets()
     except ConfigError as exc:
+        file = settings.source
         where = f"{file}: {key_prefix.rstrip('.')}" if key_prefix else f"{file}"
         raise ConfigError(f"{where}: {exc}") from exc
-    return settings

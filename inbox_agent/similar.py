@@ -124,10 +124,16 @@ class SimilarityIndex:
         self, parts: Sequence[csr_matrix], rows: slice | None = None
     ) -> NDArray[np.float64]:
         """The mean cosine of the query rows ``parts`` against every indexed text."""
+        return self._cosines(parts, self._matrices, rows)
+
+    @staticmethod
+    def _cosines(
+        queries: Sequence[csr_matrix], against: Sequence[csr_matrix], rows: slice | None
+    ) -> NDArray[np.float64]:
         weights = (WORD_WEIGHT, 1.0 - WORD_WEIGHT)
         cosines = [
             np.asarray(((q if rows is None else q[rows]) @ m.T).todense(), dtype=np.float64)
-            for q, m in zip(parts, self._matrices, strict=True)
+            for q, m in zip(queries, against, strict=True)
         ]
         total: NDArray[np.float64] = np.clip(
             weights[0] * cosines[0] + weights[1] * cosines[1], 0.0, 1.0
@@ -155,15 +161,20 @@ class SimilarityIndex:
                 found.append(Match(int(i), float(scores[i])))
         return found
 
-    def pairs(self, threshold: float) -> Iterator[tuple[int, int, float]]:
-        """Every pair (i < j) of indexed texts scoring at least ``threshold``."""
-        for start in range(0, self.size, BLOCK_ROWS):
-            rows = slice(start, min(start + BLOCK_ROWS, self.size))
-            block = self._combine(self._matrices, rows)
-            for r, c in zip(*np.nonzero(block >= threshold), strict=True):
-                i = start + int(r)
-                if i < int(c):
-                    yield i, int(c), float(block[r, c])
+    def pairs(
+        self, threshold: float, rows: Sequence[int] | None = None
+    ) -> Iterator[tuple[int, int, float]]:
+        """Every pair (i < j) of indexed texts scoring at least ``threshold``; with ``rows``,
+        only pairs among those texts."""
+        subset = list(range(self.size)) if rows is None else sorted(set(rows))
+        matrices = [m[subset] for m in self._matrices]
+        for start in range(0, len(subset), BLOCK_ROWS):
+            block = slice(start, min(start + BLOCK_ROWS, len(subset)))
+            scores = self._cosines(matrices, matrices, block)
+            for r, c in zip(*np.nonzero(scores >= threshold), strict=True):
+                i, j = subset[start + int(r)], subset[int(c)]
+                if i < j:
+                    yield i, j, float(scores[r, c])
 
 
 def similarity(a: str, b: str, background: Sequence[str] = ()) -> float:

@@ -152,6 +152,8 @@ class Case(Base):
         back_populates="case", order_by="StoredMessage.id"
     )
     events: Mapped[list[AuditEvent]] = relationship(back_populates="case", order_by="AuditEvent.id")
+    # what the office sent about the case: acknowledgement, forwards, replies (read-only here)
+    outbox: Mapped[list[OutboxMessage]] = relationship(order_by="OutboxMessage.id", viewonly=True)
     clock_events: Mapped[list[ClockEventRow]] = relationship(order_by="ClockEventRow.id")
 
 

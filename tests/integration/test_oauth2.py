@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import HUMAN, INBOX, base_config, message
+from builders import HUMAN, INBOX, base_config, message, real_office
 from servers import DovecotServer, SmtpSink
 
 from inbox_agent.commands import check_config
@@ -175,7 +175,7 @@ def _settings(
             "from_address": INBOX,
             "timeout_seconds": 5,
         }
-    return settings_from_dict(data, tmp_path / "inbox-agent.toml")
+    return settings_from_dict(real_office(data), tmp_path / "inbox-agent.toml")
 
 
 def _provider(settings: Settings, clock: FakeClock) -> HttpTokenProvider:

@@ -66,11 +66,19 @@ persons_nominated_published = 2027-04-09
 standards = true
 office_name = "Swyddfa Comisiynydd Heddlu a Throseddu Testshire"
 spoc_role = "Prif Weithredwr"
-meetings_before_nominations = "Dim cyfarfodydd cyn i'r enwebiadau gau."
-meetings_after_nominations = "Y Prif Weithredwr sy'n penderfynu."
-visits = "Dim ymweliadau yn ystod y cyfnod cyn etholiad."
-hustings = "Nid yw swyddogion yn mynychu hystings."
-media_contact = "dîm cyfathrebu'r swyddfa"
+
+[welsh.recipients]
+media_team = "dîm cyfathrebu'r swyddfa"
+
+[protocol.recipients.media_team]
+title = "the OPCC communications team"
+email = "media@opcc.testshire.example.org"
+
+[[protocol.rules]]
+cite = "Testshire 7.1: media enquiries go to the communications team"
+categories = ["media_enquiry"]
+route = ["media_team"]
+blocks = ["media_factual_neutral"]
 """
 
 WELSH_FOI = message(
