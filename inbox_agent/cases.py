@@ -188,7 +188,8 @@ def open_case(
         classifier_version=version,
         classification_reasons=list(reasons),
         needs_review=decision.needs_review,
-        date_of_contact=_contact_time(mail, now),
+        # arrival (IMAP INTERNALDATE, or the delivery date of an import), not the Date header
+        date_of_contact=message.received_at,
         requester_name=requester.name if requester else "",
         requester_email=requester.email if requester else "",
         requester_type=requester_type(mail.request_text),
@@ -229,15 +230,3 @@ def join_case(session: Session, case: Case, message: StoredMessage, now: dt.date
     message.disposition = Disposition.CASE
     case.updated_at = now
     audit(session, now, "message_joined_case", case=case, message=message)
-
-
-def _contact_time(mail: ParsedMail, now: dt.datetime) -> dt.datetime:
-    """The Date header when it is sane, else the time we received the message."""
-    if mail.date:
-        try:
-            sent = dt.datetime.fromisoformat(mail.date)
-        except ValueError:
-            return now
-        if sent.tzinfo is not None and sent <= now + dt.timedelta(days=1):
-            return sent
-    return now

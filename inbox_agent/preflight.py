@@ -127,6 +127,9 @@ def _shown(value: str) -> str:
 # -- templates --------------------------------------------------------------------------
 
 
+Render = tuple[str, Callable[[], object]]
+
+
 def render_every_template(settings: Settings) -> tuple[int, list[str]]:
     """Render each email the daemon can send, for each category and election phase.
 
@@ -134,17 +137,49 @@ def render_every_template(settings: Settings) -> tuple[int, list[str]]:
     (``acknowledge``, ``alerts``, ``reports``, ``publish``) is the daemon's own, so an
     office's override in ``policy.template_dir`` is tried exactly as it will be used.
     """
-    from inbox_agent.acknowledge import render_acknowledgement, render_paro_cover
-    from inbox_agent.alerts import failure_alert, recovery_alert
-    from inbox_agent.classify import Category
-    from inbox_agent.deadlines import UkCalendar
-    from inbox_agent.decide import due_date_for
     from inbox_agent.publish import render_disclosure_log
     from inbox_agent.reports import WeeklySummary, render_weekly_summary
 
+    moment = dt.datetime.combine(settings.election.poll_date, dt.time(9, 30), dt.UTC)
+    return _render_all(
+        [
+            *_pass_renders(settings),
+            (
+                "weekly summary",
+                lambda: render_weekly_summary(
+                    settings, WeeklySummary("2027-W18", moment.date(), moment.date())
+                ),
+            ),
+            ("disclosure log", lambda: render_disclosure_log(settings, [], moment.date())),
+        ]
+    )
+
+
+def check_templates(settings: Settings) -> None:
+    """Raise one ConfigError naming every template a pass may need that fails.
+
+    A pass runs it before it touches the mailbox, so a missing or broken template, or an
+    unknown time zone, stops the pass instead of failing, moving and counting each message.
+    About 70 renders, under 0.1 s; the weekly summary and the disclosure log are left to
+    check-config, since a pass never sends them.
+    """
+    _, failures = _render_all(_pass_renders(settings))
+    if failures:
+        more = f"; and {len(failures) - 5} more" if failures[5:] else ""
+        raise ConfigError(f"{settings.source}: templates: {'; '.join(failures[:5])}{more}")
+
+
+def _pass_renders(settings: Settings) -> list[Render]:
+    """What a pass can send: every acknowledgement, the PARO cover, the poll alerts."""
+    from inbox_agent.acknowledge import render_acknowledgement, render_paro_cover
+    from inbox_agent.alerts import failure_alert, operator_alert, recovery_alert
+    from inbox_agent.classify import Category
+    from inbox_agent.deadlines import UkCalendar
+    from inbox_agent.decide import due_date_for
+
     calendar = UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
     reference = f"{settings.office.reference_prefix}-{settings.election.poll_date.year}-0001"
-    renders: list[tuple[str, Callable[[], object]]] = []
+    renders: list[Render] = []
     for phase, day in _phase_days(settings).items():
         for category in Category:
             if category is Category.AUTOMATED:
@@ -183,13 +218,14 @@ def render_every_template(settings: Settings) -> tuple[int, list[str]]:
             lambda: recovery_alert(settings, moment, moment + dt.timedelta(hours=1), 60),
         ),
         (
-            "weekly summary",
-            lambda: render_weekly_summary(
-                settings, WeeklySummary("2027-W18", moment.date(), moment.date())
-            ),
+            "operator error alert",
+            lambda: operator_alert(settings, moment, "ConfigError: a test", strict=True),
         ),
-        ("disclosure log", lambda: render_disclosure_log(settings, [], moment.date())),
     ]
+    return renders
+
+
+def _render_all(renders: list[Render]) -> tuple[int, list[str]]:
     failures = []
     for label, render in renders:
         try:
@@ -221,6 +257,7 @@ def check_register(settings: Settings) -> str:
     url = settings.database.url
     path = sqlite_path(url)
     if path is not None:
+        path = path.resolve()
         _check_writable(path)
         if not path.exists():
             return f"{path} does not exist yet; inbox-agent run creates it"

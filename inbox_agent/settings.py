@@ -433,6 +433,10 @@ class WebSettings(_Section):
     trusted_proxy_header: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")] | None = None
     secure_cookies: bool = True
     session_hours: Annotated[float, Field(gt=0, le=24 * 7)] = 8.0
+    idle_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 30.0
+    login_concurrency: Annotated[int, Field(ge=1, le=64)] = 2
+    max_request_bytes: Annotated[int, Field(ge=64 * 1024, le=100 * 1024 * 1024)] = 2 * 1024 * 1024
+    max_header_bytes: Annotated[int, Field(ge=4096, le=1024 * 1024)] = 16 * 1024
 
     @model_validator(mode="after")
     def _check(self) -> WebSettings:

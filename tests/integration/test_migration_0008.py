@@ -30,7 +30,7 @@ def test_0008_matches_the_models_and_fills_old_cases_with_unknown(db_url: str) -
     try:
         with register.engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-        _run(register, "downgrade", "0006")
+        _run(register, "downgrade", "0007")
         assert "language" not in _columns(register)
         with register.engine.begin() as conn:
             conn.execute(

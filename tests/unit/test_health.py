@@ -312,6 +312,22 @@ def test_threshold_comes_from_the_alerts_section(tmp_path: Path) -> None:
         reg.dispose()
 
 
+def test_an_outbox_that_stopped_draining_is_critical(
+    register: Register, settings: Settings
+) -> None:
+    interval = dt.timedelta(seconds=settings.poll.interval_seconds)
+    with register.transaction() as s:
+        _source(s, success=NOW - dt.timedelta(minutes=1), error=None)
+        _email(s, OutboxStatus.QUEUED, NOW - 3 * interval)  # due three intervals ago: fine
+        _email(s, OutboxStatus.QUEUED, NOW + dt.timedelta(hours=1))  # backing off: fine
+    assert _health(register, settings).problems == ()
+    with register.transaction() as s:
+        _email(s, OutboxStatus.QUEUED, NOW - 3 * interval - dt.timedelta(seconds=1))
+    health = _health(register, settings)
+    assert health.critical
+    assert [p.split(":")[0] for p in health.problems] == ["the outbox is not draining"]
+
+
 def test_json_has_every_section_and_ages_in_seconds(register: Register, settings: Settings) -> None:
     with register.transaction() as s:
         _source(s, success=NOW - dt.timedelta(minutes=2), error=None)
@@ -325,6 +341,7 @@ def test_json_has_every_section_and_ages_in_seconds(register: Register, settings
         "retrying_messages": 0,
         "queued_emails": 1,
         "oldest_queued_age_seconds": 180,
+        "oldest_due_age_seconds": 180,
     }
     for key in ("outbox_failed", "quarantined", "overdue_statutory", "poll_failing_since"):
         assert key in data

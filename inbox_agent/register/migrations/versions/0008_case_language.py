@@ -1,7 +1,7 @@
 """cases.language: the requester's language preference (Welsh Language Standards)
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03 14:00:00.000000
 
 "cy" (Welsh), "en" (English) or "" (not known): what the acknowledgement was written in, and
@@ -17,7 +17,7 @@ from alembic import op
 import inbox_agent.register.models
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
