@@ -269,13 +269,17 @@ def render_acknowledgement(
     outcome: Outcome | None = None,
     forwarded_to: tuple[Recipient, ...] = (),
     language: Language = Language.ENGLISH,
+    template: str | None = None,
+    recorded_request: str = "",
 ) -> RenderedEmail:
     """The acknowledgement for a new case: reference, and what happens next for its category.
 
     ``outcome`` is the protocol's answer for the message (its wording blocks, promise and
     publication; by default the category's general rule for the day's phase), and
     ``forwarded_to`` the recipients whose forwards were queued with the case: the email says
-    "passed to" exactly those, so it cannot claim a forward that was not made.
+    "passed to" exactly those, so it cannot claim a forward that was not made. ``template``
+    replaces the category's letter (the written confirmation of a telephone request quotes
+    ``recorded_request``, staff's record of what was asked).
 
     A case marked for review gets the generic template whatever its category, because the
     category is a guess and the reply must not promise a route (a PARO forward, a statutory
@@ -285,6 +289,7 @@ def render_acknowledgement(
     if category is Category.AUTOMATED:
         raise ValueError("machine mail is never acknowledged: there is no template for it")
     name = REVIEW_TEMPLATE if needs_review else f"acknowledgement/{category.value}.txt.j2"
+    name = template or name  # e.g. the written confirmation of a telephone request
     phase = election_phase(received_on, settings.election)
     if outcome is None:
         outcome = protocol_outcome(settings.protocol, category, phase)
@@ -304,6 +309,7 @@ def render_acknowledgement(
         "paro_title": PARO_TITLE,
         "forwarded_to_cy": [welsh_title(settings, r) for r in forwarded_to],
         "paro_title_cy": PARO_TITLE_CY,
+        "recorded_request": recorded_request,  # staff's record, for a written confirmation
     }
     languages = reply_languages(settings.welsh.standards, language)
     subject = acknowledgement_subject(

@@ -100,6 +100,21 @@ class Disposition(StrEnum):
     DUPLICATE = "duplicate"  # same message seen before under another key
 
 
+class ContactMethod(StrEnum):
+    """How a contact reached the office: the register's "method of contact" column."""
+
+    EMAIL = "email"
+    TELEPHONE = "telephone"
+    LETTER = "letter"
+    IN_PERSON = "in_person"
+    MEETING = "meeting"  # a meeting log (Norfolk 19)
+    SOCIAL_MEDIA = "social_media"
+
+
+RECORDED_METHODS = tuple(m.value for m in ContactMethod if m is not ContactMethod.EMAIL)
+"""What staff record by hand (``inbox_agent/contacts.py``); email arrives by itself."""
+
+
 class CaseStatus(StrEnum):
     NEW = "new"
     IN_PROGRESS = "in_progress"

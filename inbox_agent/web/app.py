@@ -442,7 +442,14 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 def _routes() -> list[BaseRoute]:
-    from inbox_agent.web import parity_view, publication, similar_view, statistics_view, views
+    from inbox_agent.web import (
+        contact_view,
+        parity_view,
+        publication,
+        similar_view,
+        statistics_view,
+        views,
+    )
 
     case = "/cases/{reference}"
     entry = "/publication/{reference}"
@@ -464,6 +471,8 @@ def _routes() -> list[BaseRoute]:
         Route(entry + "/approve", page(publication.approve, admin=True), methods=["POST"]),
         Route(entry + "/withhold", page(publication.withhold), methods=["POST"]),
         Route("/parity", page(parity_view.show_parity)),
+        Route("/contacts/new", page(contact_view.show_contact_form)),
+        Route("/contacts/new", page(contact_view.record_contact_form), methods=["POST"]),
         Route("/campaigns", page(similar_view.show_campaigns)),
         Route(
             "/campaigns/{reference}/assign", page(similar_view.assign_campaign), methods=["POST"]

@@ -127,6 +127,19 @@ def follow_ups(session: Session, case: Case, old: str, new: str) -> list[str]:
         notes.append("This was forwarded to the PARO: tell the PARO it is not theirs.")
     if new == electoral and not forwarded:
         notes.append("This was not forwarded to the PARO: forward it by hand.")
+    routed = session.scalars(
+        select(OutboxMessage.recipient).where(
+            OutboxMessage.case_id == case.id,
+            OutboxMessage.kind.like("%_forward"),
+            OutboxMessage.kind != "paro_forward",
+            OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENT)),
+        )
+    )
+    for recipient in dict.fromkeys(routed):
+        notes.append(
+            f"This was passed to {recipient} under the protocol's rule for '{old}': tell them "
+            "if it is no longer theirs."
+        )
     return notes
 
 
