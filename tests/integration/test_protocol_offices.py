@@ -21,6 +21,7 @@ import time
 import tomllib
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -497,9 +498,12 @@ def office_settings(name: str, tmp_path: Path, smtp: dict[str, Any] | None = Non
 
 
 def deliver(tmp_path: Path, raw: bytes, day: dt.date) -> None:
+    """Into the Maildir as the office's server would: stamped Received on ``day``."""
+    when = dt.datetime.combine(day, dt.time(10, 0), dt.UTC)
+    stamp = f"Received: from mx.example.net by inbox.example.org; {format_datetime(when)}\r\n"
     box = mailbox.Maildir(tmp_path / "box", create=True)
-    item = mailbox.MaildirMessage(raw)
-    item.set_date(dt.datetime.combine(day, dt.time(10, 0), dt.UTC).timestamp())
+    item = mailbox.MaildirMessage(stamp.encode("ascii") + raw)
+    item.set_date(when.timestamp())
     box.add(item)
     box.close()
 
