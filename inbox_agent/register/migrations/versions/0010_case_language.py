@@ -1,7 +1,7 @@
 """cases.language: the requester's language preference (Welsh Language Standards)
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-03 14:00:00.000000
 
 "cy" (Welsh), "en" (English) or "" (not known): what the acknowledgement was written in, and
@@ -16,8 +16,8 @@ from alembic import op
 
 import inbox_agent.register.models
 
-revision = "0008"
-down_revision = "0007"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,4 @@
-"""Migration 0008 (cases.language) on SQLite and PostgreSQL: old cases become "not known"."""
+"""Migration 0010 (cases.language) on SQLite and PostgreSQL: old cases become "not known"."""
 
 from __future__ import annotations
 
@@ -25,12 +25,12 @@ def _columns(register: Register) -> set[str]:
     return {c["name"] for c in inspect(register.engine).get_columns("cases")}
 
 
-def test_0008_matches_the_models_and_fills_old_cases_with_unknown(db_url: str) -> None:
+def test_0010_matches_the_models_and_fills_old_cases_with_unknown(db_url: str) -> None:
     register = Register(db_url)
     try:
         with register.engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-        _run(register, "downgrade", "0007")
+        _run(register, "downgrade", "0009")
         assert "language" not in _columns(register)
         with register.engine.begin() as conn:
             conn.execute(
