@@ -33,6 +33,7 @@ from inbox_agent.register.models import (
     StoredMessage,
 )
 from inbox_agent.settings import Settings
+from inbox_agent.statutory import clock_state
 
 REPLY = "reply"
 RECLASSIFIED = "reclassification_recorded"
@@ -176,6 +177,9 @@ def reclassify(
     old_due = case.due_date
     record_correction(session, case.reference, new.value, actor, now)
     case.due_date = due_date_for(new, received_on, calendar, settings.cases.target_working_days)
+    clock = clock_state(case, calendar, settings.office.timezone)  # steps already recorded
+    if clock is not None:
+        case.due_date = clock.due
     case.needs_review = bool(notes)
     record(
         session,
