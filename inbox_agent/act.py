@@ -22,6 +22,7 @@ from inbox_agent.acknowledge import (
 from inbox_agent.cases import audit
 from inbox_agent.classify import Category
 from inbox_agent.decide import Decision
+from inbox_agent.language import Language
 from inbox_agent.outbox import queue_email
 from inbox_agent.parse import ParsedMail
 from inbox_agent.protocol import Recipient
@@ -63,6 +64,7 @@ def queue_actions(
     *,
     now: dt.datetime,
     received_on: dt.date,
+    template: str | None = None,
 ) -> None:
     """Queue the protocol's forwards, then the acknowledgement that names exactly those.
 
@@ -79,7 +81,15 @@ def queue_actions(
     )
     if told:
         _queue_acknowledgement(
-            session, settings, case, mail, decision, forwarded, now=now, received_on=received_on
+            session,
+            settings,
+            case,
+            mail,
+            decision,
+            forwarded,
+            now=now,
+            received_on=received_on,
+            template=template,
         )
     elif decision.action.value == "open_case":
         audit(session, now, "acknowledgement_withheld", case=case, reasons=list(decision.reasons))
@@ -95,6 +105,7 @@ def _queue_acknowledgement(
     *,
     now: dt.datetime,
     received_on: dt.date,
+    template: str | None,
 ) -> None:
     assert mail.requester is not None
     rendered = render_acknowledgement(
@@ -108,6 +119,9 @@ def _queue_acknowledgement(
         needs_review=case.needs_review,
         outcome=decision.outcome,
         forwarded_to=forwarded,
+        language=Language(case.language),
+        template=template,
+        recorded_request=case.information_sought if template else "",
     )
     threaded = mail.forwarded is None  # the requester never saw the staff forward
     row = queue_email(

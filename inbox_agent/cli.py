@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from inbox_agent import __version__, transparency
+from inbox_agent import __version__, contacts_cli, transparency
 from inbox_agent.bundled import BUNDLES, Bundle, bundled_dir
 from inbox_agent.deployment import Deployment, load_deployment
 from inbox_agent.errors import InboxAgentError, OperatorError
@@ -73,8 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     files = sub.add_parser("files", help="where this installation keeps its shipped files")
     files.add_argument("bundle", nargs="?", choices=BUNDLES, help="print only this folder")
     _add_model_parser(sub)
+    _add_admin_parsers(sub)
     _add_web_parsers(sub)
     transparency.add_parsers(sub)  # roster, publication, publish, parity, report
+    contacts_cli.add_parser(sub)  # contact record | import
     _accept_global_options(parser)
     return parser
 
@@ -114,6 +116,22 @@ def _add_model_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     correct.add_argument("reference")
     correct.add_argument("category")
     correct.add_argument("--user", required=True, help="who is correcting it")
+
+
+def _add_admin_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``db status | upgrade | backup PATH`` and ``quarantine list | release ID-or-REF``."""
+    db = sub.add_parser("db", help="the register's schema version, upgrades and backups")
+    cmd = db.add_subparsers(dest="db_command", required=True)
+    cmd.add_parser("status", help="schema revision against this release's (exit 1: upgrade)")
+    cmd.add_parser("upgrade", help="migrate the register to this release's schema (logged)")
+    backup = cmd.add_parser("backup", help="a checked copy: SQLite VACUUM INTO, or pg_dump -Fc")
+    backup.add_argument("path", type=Path, help="a new file")
+    shunt = sub.add_parser("quarantine", help="messages that could not be handled")
+    cmd = shunt.add_subparsers(dest="quarantine_command", required=True)
+    cmd.add_parser("list", help="every quarantined message with its reason")
+    release = cmd.add_parser("release", help="put it back for processing (audited)")
+    release.add_argument("message", help="stored message id (as status shows) or case reference")
+    release.add_argument("--user", help="who is releasing it (default: cli:<login>)")
 
 
 def _add_web_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -226,6 +244,8 @@ def _dispatch_one(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.command in transparency.COMMANDS:
         return transparency.run(settings, args, sys.stdout)
+    if args.command == contacts_cli.COMMAND:
+        return contacts_cli.run(settings, args, sys.stdout)
     if args.command == "classify":
         return commands.classify_files(settings, args.files, sys.stdout)
     if args.command == "register":
@@ -236,6 +256,10 @@ def _dispatch_one(args: argparse.Namespace, settings: Settings) -> int:
         return commands.retention(settings, sys.stdout, apply=args.apply)
     if args.command == "model":
         return commands.model(settings, args, sys.stdout)
+    if args.command == "db":
+        return commands.db(settings, args, sys.stdout)
+    if args.command == "quarantine":
+        return commands.quarantine(settings, args, sys.stdout)
     if args.command == "web":
         from inbox_agent.web.server import serve
 

@@ -3,7 +3,10 @@
 fetch -> store raw (intake) -> parse -> classify -> decide -> register. Each stored message is
 handled in its own transaction, so one bad message cannot hold back the rest. A sender's fault
 (unparseable MIME) quarantines at once; any other failure is retried on later passes and
-quarantined after ``poll.max_attempts``, with the reason, where staff can see it.
+quarantined after ``poll.max_attempts``, with the reason, where staff can see it. An
+operator's error (a template missing or broken, an unknown time zone) never counts against a
+message: it is checked before the mailbox is touched, and if a message still meets one the
+pass stops with it untouched, for the scheduler to alert on.
 """
 
 from __future__ import annotations
@@ -25,19 +28,23 @@ from inbox_agent.cases import (
     is_force_mail,
     join_case,
     open_case,
+    requester_language,
     treat_undeclared_as_public,
 )
 from inbox_agent.classify.classifier import classify_message
+from inbox_agent.classify.text import mail_text
 from inbox_agent.clock import Clock, utc_now
 from inbox_agent.deadlines import UkCalendar, election_phase, received_local_date
 from inbox_agent.decide import Action, Facts, decide
-from inbox_agent.errors import SenderError, TransientError
+from inbox_agent.errors import OperatorError, SenderError, TransientError
 from inbox_agent.fetch import FetchReport, ImapFetcher
 from inbox_agent.follow_up import note_follow_up
+from inbox_agent.language import detect_language, preference
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.logs import SINGLE_MAILBOX
 from inbox_agent.oauth import token_provider
 from inbox_agent.parse import ParsedMail, parse_message
+from inbox_agent.preflight import check_templates
 from inbox_agent.register.db import Register
 from inbox_agent.register.locks import mailbox_lease
 from inbox_agent.register.models import Disposition, MailboxState, StoredMessage
@@ -87,6 +94,7 @@ class Pipeline:
         self.acknowledge_since: dt.datetime | None = settings.actions.acknowledge_since
         self.sender = Sender(settings, register, clock=self.clock, stop=self.stop)
         self.lease = mailbox_lease(register, settings.source_name)
+        self.backlog_first = False
         check_protocol_templates(settings)  # a rule naming a missing block fails at start-up
 
     def fetcher(self) -> ImapFetcher | LocalFetcher:
@@ -124,6 +132,11 @@ class Pipeline:
             log.debug("event=standby reason=lease_held_elsewhere")
             report.sent = self.sender.drain()
             return report
+        # the operator's part first: an error here stops the pass before the mailbox is touched
+        check_templates(self.settings)
+        if self.backlog_first:  # the last pass stopped on an operator's error with mail in hand
+            self.process_pending(report)  # still broken: raises again, the mailbox untouched
+            self.backlog_first = False
         fetcher = self.fetcher()
         started = self.clock()
         try:
@@ -203,6 +216,12 @@ class Pipeline:
             report.quarantined += 1
         except TransientError:
             raise  # the database itself is down: stop the pass, retry on the next one
+        except OperatorError:
+            # the operator must fix something (a template, the time zone): the message's
+            # transaction rolled back, no attempt is counted, the pass stops, and the next
+            # one takes the stored mail before it touches the mailbox again
+            self.backlog_first = True
+            raise
         except Exception as exc:  # one message must not stop the inbox
             log.exception("event=process_failed stored_message=%d", message_id)
             if self._count_attempt(message_id, f"{type(exc).__name__}: {exc}"):
@@ -255,6 +274,10 @@ class Pipeline:
                 note_follow_up(session, self.settings, thread, message, now)
             log.info("event=joined case=%s stored_message=%d", thread.reference, message.id)
             return "joined"
+        # the requester's language: this message's own words, else what they wrote in before
+        language = preference(
+            detect_language(mail_text(mail)), requester_language(session, requester)
+        )
         case = open_case(
             session,
             message,
@@ -266,13 +289,14 @@ class Pipeline:
             version=classification.version,
             now=now,
             received_on=received_on,
+            language=language,
         )
         if protocol.undeclared_are_public:
             treat_undeclared_as_public(session, case, now)
         queue_actions(
             session, self.settings, case, message, mail, decision, now=now, received_on=received_on
         )
-        _log_case(case.reference, mail, decision.category)
+        _log_case(case.reference, mail, decision.category, case.language)
         return "cases_opened"
 
     def _log_machine(
@@ -310,6 +334,12 @@ class Pipeline:
         return exhausted
 
 
-def _log_case(reference: str, mail: ParsedMail, category: str) -> None:
+def _log_case(reference: str, mail: ParsedMail, category: str, language: str) -> None:
     forwarded = " forwarded_by_staff=yes" if mail.forwarded else ""
-    log.info("event=case_opened case=%s category=%s%s", reference, category, forwarded)
+    log.info(
+        "event=case_opened case=%s category=%s language=%s%s",
+        reference,
+        category,
+        language or "unknown",
+        forwarded,
+    )
