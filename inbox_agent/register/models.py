@@ -136,7 +136,7 @@ class Case(Base):
     decisions_and_risk_mitigations: Mapped[str | None] = mapped_column(CleanText)
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     updated_at: Mapped[dt.datetime]
-    # the roster entry the requester was matched to (inbox_agent/roster.py), if any
+    # the roster entry the requester was matched to (inbox_agent/transparency/roster.py), if any
     person_id: Mapped[int | None] = mapped_column(ForeignKey("roster_people.id"), index=True)
 
     messages: Mapped[list[StoredMessage]] = relationship(
@@ -339,7 +339,7 @@ class RosterRole(StrEnum):
 
 
 class RosterPerson(Base):
-    """A candidate, prospective candidate, agent or representative (``inbox_agent/roster.py``).
+    """A candidate, prospective candidate, agent or representative (``transparency/roster.py``).
 
     Imported from the PARO's statement of persons nominated (``source``, ``source_date``) or
     added by staff. The serving PCC and Deputy PCC are flagged so that equal treatment can be

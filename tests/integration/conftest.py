@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Playwright
-from webserver import chromium, playwright_driver
+from support.webserver import chromium, playwright_driver
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -6,10 +6,10 @@ import io
 from pathlib import Path
 
 import pytest
-from builders import base_config
 from servers import DovecotServer, SmtpSink, free_port
+from support.builders import base_config
 
-from inbox_agent.commands import check_config
+from inbox_agent.cli.commands import check_config
 from inbox_agent.settings import Settings, settings_from_dict
 
 pytestmark = pytest.mark.integration

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 import pytest
-from builders import HUMAN, INBOX, base_config, imap_settings, message
 from servers import DovecotServer, wait_until
 from sqlalchemy import func, select
+from support.builders import HUMAN, INBOX, base_config, imap_settings, message
 
 from inbox_agent.errors import RegisterUnavailable
 from inbox_agent.idle import IdleWatcher
@@ -83,7 +83,7 @@ def test_daemon_processes_new_mail_within_seconds_and_after_a_server_restart(
     _write_config(config, dovecot, url)
     with log_file.open("w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "inbox_agent.cli", "--config", str(config), "run"],
+            [sys.executable, "-m", "inbox_agent.cli.main", "--config", str(config), "run"],
             env={**os.environ, "INBOX_AGENT_CONFIG": str(config)},
             stdout=subprocess.DEVNULL,
             stderr=err,

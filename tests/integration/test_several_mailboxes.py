@@ -15,8 +15,8 @@ import sys
 from email.message import Message
 from pathlib import Path
 
-from builders import HUMAN, message
 from servers import DovecotServer, SmtpSink, free_port, wait_until
+from support.builders import HUMAN, message
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFICES = {"north": "NTH", "south": "STH", "broken": "BRK"}
@@ -107,7 +107,7 @@ def test_one_daemon_serves_several_offices_and_a_dead_one_stops_none(
     config = _config(tmp_path, dovecot, smtp_sink)
     log = tmp_path / "daemon.log"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "inbox_agent.cli", "--config", str(config), "run"]
+    command = [sys.executable, "-m", "inbox_agent.cli.main", "--config", str(config), "run"]
     with log.open("wb") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=env)
     try:

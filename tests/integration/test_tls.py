@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import trustme
-from builders import HUMAN, imap_settings, message
 from servers import DovecotServer, SmtpSink
+from support.builders import HUMAN, imap_settings, message
 
 from inbox_agent.errors import MailboxUnavailable
 from inbox_agent.pipeline import Pipeline

@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import HUMAN, INBOX, imap_settings, message, smtp_config
 from playwright.sync_api import BrowserContext, Dialog, Page, Playwright, expect
 from servers import DovecotServer, SmtpSink, free_port, wait_until
 from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
-from webserver import (
+from support.builders import HUMAN, INBOX, imap_settings, message, smtp_config
+from support.webserver import (
     SCREENSHOTS_ENV,
     HttpSession,
     RemoteHost,
@@ -579,7 +579,7 @@ def test_inbox_agent_web_serves_the_login_page_and_stops_on_sigterm(tmp_path: Pa
     config.write_text(text.replace('"127.0.0.1:8080"', f'"127.0.0.1:{port}"'), encoding="utf-8")
     env = {**os.environ, "INBOX_AGENT_CONFIG": str(config)}
     env.pop("INBOX_AGENT_WEB_KEY", None)
-    command = [sys.executable, "-m", "inbox_agent.cli", "web"]
+    command = [sys.executable, "-m", "inbox_agent.cli.main", "web"]
     refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2, "no session key: the operator must fix the configuration"
     assert "web.secret_key_env" in refused.stderr

@@ -6,9 +6,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from builders import message
+from support.builders import message
 
-from inbox_agent.cli import main
+from inbox_agent.cli.main import main
 from inbox_agent.deployment import load_deployment
 from inbox_agent.errors import ConfigError
 

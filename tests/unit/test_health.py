@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import base_config
 from sqlalchemy.orm import Session
+from support.builders import base_config
 
-from inbox_agent import commands
-from inbox_agent.cli import main
-from inbox_agent.health import Health, build_health, format_age, render_health
+from inbox_agent.cli import commands
+from inbox_agent.cli.main import main
+from inbox_agent.ops.health import Health, build_health, format_age, render_health
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import (
     AlertState,

@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from inbox_agent import __version__, transparency
+from inbox_agent import __version__
+from inbox_agent.cli import transparency
 from inbox_agent.deployment import Deployment, load_deployment
 from inbox_agent.errors import InboxAgentError, OperatorError
 from inbox_agent.logs import setup_logging
@@ -122,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, deployment: Deployment) -> int:
     """``run``, ``check-config`` and ``status`` cover every mailbox; the rest work on one."""
-    from inbox_agent import commands
+    from inbox_agent.cli import commands
 
     if args.command == "run":
         return commands.run(deployment.only(args.mailbox), once=args.once)
@@ -142,7 +143,7 @@ def _dispatch(args: argparse.Namespace, deployment: Deployment) -> int:
 
 
 def _dispatch_one(args: argparse.Namespace, settings: Settings) -> int:
-    from inbox_agent import commands
+    from inbox_agent.cli import commands
 
     if args.command in transparency.COMMANDS:
         return transparency.run(settings, args, sys.stdout)

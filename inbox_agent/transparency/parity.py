@@ -30,10 +30,10 @@ from sqlalchemy.orm import Session
 
 from inbox_agent.classify.requester import RequesterType
 from inbox_agent.deadlines import UkCalendar
-from inbox_agent.publish import WITHHOLD, answer_text, local_date
 from inbox_agent.register.models import Case, CaseStatus, Publication, RosterPerson
-from inbox_agent.roster import CANDIDATE_ROLES
 from inbox_agent.settings import Settings
+from inbox_agent.transparency.publish import WITHHOLD, answer_text, local_date
+from inbox_agent.transparency.roster import CANDIDATE_ROLES
 
 MEETING_CATEGORY = "meeting_request"
 _OFFER = re.compile(r"(?i)\b(?:meet(?:ing)?s?|briefings?|visits?|familiarisation)\b")

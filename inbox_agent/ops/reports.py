@@ -30,13 +30,13 @@ from inbox_agent.clock import Clock
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.errors import InboxAgentError
 from inbox_agent.outbox import queue_email
-from inbox_agent.parity import ParityAlert, build_parity
-from inbox_agent.publish import PUBLISH, local_date
 from inbox_agent.register.db import Register
 from inbox_agent.register.locks import serialize
 from inbox_agent.register.models import AuditEvent, Case, CaseStatus, OutboxMessage, Publication
 from inbox_agent.send import Sender
 from inbox_agent.settings import Settings
+from inbox_agent.transparency.parity import ParityAlert, build_parity
+from inbox_agent.transparency.publish import PUBLISH, local_date
 
 log = logging.getLogger(__name__)
 REPORT = "report"

@@ -23,16 +23,16 @@ from inbox_agent.decide import Facts, decide
 from inbox_agent.deployment import Deployment
 from inbox_agent.errors import InboxAgentError, SenderError, TransientError
 from inbox_agent.fetch import imap_session
-from inbox_agent.health import build_health, render_health
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.logs import mailbox_context
 from inbox_agent.oauth import smtp_xoauth2_login, token_provider
+from inbox_agent.ops.health import build_health, render_health
+from inbox_agent.ops.retention import apply_retention, plan_retention, render_report
 from inbox_agent.parse import parse_message
 from inbox_agent.pipeline import PassReport, Pipeline
 from inbox_agent.register.db import Register
 from inbox_agent.register.export import all_cases, case_row, write_csv, write_jsonl
 from inbox_agent.register.models import Case
-from inbox_agent.retention import apply_retention, plan_retention, render_report
 from inbox_agent.scheduler import run_daemon
 from inbox_agent.settings import Settings
 
@@ -320,8 +320,10 @@ def _check_smtp(settings: Settings) -> str:
 
 
 def model(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
-    """``model train | evaluate | correct``: see inbox_agent/classify/{training,evaluation}.py."""
-    from inbox_agent.classify import corpus, corrections, evaluation, textcat, training
+    """``model train | evaluate | correct``: see inbox_agent/classify/training/."""
+    from inbox_agent.classify import textcat
+    from inbox_agent.classify.training import corpus, corrections, evaluation
+    from inbox_agent.classify.training import train as training
 
     if args.model_command == "correct":
         return _correct_category(settings, args, out)
@@ -355,7 +357,7 @@ def model(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
 def _correct_category(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
     """A staff correction: the case's new category, its due date, and a training label."""
     from inbox_agent.classify import Category
-    from inbox_agent.classify.corrections import record_correction
+    from inbox_agent.classify.training.corrections import record_correction
     from inbox_agent.decide import due_date_for
 
     calendar = UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
