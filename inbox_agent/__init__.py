@@ -1,3 +1,5 @@
 """inbox-agent: the unattended clerk of an OPCC election single-point-of-contact inbox."""
 
-__version__ = "0.1.0"
+# The release, in one place: pyproject.toml reads it (dynamic version), ``inbox-agent
+# --version`` prints it, the daemon logs it at start, and ``status`` reports it.
+__version__ = "0.2.0"

@@ -18,7 +18,6 @@ Machine mail is never acknowledged, so there is deliberately no template for it.
 from __future__ import annotations
 
 import re
-import sys
 import textwrap
 import unicodedata
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from jinja2 import (
     select_autoescape,
 )
 
+from inbox_agent.bundled import templates_dir
 from inbox_agent.classify import Category
 from inbox_agent.deadlines import Phase, election_phase
 from inbox_agent.errors import ConfigError
@@ -135,20 +135,8 @@ def acknowledgement_subject(reference: str, original_subject: str, prefix: str) 
 
 
 def bundled_templates_dir() -> Path:
-    """The ``templates/`` folder shipped with the code.
-
-    In a checkout or an editable install it sits beside the package; an installation that
-    copies data files puts it under ``<prefix>/share/inbox-agent/templates``.
-    """
-    candidates = (
-        Path(__file__).resolve().parent.parent / "templates",
-        Path(sys.prefix) / "share" / "inbox-agent" / "templates",
-    )
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    looked = ", ".join(str(c) for c in candidates)
-    raise ConfigError(f"bundled templates not found; looked in {looked}")
+    """The ``templates/`` folder shipped with the code (``inbox_agent.templates``, see bundled)."""
+    return templates_dir()
 
 
 @lru_cache(maxsize=16)

@@ -151,6 +151,64 @@ def foi_due_date(received: date, cal: UkCalendar) -> date:
     return target_due_date(received, FOI_WORKING_DAYS, cal)
 
 
+REVIEW_WORKING_DAYS = 20
+"""ICO guidance (s.45 Code of Practice, para 5.4): an internal review within 20 working days."""
+
+REVIEW_EXCEPTIONAL_WORKING_DAYS = 40
+"""ICO guidance: no more than 40 working days in total, in exceptional circumstances only."""
+
+PI_EXTENSION_WORKING_DAYS = 20
+"""ICO guidance on s.10(3): a "reasonable" public-interest extension is up to 20 more days."""
+
+SAR_EXTENSION_MONTHS = 2
+"""UK GDPR Art. 12(3): "may be extended by two further months"."""
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day of the month ``months`` later, or that month's last day when it is shorter.
+
+    This is the ICO's "corresponding calendar date" rule: 31 January + 1 month is 28 (or 29)
+    February, 30 November + 3 months is 28 February.
+    """
+    if months < 0:
+        raise ValueError(f"months must be 0 or more, not {months}")
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def sar_months_due_date(received: date, months: int, cal: UkCalendar | None = None) -> date:
+    """``months`` calendar months from receipt, rolled on to a working day when ``cal`` is given.
+
+    One month is the ordinary subject access deadline; three is the deadline once it has been
+    extended "by two further months" (Art. 12(3)), counted from the same day of receipt, so
+    31 January extended is due 30 April (not 28 April, two months after 28 February).
+    """
+    due = add_months(received, months)
+    if cal is None or cal.is_working_day(due):
+        return due
+    return cal.next_working_day(due)
+
+
+def working_days_used(start: date, stopped_on: date, cal: UkCalendar) -> int:
+    """Working days of a clock counted from ``start`` that ran out before ``stopped_on``.
+
+    FOIA s.10(2) disregards "the working days in the period beginning with the day on which
+    the fees notice is given": the notice day itself no longer counts, so the days used are
+    those after ``start`` and before ``stopped_on``.
+    """
+    used = cal.working_days_between(start, stopped_on)
+    if stopped_on > start and cal.is_working_day(stopped_on):
+        used -= 1
+    return max(used, 0)
+
+
+def review_due_date(received: date, cal: UkCalendar, *, exceptional: bool = False) -> date:
+    """An internal review's deadline: 20 working days from receipt, 40 in exceptional cases."""
+    days = REVIEW_EXCEPTIONAL_WORKING_DAYS if exceptional else REVIEW_WORKING_DAYS
+    return target_due_date(received, days, cal)
+
+
 def sar_due_date(received: date, cal: UkCalendar | None = None) -> date:
     """The last day to answer a subject access request: one calendar month (UK GDPR Art. 12(3)).
 
@@ -162,17 +220,7 @@ def sar_due_date(received: date, cal: UkCalendar | None = None) -> date:
     also rolls over a Scotland- or Northern Ireland-only holiday; pass no calendar for the
     strictest date.
     """
-    year, month = _next_month(received)
-    last_day = calendar.monthrange(year, month)[1]
-    due = date(year, month, min(received.day, last_day))
-    if cal is None or cal.is_working_day(due):
-        return due
-    return cal.next_working_day(due)
-
-
-def _next_month(day: date) -> tuple[int, int]:
-    """(year, month) of the month after ``day``'s; December rolls into January."""
-    return (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return sar_months_due_date(received, 1, cal)
 
 
 class Phase(StrEnum):

@@ -25,10 +25,10 @@ from pydantic import (
     model_validator,
 )
 
+from inbox_agent.bundled import example_profile
 from inbox_agent.errors import ConfigError
 
 CONFIG_ENV = "INBOX_AGENT_CONFIG"
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "example.toml"
 
 Security = Literal["ssl", "starttls", "none"]
 Auth = Literal["password", "oauth2"]
@@ -611,7 +611,7 @@ def config_path(explicit: str | os.PathLike[str] | None) -> Path:
     if explicit:
         return Path(explicit)
     env = os.environ.get(CONFIG_ENV)
-    return Path(env) if env else DEFAULT_CONFIG
+    return Path(env) if env else example_profile()
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:

@@ -24,4 +24,8 @@ export INBOX_AGENT_AXE_DIR="$AXE_DIR/node_modules/axe-core"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy inbox_agent tests/servers.py benchmarks
+# the wheel an office installs, built and installed (not editable) into a fresh venv;
+# tests/integration/test_wheel.py drives its inbox-agent against Dovecot and SMTP
+PYTHON=.venv/bin/python bash scripts/install-wheel.sh "$ROOT/.venv-wheel" >/dev/null
+export INBOX_AGENT_INSTALLED="$ROOT/.venv-wheel"
 .venv/bin/pytest -n 2 "$@"

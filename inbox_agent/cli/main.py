@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from inbox_agent import __version__
+from inbox_agent.bundled import BUNDLES, Bundle, bundled_dir
 from inbox_agent.cli import transparency
 from inbox_agent.deployment import Deployment, load_deployment
 from inbox_agent.errors import InboxAgentError, OperatorError
@@ -58,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     retention = sub.add_parser("retention", help="apply the [retention] policy (dry run)")
     retention.add_argument("--apply", action="store_true", help="delete; default: only show")
     sub.add_parser("check-config", help="validate the file and connect to IMAP, SMTP, database")
+    files = sub.add_parser("files", help="where this installation keeps its shipped files")
+    files.add_argument("bundle", nargs="?", choices=BUNDLES, help="print only this folder")
     _add_model_parser(sub)
     _add_web_parsers(sub)
     transparency.add_parsers(sub)  # roster, publication, publish, parity, report
@@ -110,6 +113,8 @@ def _add_web_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "files":  # needs no configuration: it is how one finds a profile
+            return _print_files(args.bundle)
         deployment = load_deployment(args.config)
         setup_logging(deployment.mailboxes[0].settings.logging.level)
         return _dispatch(args, deployment)
@@ -119,6 +124,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InboxAgentError as exc:
         print(f"inbox-agent: {exc}", file=sys.stderr)
         return 1
+
+
+def _print_files(bundle: Bundle | None) -> int:
+    """The installed folders, for copying a profile or the systemd units out of the wheel."""
+    if bundle is not None:
+        print(bundled_dir(bundle))
+        return 0
+    for name in BUNDLES:
+        print(f"{name:<10} {bundled_dir(name)}")
+    return 0
 
 
 def _dispatch(args: argparse.Namespace, deployment: Deployment) -> int:

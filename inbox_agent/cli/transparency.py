@@ -263,7 +263,7 @@ def _parity(
 ) -> int:
     from inbox_agent.transparency import parity
 
-    report = parity.build_parity(session, settings, now, _calendar(settings))
+    report = parity.build_parity(session, settings, now, _calendar(settings), compare=True)
     if args.json:
         out.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n")
     else:

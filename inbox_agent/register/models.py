@@ -138,11 +138,18 @@ class Case(Base):
     updated_at: Mapped[dt.datetime]
     # the roster entry the requester was matched to (inbox_agent/transparency/roster.py), if any
     person_id: Mapped[int | None] = mapped_column(ForeignKey("roster_people.id"), index=True)
+    # statutory casework (inbox_agent/statutory.py): outcome, exemptions, review link
+    outcome: Mapped[str | None] = mapped_column(CleanText)
+    exemptions: Mapped[list[str]] = mapped_column(CleanJSON, default=list)
+    responded_on: Mapped[dt.date | None] = mapped_column(Date)
+    clock_started_on: Mapped[dt.date | None] = mapped_column(Date)
+    review_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
 
     messages: Mapped[list[StoredMessage]] = relationship(
         back_populates="case", order_by="StoredMessage.id"
     )
     events: Mapped[list[AuditEvent]] = relationship(back_populates="case", order_by="AuditEvent.id")
+    clock_events: Mapped[list[ClockEventRow]] = relationship(order_by="ClockEventRow.id")
 
 
 class StoredMessage(Base):
@@ -403,3 +410,40 @@ class Publication(Base):
     updated_at: Mapped[dt.datetime]
 
     case: Mapped[Case] = relationship()
+
+
+class ClockEventRow(Base):
+    """A step on a case's statutory clock (``inbox_agent/statutory_clock.py``), as recorded.
+
+    The case's ``due_date`` is the replay of these rows over the date of receipt; the rows
+    themselves are never edited, so the reason for every move of a deadline stays on record.
+    """
+
+    __tablename__ = "clock_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(CleanText)
+    on: Mapped[dt.date] = mapped_column(Date)
+    until: Mapped[dt.date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(CleanText, default="")
+    actor: Mapped[str] = mapped_column(CleanText)
+    at: Mapped[dt.datetime]
+    due_after: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class ReminderSent(Base):
+    """One reminder queued (``inbox_agent/reminders.py``); the unique key makes each one once.
+
+    The key names the case, the kind and the date it concerns, so a restart or a second node
+    trying the same reminder hits the constraint instead of emailing the officer again.
+    """
+
+    __tablename__ = "reminders_sent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(CleanText, unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(CleanText)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    at: Mapped[dt.datetime]

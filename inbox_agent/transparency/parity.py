@@ -13,7 +13,10 @@ is published for all. This report makes that checkable from the register:
   ``transparency.publish_after_working_days`` working days (FOIA working days, ``UkCalendar``):
   counted from the day after the answer, as the FOI clock is;
 * every meeting or briefing offered to one candidate, listed against the others: a meeting
-  request answered, or an answer that offers a meeting, briefing or visit.
+  request answered, or an answer that offers a meeting, briefing or visit;
+* with ``compare=True`` (the parity page and ``inbox-agent parity``), the same question asked
+  by two candidates and answered differently or to one only, and every answer to a candidate
+  not yet on the disclosure log (``consistency.py``).
 
 Nothing here writes to the register; ``now`` is passed in.
 """
@@ -32,6 +35,7 @@ from inbox_agent.classify.requester import RequesterType
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.register.models import Case, CaseStatus, Publication, RosterPerson
 from inbox_agent.settings import Settings
+from inbox_agent.transparency.consistency import SameQuestion, Unpublished, compare_answers
 from inbox_agent.transparency.publish import WITHHOLD, answer_text, local_date
 from inbox_agent.transparency.roster import CANDIDATE_ROLES
 
@@ -111,6 +115,9 @@ class ParityReport:
     unmatched: list[CaseLine] = field(default_factory=list)
     alerts: list[ParityAlert] = field(default_factory=list)
     offers: list[Offer] = field(default_factory=list)
+    compared: bool = False  # whether same_questions and unpublished were worked out
+    same_questions: list[SameQuestion] = field(default_factory=list)
+    unpublished: list[Unpublished] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -171,9 +178,14 @@ def _line(case: Case, row: Publication | None, settings: Settings) -> CaseLine:
 
 
 def build_parity(
-    session: Session, settings: Settings, now: dt.datetime, calendar: UkCalendar
+    session: Session,
+    settings: Settings,
+    now: dt.datetime,
+    calendar: UkCalendar,
+    *,
+    compare: bool = False,
 ) -> ParityReport:
-    """The whole report for the office's day ``now``."""
+    """The whole report for the office's day ``now``; ``compare`` adds the answer checks."""
     today = local_date(now, settings)
     limit = settings.transparency.publish_after_working_days
     report = ParityReport(today=today, publish_after_working_days=limit)
@@ -210,7 +222,30 @@ def build_parity(
             _alert(report, case, person.name, publications, settings, calendar)
     report.offers = _offers(by_candidate, people, settings)
     report.alerts.sort(key=lambda a: (a.publish_by, a.reference))
+    if compare:
+        _compare(session, settings, report, by_candidate, people, publications)
     return report
+
+
+def _compare(
+    session: Session,
+    settings: Settings,
+    report: ParityReport,
+    by_candidate: dict[int, list[Case]],
+    people: dict[int, RosterPerson],
+    publications: dict[int, Publication],
+) -> None:
+    """The same question across candidates (those not on the roster by their own name)."""
+    from inbox_agent.transparency.precedents import register_index
+
+    groups: dict[str, list[Case]] = {people[pid].name: cases for pid, cases in by_candidate.items()}
+    unmatched = {line.reference for line in report.unmatched}
+    for case in session.scalars(select(Case).where(Case.reference.in_(unmatched))):
+        groups.setdefault(case.requester_name or case.requester_email, []).append(case)
+    report.same_questions, report.unpublished = compare_answers(
+        groups, register_index(session), publications, lambda c: answered_on(c, settings)
+    )
+    report.compared = True
 
 
 def _is_candidate(person: RosterPerson) -> bool:
@@ -288,6 +323,8 @@ def render_parity(report: ParityReport) -> list[str]:
     if report.unmatched:
         lines.append("candidates, agents or representatives not on the roster:")
         lines += [_render_line(line) for line in report.unmatched]
+    if report.compared:
+        lines += _render_compared(report)
     lines.append(f"meetings and briefings offered: {len(report.offers)}")
     for offer in report.offers:
         lines.append(
@@ -296,6 +333,25 @@ def render_parity(report: ParityReport) -> list[str]:
         )
         for name, refs in offer.others.items():
             lines.append(f"    {name}: {', '.join(refs) if refs else 'nothing offered'}")
+    return lines
+
+
+def _render_compared(report: ParityReport) -> list[str]:
+    lines = [f"same question, different treatment: {len(report.same_questions)}"]
+    lines += [
+        f"  {s.first} ({s.first_to}) and {s.second} ({s.second_to}), similarity {s.score:.2f}: "
+        f"{s.finding}; {s.detail}"
+        for s in report.same_questions
+    ]
+    lines.append(
+        f"answered to a candidate, not yet on the disclosure log: {len(report.unpublished)}"
+    )
+    for u in report.unpublished:
+        also = "; also asked by " + ", ".join(f"{n} ({r})" for r, n in u.also_asked)
+        lines.append(
+            f"  {u.reference} answered to {u.given_to} on {u.answered.isoformat()}"
+            f"{also if u.also_asked else ''}"
+        )
     return lines
 
 

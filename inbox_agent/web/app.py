@@ -36,6 +36,7 @@ from starlette.staticfiles import StaticFiles
 from inbox_agent.acknowledge import bundled_templates_dir
 from inbox_agent.clock import Clock, utc_now
 from inbox_agent.deadlines import UkCalendar
+from inbox_agent.errors import ConfigError
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import AuditEvent
 from inbox_agent.settings import Settings
@@ -57,7 +58,10 @@ FORM_FIELDS_MAX = 30
 
 
 def web_templates_dir() -> Path:
-    return bundled_templates_dir() / "web"
+    folder = bundled_templates_dir() / "web"
+    if not (folder / "static").is_dir():  # a broken installation: exit 2, not a traceback
+        raise ConfigError(f"the web UI's templates are missing from this installation: {folder}")
+    return folder
 
 
 @dataclass
@@ -281,7 +285,7 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 def _routes() -> list[BaseRoute]:
-    from inbox_agent.web import parity_view, publication, views
+    from inbox_agent.web import parity_view, publication, similar_view, views
 
     case = "/cases/{reference}"
     entry = "/publication/{reference}"
@@ -303,6 +307,7 @@ def _routes() -> list[BaseRoute]:
         Route(entry + "/approve", page(publication.approve), methods=["POST"]),
         Route(entry + "/withhold", page(publication.withhold), methods=["POST"]),
         Route("/parity", page(parity_view.show_parity)),
+        Route("/campaigns", page(similar_view.show_campaigns)),
         Route("/register.csv", page(views.download_csv, admin=True)),
         Route("/register.xlsx", page(views.download_xlsx, admin=True)),
         Route("/admin/users", page(views.show_users, admin=True)),

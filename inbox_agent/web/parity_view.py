@@ -15,5 +15,5 @@ from inbox_agent.web.app import Ctx
 
 def show_parity(ctx: Ctx) -> Response:
     with ctx.web.register.transaction() as session:
-        report = build_parity(session, ctx.settings, ctx.now, ctx.web.calendar)
+        report = build_parity(session, ctx.settings, ctx.now, ctx.web.calendar, compare=True)
     return ctx.render("parity.html.j2", title="Equal treatment of candidates", report=report)

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, Response
 from inbox_agent.deadlines import received_local_date
 from inbox_agent.register.export import all_cases
 from inbox_agent.register.models import Case, CaseStatus, OutboxMessage, StoredMessage
-from inbox_agent.web import accounts, casework
+from inbox_agent.web import accounts, casework, similar_view
 from inbox_agent.web.app import Ctx
 from inbox_agent.web.casework import ActionError
 from inbox_agent.web.dashboard import build_dashboard
@@ -82,6 +82,7 @@ def show_queue(ctx: Ctx) -> Response:
             soon=due_soon_limit(today, ctx.web.calendar),
             status_choices=STATUS_CHOICES,
             due_choices=DUE_CHOICES,
+            campaign_of=similar_view.queue_campaigns(session),
         )
 
 
@@ -110,18 +111,20 @@ def _due_note(ctx: Ctx, case: Case) -> str:
     return "due today" if left == 0 else f"{left} working day{'s' if left != 1 else ''} left"
 
 
-def _reply_draft(ctx: Ctx, case: Case) -> str:
+def _reply_draft(ctx: Ctx, case: Case, body: str = "") -> str:
     name = case.requester_name.split(" ")[0] if case.requester_name else ""
     greeting = f"Dear {case.requester_name}," if name else "Hello,"
     office = ctx.settings.office
     return (
-        f"{greeting}\n\nThank you for your email.\n\n\n\n"
+        f"{greeting}\n\nThank you for your email.\n\n{body}\n\n"
         f"Yours sincerely,\n\n{ctx.user.name}\n{office.spoc_role}\n{office.name}\n"
     )
 
 
 def _render_case(ctx: Ctx, session: Session, case: Case) -> Response:
     staff = [u.display_name or u.username for u in accounts.list_users(session) if u.active]
+    similar = similar_view.case_panel(ctx, session, case)
+    reused = similar.reuse.answer if similar.reuse else ""
     return ctx.render(
         "case.html.j2",
         title=f"{case.reference}: {case.subject or 'no subject'}",
@@ -131,8 +134,9 @@ def _render_case(ctx: Ctx, session: Session, case: Case) -> Response:
         follow_ups=casework.open_follow_ups(case),
         due_note=_due_note(ctx, case),
         staff=staff,
-        reply_draft=_reply_draft(ctx, case),
+        reply_draft=_reply_draft(ctx, case, reused),
         today=_today(ctx),
+        similar=similar,
     )
 
 
@@ -225,6 +229,7 @@ def _decisions(ctx: Ctx, session: Session, case: Case) -> str:
 def _reply(ctx: Ctx, session: Session, case: Case) -> str:
     body = ctx.form.get("body", "")
     casework.send_reply(session, ctx.settings, case, body, actor=ctx.user.username, now=ctx.now)
+    similar_view.record_reply_reuse(ctx, session, case, body)
     return (
         "Reply queued: the daemon sends it on its next pass. "
         "It is recorded as information provided."

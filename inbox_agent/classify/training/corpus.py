@@ -89,7 +89,10 @@ def load_corpus(directory: Path = DEFAULT_CORPUS) -> list[Record]:
     """Every record of every ``*.jsonl`` file, in file and line order; ids must be unique."""
     files = sorted(directory.glob("*.jsonl"))
     if not files:
-        raise OperatorError(f"corpus: no *.jsonl files in {directory}")
+        raise OperatorError(
+            f"corpus: no *.jsonl files in {directory} (--corpus DIR: the corpus ships with "
+            "the source, not the wheel)"
+        )
     records: list[Record] = []
     seen: dict[str, str] = {}
     for path in files:

@@ -241,7 +241,11 @@ def run_evaluation(
             for title, scores in _evaluate_group(name, group, model, review_below, out).items():
                 results[prefix + title] = scores
     if sisimai is not None and not (sisimai / "bsd").is_dir():
-        print(f"\nmachine mail: no sisimai corpus at {sisimai} (--sisimai DIR): skipped", file=out)
+        print(
+            f"\nmachine mail: no sisimai corpus at {sisimai} "
+            f"(--sisimai DIR or ${CORPORA_ENV}): skipped",
+            file=out,
+        )
     elif sisimai is not None:
         recall = machine_recall(sisimai, fused(model))
         print(

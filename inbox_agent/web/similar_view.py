@@ -1,0 +1,139 @@
+"""Answer once, answer all, on the staff pages: similar requests, reuse, campaigns, FOI flags.
+
+* The case page gets a "Similar requests and answers" panel (``case_panel``): the register's
+  cases most like this one with what each was told, the disclosure log's approved answers
+  with a link that starts the reply from one (``?reuse=REF``), the campaign group the case
+  belongs to, and for an FOI request the s.12 aggregation and s.14 repeat flags.
+* ``record_reply_reuse`` audits, with the reply, which approved answer it started from.
+* The queue tags campaign mail (``queue_campaigns``) and ``/campaigns`` lists the groups.
+
+The work is in ``precedents``, ``campaigns`` and ``foi_flags``; this module only gathers it
+for the templates (``similar.html.j2``, ``campaigns.html.j2``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from inbox_agent.foi_flags import FOI, FoiFlag, RequestFacts, foi_flags
+from inbox_agent.register.models import Case
+from inbox_agent.similar import RELATED
+from inbox_agent.transparency.campaigns import CampaignGroup, campaigns, group_of
+from inbox_agent.transparency.parity import answered_on
+from inbox_agent.transparency.precedents import (
+    Precedent,
+    RegisterIndex,
+    ReuseError,
+    approved_answer,
+    find_precedents,
+    record_reuse,
+    register_index,
+    request_text,
+    requester_key,
+)
+from inbox_agent.transparency.publish import local_date
+from inbox_agent.web.app import Ctx
+from inbox_agent.web.casework import ActionError
+
+REUSE_PARAM = "reuse"
+REUSED_FIELD = "reused_from"
+FLAG_CANDIDATES = 200  # the best-scoring FOI requests weighed for the s.12 and s.14 flags
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """The approved answer the reply box starts from."""
+
+    reference: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class CasePanel:
+    precedents: list[Precedent]
+    flags: list[FoiFlag]
+    campaign: list[Case] = field(default_factory=list)  # the case's campaign group, if any
+    campaign_senders: int = 0
+    reuse: Reuse | None = None
+    reuse_error: str = ""
+
+
+def _facts(case: Case, ctx: Ctx) -> RequestFacts:
+    return RequestFacts(
+        reference=case.reference,
+        requester=requester_key(case.person_id, case.requester_email),
+        received=local_date(case.date_of_contact, ctx.settings),
+        category=case.category,
+        answered=answered_on(case, ctx.settings),
+    )
+
+
+def _flags(ctx: Ctx, session: Session, case: Case, index: RegisterIndex) -> list[FoiFlag]:
+    if case.category != FOI:
+        return []
+    scores = index.scores_for(case.id, request_text(case.subject, case.information_sought))
+    best = sorted((cid for cid, s in scores.items() if s >= RELATED), key=lambda c: -scores[c])
+    ids = best[:FLAG_CANDIDATES]
+    others = session.scalars(select(Case).where(Case.id.in_(ids), Case.category == FOI))
+    pairs = [(_facts(other, ctx), scores[other.id]) for other in others]
+    return foi_flags(_facts(case, ctx), pairs, ctx.web.calendar)
+
+
+def _reuse(ctx: Ctx, session: Session) -> tuple[Reuse | None, str]:
+    reference = ctx.request.query_params.get(REUSE_PARAM, "").strip()[:64]
+    if not reference:
+        return None, ""
+    try:
+        origin, publication = approved_answer(session, reference)
+    except ReuseError as exc:
+        return None, str(exc)
+    return Reuse(origin.reference, publication.answer), ""
+
+
+def case_panel(ctx: Ctx, session: Session, case: Case) -> CasePanel:
+    """Everything the case page shows about requests like this one."""
+    index = register_index(session)
+    group = group_of(index).get(case.id)
+    members: list[Case] = []
+    if group is not None:
+        members = list(
+            session.scalars(select(Case).where(Case.id.in_(group.case_ids)).order_by(Case.id))
+        )
+    reuse, error = _reuse(ctx, session)
+    return CasePanel(
+        precedents=find_precedents(session, ctx.settings, case, index),
+        flags=_flags(ctx, session, case, index),
+        campaign=members,
+        campaign_senders=group.senders if group else 0,
+        reuse=reuse,
+        reuse_error=error,
+    )
+
+
+def record_reply_reuse(ctx: Ctx, session: Session, case: Case, body: str) -> None:
+    """With a reply started from an approved answer, audit which one (and if it was edited)."""
+    source = ctx.form.get(REUSED_FIELD, "").strip()[:64]
+    if not source:
+        return
+    try:
+        record_reuse(session, case, source, body, actor=ctx.user.username, now=ctx.now)
+    except ReuseError as exc:
+        raise ActionError(f"{exc} Nothing was sent; start the reply again.") from None
+
+
+def queue_campaigns(session: Session) -> dict[int, CampaignGroup]:
+    """Each case in a campaign group, with its group (for the queue's tags)."""
+    return group_of(register_index(session))
+
+
+def show_campaigns(ctx: Ctx) -> Response:
+    with ctx.web.register.transaction() as session:
+        groups = campaigns(register_index(session))
+        ids = [cid for g in groups for cid in g.case_ids]
+        cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(ids)))}
+        listed = [(g, [cases[cid] for cid in g.case_ids if cid in cases]) for g in groups]
+        return ctx.render("campaigns.html.j2", title="Campaign mail", groups=listed)
