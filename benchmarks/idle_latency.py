@@ -197,7 +197,7 @@ class AckCollector(threading.Thread):
 def daemon(config: Path, log_file: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log_file.open("wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "inbox_agent.cli.main", "--config", str(config), "run"],
+            [sys.executable, "-m", "inbox_agent.cli", "--config", str(config), "run"],
             env={**os.environ, "INBOX_AGENT_CONFIG": str(config)},
             stdout=subprocess.DEVNULL,
             stderr=err,

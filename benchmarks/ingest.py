@@ -479,7 +479,7 @@ def child_ingest(config: str, timings_path: str, profile: str | None) -> int:
     """Run the CLI's ``run --once`` with timers around the fetch stage and the whole pass."""
     from unittest import mock
 
-    from inbox_agent.cli import main as cli
+    from inbox_agent import cli
     from inbox_agent.fetch import ImapFetcher
     from inbox_agent.pipeline import Pipeline
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import os
 import re
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 
 from inbox_agent.errors import ConfigError
 from inbox_agent.logs import SINGLE_MAILBOX
-from inbox_agent.settings import Settings, config_path, settings_from_dict
+from inbox_agent.settings import Settings, config_path, read_toml, settings_from_dict
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
@@ -72,49 +71,49 @@ class Deployment:
         return Deployment(self.source, (self.select(name),))
 
 
-def load_deployment(path: str | os.PathLike[str] | None = None) -> Deployment:
-    """Read and validate every mailbox; ConfigError names the file and the dotted key."""
+def load_deployment(
+    path: str | os.PathLike[str] | None = None, *, secrets: bool = True
+) -> Deployment:
+    """Read and validate every mailbox; ConfigError names the file and the dotted key.
+
+    ``secrets=False``: passwords are read when a connection needs them, not now (the admin
+    commands, which run outside the daemon's unit and its credentials).
+    """
     where = config_path(path)
     if where.is_dir():
-        mailboxes = _from_directory(where)
+        mailboxes = _from_directory(where, secrets)
     else:
-        data = _read(where)
+        data = read_toml(where)
         if "mailboxes" in data:
-            mailboxes = _from_tables(where, data)
+            mailboxes = _from_tables(where, data, secrets)
         else:
-            mailboxes = [Mailbox(SINGLE_MAILBOX, settings_from_dict(data, where))]
+            mailboxes = [Mailbox(SINGLE_MAILBOX, settings_from_dict(data, where, secrets=secrets))]
     _check_distinct(where, mailboxes)
     return Deployment(where, tuple(mailboxes))
 
 
-def _read(file: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot read configuration: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
-
-
-def _from_directory(directory: Path) -> list[Mailbox]:
+def _from_directory(directory: Path, secrets: bool) -> list[Mailbox]:
     files = sorted(p for p in directory.glob("*.toml") if not p.name.startswith("."))
     if not files:
         raise ConfigError(f"{directory}: no *.toml profiles in this directory")
     mailboxes = []
     for file in files:
-        data = _read(file)
+        data = read_toml(file)
         if "mailboxes" in data:
             raise ConfigError(
                 f"{file}: mailboxes: a profile in a directory is one mailbox; "
                 "[mailboxes] tables belong in a single file"
             )
         mailboxes.append(
-            Mailbox(_checked_name(file, file.stem, ""), settings_from_dict(data, file))
+            Mailbox(
+                _checked_name(file, file.stem, ""),
+                settings_from_dict(data, file, secrets=secrets),
+            )
         )
     return mailboxes
 
 
-def _from_tables(file: Path, data: dict[str, Any]) -> list[Mailbox]:
+def _from_tables(file: Path, data: dict[str, Any], secrets: bool) -> list[Mailbox]:
     tables = data["mailboxes"]
     if not isinstance(tables, dict) or not tables:
         raise ConfigError(f"{file}: mailboxes: expected one or more [mailboxes.<name>] tables")
@@ -126,7 +125,8 @@ def _from_tables(file: Path, data: dict[str, Any]) -> list[Mailbox]:
         if not isinstance(table, dict):
             raise ConfigError(f"{file}: {key}: expected a table")
         merged = copy.deepcopy(_merge(defaults, table))  # path resolution edits it
-        mailboxes.append(Mailbox(name, settings_from_dict(merged, file, key_prefix=f"{key}.")))
+        settings = settings_from_dict(merged, file, key_prefix=f"{key}.", secrets=secrets)
+        mailboxes.append(Mailbox(name, settings))
     return mailboxes
 
 

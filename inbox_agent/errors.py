@@ -63,3 +63,11 @@ class RegisterUnavailable(TransientError):
 
 class TokenUnavailable(TransientError):
     """The OAuth2 token endpoint could not be reached, timed out or answered 5xx."""
+
+
+def unwritable(key: str, path: object, exc: OSError) -> str:
+    """The message for an output the operator named that cannot be written: whose fix it is."""
+    return (
+        f"{key} {path}: cannot write: {exc.strerror or exc}; choose a path in a directory "
+        "this user can write"
+    )

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import imapclient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
@@ -25,6 +26,7 @@ from inbox_agent.clock import Clock
 from inbox_agent.errors import ConfigError, MailboxUnavailable
 from inbox_agent.intake import SourceKey, store_message
 from inbox_agent.oauth import TokenProvider
+from inbox_agent.peers import tls_mismatch
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import LedgerEntry
 from inbox_agent.settings import ImapSettings
@@ -74,11 +76,14 @@ def imap_session(
             timeout=cfg.timeout_seconds,
         )
     except (OSError, IMAPClientError) as exc:
-        raise MailboxUnavailable(f"cannot connect to {cfg.host}:{cfg.port}: {exc}") from exc
+        mismatch = tls_mismatch("imap", cfg.host, cfg.port, cfg.security, exc)
+        raise mismatch or MailboxUnavailable(
+            f"cannot connect to {cfg.host}:{cfg.port}: {exc}"
+        ) from exc
     client.normalise_times = False  # keep INTERNALDATE's zone: FOI clocks depend on it
     try:
         if cfg.security == "starttls":
-            client.starttls(_tls_context(cfg))
+            _starttls(client, cfg)
         if token is not None:
             client.oauth2_login(cfg.username, token)
         else:
@@ -94,6 +99,9 @@ def imap_session(
                 f"{tokens.identity}: {exc}; check [oauth2] and the mailbox's access grants"
             ) from exc
         raise ConfigError(f"imap.username: login refused for {cfg.username}: {exc}") from exc
+    except ConfigError:
+        _close(client)
+        raise
     except (OSError, IMAPClientError) as exc:
         _close(client)
         raise MailboxUnavailable(f"IMAP login to {cfg.host} failed: {exc}") from exc
@@ -103,6 +111,37 @@ def imap_session(
         raise MailboxUnavailable(f"IMAP session with {cfg.host} failed: {exc}") from exc
     finally:
         _close(client)
+
+
+def _starttls(client: imapclient.IMAPClient, cfg: ImapSettings) -> None:
+    if not client.has_capability("STARTTLS"):
+        raise ConfigError(
+            f"imap.security: {cfg.host}:{cfg.port} does not offer STARTTLS; use its "
+            'implicit-TLS port (993) with security = "ssl"'
+        )
+    try:
+        client.starttls(_tls_context(cfg))
+    except ssl.SSLError as exc:
+        mismatch = tls_mismatch("imap", cfg.host, cfg.port, cfg.security, exc)
+        raise mismatch or MailboxUnavailable(f"STARTTLS with {cfg.host} failed: {exc}") from exc
+
+
+def select_inbox(
+    client: imapclient.IMAPClient, cfg: ImapSettings, *, readonly: bool = False
+) -> dict[bytes, Any]:
+    """SELECT ``imap.folder``; a folder the server does not have is the operator's to fix."""
+    try:
+        info: dict[bytes, Any] = client.select_folder(cfg.folder, readonly=readonly)
+        return info
+    except IMAPClientError as exc:
+        if client.folder_exists(cfg.folder):
+            raise
+        names = sorted(str(f[2]) for f in client.list_folders())
+        shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+        raise ConfigError(
+            f"imap.folder: {cfg.username} has no folder {cfg.folder!r} on {cfg.host} "
+            f"(folders: {shown}); give the name as the server spells it"
+        ) from exc
 
 
 def _lost_during_login(exc: imapclient.exceptions.LoginError) -> bool:
@@ -195,8 +234,8 @@ class ImapFetcher:
         """One pass: store every new message, then update the mailbox for what was stored."""
         report = FetchReport()
         with imap_session(self.cfg, self.password, self.tokens) as client:
+            info = select_inbox(client, self.cfg)
             self._ensure_processed_folder(client)
-            info = client.select_folder(self.cfg.folder)
             self.flag = _processed_flag(info)
             report.uidvalidity = int(info[b"UIDVALIDITY"])
             self._update_mailbox(

@@ -35,6 +35,12 @@ def _open(path: Path) -> mailbox.Maildir | mailbox.mbox:
     raise MailboxUnavailable(f"mail source {path} does not exist")
 
 
+def local_account(path: Path) -> str:
+    """The ledger's account name for a local mailbox: ``mbox:<path>`` or ``maildir:<path>``."""
+    resolved = path.resolve()
+    return f"{'mbox' if resolved.is_file() else 'maildir'}:{resolved}"
+
+
 class LocalFetcher:
     """Same contract as ImapFetcher.fetch_new, for a Maildir directory or an mbox file."""
 
@@ -53,7 +59,7 @@ class LocalFetcher:
         self.clock = clock
         self.stop = stop or threading.Event()
         self.is_mbox = self.path.is_file()
-        self.account = f"{'mbox' if self.is_mbox else 'maildir'}:{self.path}"
+        self.account = local_account(self.path)
 
     def fetch_new(self) -> FetchReport:
         report = FetchReport()

@@ -166,9 +166,10 @@ def run_daemon(pipelines: Sequence[Pipeline], interval: int | None = None) -> No
         for p in pipelines
     ]
     previous = _install_signal_handlers(stop.set)
-    # a thread per poll job and per report, plus the watchdog: no mailbox waits for another
+    # a thread per poll job, per report and per reminder job, plus the watchdog: no mailbox
+    # waits for another
     scheduler = BackgroundScheduler(
-        timezone="UTC", executors={"default": ThreadPoolExecutor(2 * len(jobs) + 1)}
+        timezone="UTC", executors={"default": ThreadPoolExecutor(3 * len(jobs) + 1)}
     )
     watchers: list[IdleWatcher] = []
     try:
@@ -212,7 +213,7 @@ def run_daemon(pipelines: Sequence[Pipeline], interval: int | None = None) -> No
 
 
 def _add_jobs(scheduler: BackgroundScheduler, job: PollJob) -> None:
-    """The mailbox's poll, and its weekly report when the profile asks for one."""
+    """The mailbox's poll, its officers' reminders, and its weekly report when asked for."""
     pipeline = job.pipeline
     seconds = int(job.interval.total_seconds())
     scheduler.add_job(
@@ -225,6 +226,18 @@ def _add_jobs(scheduler: BackgroundScheduler, job: PollJob) -> None:
         misfire_grace_time=seconds,
         next_run_time=dt.datetime.now(dt.UTC),
     )
+    if pipeline.settings.casework.reminders:
+        from inbox_agent.ops.reminders import ReminderJob  # officers' reminders, escalations
+
+        scheduler.add_job(
+            ReminderJob(pipeline.settings, pipeline.register, pipeline.sender, pipeline.clock),
+            "interval",
+            seconds=seconds,
+            id=f"reminders:{pipeline.name}",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=seconds,
+        )
     if pipeline.settings.transparency.weekly_report_to is not None:
         from inbox_agent.ops.reports import WeeklyReportJob  # the summary to the Chief Executive
 

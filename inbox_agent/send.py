@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session
 
 from inbox_agent.cases import audit
 from inbox_agent.clock import Clock
-from inbox_agent.errors import InboxAgentError
+from inbox_agent.errors import ConfigError, DeliveryDeferred, InboxAgentError
 from inbox_agent.oauth import TokenProvider, smtp_xoauth2_login, token_provider
 from inbox_agent.outbox import next_attempt
+from inbox_agent.peers import tls_mismatch
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import AuditEvent, Case, OutboxMessage, OutboxStatus
 from inbox_agent.settings import Settings, SmtpSettings
@@ -71,7 +72,46 @@ class SmtpTransport:
         self.tokens = tokens  # auth = "oauth2": AUTH XOAUTH2 instead of a password
         self.conn: smtplib.SMTP | None = None
 
+    def verify(self) -> None:
+        """Connect and log in exactly as a drain does, then quit (``check-config``)."""
+        try:
+            self.conn = self._connect()
+        except TemporaryFailure as exc:
+            raise DeliveryDeferred(str(exc)) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryDeferred(f"cannot reach {self.cfg.host}:{self.cfg.port}: {exc}") from exc
+        finally:
+            self.close()
+
     def _connect(self) -> smtplib.SMTP:
+        """A connected, logged-in session; a setting that cannot work is a ConfigError, so
+        the drain stops with every email still queued instead of failing them one by one."""
+        cfg = self.cfg
+        try:
+            conn = self._open()
+        except OSError as exc:
+            mismatch = tls_mismatch("smtp", cfg.host, cfg.port, cfg.security, exc)
+            if mismatch is not None:
+                raise mismatch from exc
+            raise
+        try:
+            self._login(conn)
+        except smtplib.SMTPAuthenticationError as exc:
+            conn.close()
+            reply = (
+                exc.smtp_error.decode("utf-8", "replace")
+                if isinstance(exc.smtp_error, bytes)
+                else exc.smtp_error
+            )
+            raise ConfigError(
+                f"smtp.username: login refused for {cfg.username}: {exc.smtp_code} {reply}"
+            ) from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            conn.close()
+            raise ConfigError(f"smtp.security: {cfg.host}:{cfg.port}: {exc}") from exc
+        return conn
+
+    def _open(self) -> smtplib.SMTP:
         cfg = self.cfg
         context = ssl.create_default_context(cafile=str(cfg.ca_file) if cfg.ca_file else None)
         if not cfg.verify_tls:
@@ -86,8 +126,18 @@ class SmtpTransport:
             conn = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_seconds)
         conn.ehlo()
         if cfg.security == "starttls":
+            if not conn.has_extn("starttls"):
+                conn.close()
+                raise ConfigError(
+                    f"smtp.security: {cfg.host}:{cfg.port} does not offer STARTTLS; use its "
+                    'implicit-TLS port (465) with security = "ssl"'
+                )
             conn.starttls(context=context)
             conn.ehlo()
+        return conn
+
+    def _login(self, conn: smtplib.SMTP) -> None:
+        cfg = self.cfg
         if self.tokens is not None:
             try:
                 smtp_xoauth2_login(conn, cfg.username or "", self.tokens)
@@ -96,7 +146,6 @@ class SmtpTransport:
                 raise TemporaryFailure(str(exc)) from exc
         elif cfg.username and self.password:
             conn.login(cfg.username, self.password)
-        return conn
 
     def deliver(self, envelope_from: str, recipient: str, raw: bytes) -> None:
         try:

@@ -98,6 +98,9 @@ class OfficeSettings(_Section):
     general_address: EmailStr | None = None
     reference_prefix: Annotated[str, Field(pattern=r"^[A-Z]{2,6}$")] = "ELX"
     timezone: str = "Europe/London"
+    # a fictional office (config/example.toml): check-config accepts its example.org
+    # placeholders; only allowed while nothing is read from or sent to a real server
+    demo: bool = False
 
 
 class ImapSettings(_Secret):
@@ -259,6 +262,9 @@ class ElectionSettings(_Section):
     pre_election_period_start: dt.date
     nominations_close: dt.date
     persons_nominated_published: dt.date
+    # check-config refuses a poll date in the past (last election's profile left in place)
+    # unless the office means to keep the inbox running after the poll
+    allow_past_poll_date: bool = False
 
     @model_validator(mode="after")
     def _in_order(self) -> ElectionSettings:
@@ -508,6 +514,24 @@ class TransparencySettings(_Section):
     weekly_report_hour: Annotated[int, Field(ge=0, le=23)] = 8
 
 
+class CaseworkSettings(_Section):
+    """Statutory casework: the letters' links, the officers' reminders and the escalation.
+
+    ``officer_addresses`` maps the officer names staff assign on the case page to where their
+    reminders go; a case whose officer has no address is reminded to the office inbox, so no
+    reminder is ever silently dropped. ``chief_executive`` receives the escalation when a
+    statutory date is missed; without it the escalation goes to the office inbox too.
+    """
+
+    disclosure_log_url: str | None = None
+    ico_complaint_url: str = "https://ico.org.uk/make-a-complaint/"
+    reminders: bool = True
+    remind_working_days_before: Annotated[int, Field(ge=0, le=20)] = 3
+    officer_addresses: dict[Annotated[str, Field(min_length=1)], EmailStr] = {}
+    chief_executive: EmailStr | None = None
+    reminder_hour: Annotated[int, Field(ge=0, le=23)] = 7
+
+
 class Settings(_Section):
     """The whole file. ``source`` is the path it came from, for error messages."""
 
@@ -529,6 +553,7 @@ class Settings(_Section):
     metrics: MetricsSettings = MetricsSettings()
     web: WebSettings = WebSettings()
     transparency: TransparencySettings = TransparencySettings()
+    casework: CaseworkSettings = CaseworkSettings()
     oauth2: OAuth2Settings | None = None
     source: Path = Path("<memory>")
 
@@ -536,6 +561,12 @@ class Settings(_Section):
     def _one_source(self) -> Settings:
         if (self.imap is None) == (self.maildir is None):
             raise ValueError("configure exactly one mail source: [imap] or [maildir]")
+        local_only = self.imap is None and (self.smtp is None or self.smtp.deliver == "maildir")
+        if self.office.demo and not local_only:
+            raise ValueError(
+                "office.demo = true is for the bundled demo, which reads and writes local "
+                "Maildirs only; remove it from a profile with [imap] or smtp.deliver = 'smtp'"
+            )
         users = [s for s in ("imap", "smtp") if getattr(getattr(self, s), "auth", "") == "oauth2"]
         if users and self.oauth2 is None:
             raise ValueError(f"{users[0]}.auth = 'oauth2' needs an [oauth2] section")
@@ -614,34 +645,69 @@ def config_path(explicit: str | os.PathLike[str] | None) -> Path:
     return Path(env) if env else example_profile()
 
 
-def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
-    """Read, validate and resolve secrets; raise ConfigError naming the file and key."""
-    file = config_path(path)
+def read_toml(file: Path) -> dict[str, Any]:
+    """Parse one TOML file; every way it can be unreadable is a ConfigError with a hint.
+
+    Windows editors save "UTF-8 with BOM" or a legacy code page by default, and the file is
+    often edited on a desktop and copied to the server, so those two get their own words.
+    """
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        raw = file.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read configuration: {exc.strerror}") from exc
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise ConfigError(
+            f"{file}: the file starts with a byte-order mark (BOM); save it as UTF-8 "
+            "without BOM (in Notepad: Save as, Encoding 'UTF-8', not 'UTF-8 with BOM')"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{file}: line {line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); save the file "
+            "as UTF-8 (a legacy code page such as Windows-1252 writes £ and curly quotes "
+            "differently)"
+        ) from exc
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
-    return settings_from_dict(data, file)
 
 
-def settings_from_dict(data: dict[str, Any], file: Path, *, key_prefix: str = "") -> Settings:
+def load_settings(path: str | os.PathLike[str] | None = None, *, secrets: bool = True) -> Settings:
+    """Read, validate and (with ``secrets``) resolve secrets; ConfigError names file and key."""
+    file = config_path(path)
+    return settings_from_dict(read_toml(file), file, secrets=secrets)
+
+
+def settings_from_dict(
+    data: dict[str, Any], file: Path, *, key_prefix: str = "", secrets: bool = True
+) -> Settings:
     """Validate an already-parsed mapping (tests build these directly).
 
     ``key_prefix`` (``mailboxes.north.``) makes errors name the key as it is written in a
-    file of several mailboxes (see ``deployment``).
+    file of several mailboxes (see ``deployment``). ``secrets=False`` leaves the passwords
+    unread until a connection needs them: admin commands (``status``, ``register``, the
+    web UI) run outside the daemon's unit, where its systemd credentials do not exist.
     """
     _resolve_paths(data, file.resolve().parent)
     try:
         settings = Settings.model_validate({**data, "source": file})
     except ValidationError as exc:
         raise ConfigError(_format_error(file, exc, key_prefix)) from exc
+    if secrets:
+        check_secrets(settings, key_prefix)
+    return settings
+
+
+def check_secrets(settings: Settings, key_prefix: str = "") -> None:
+    """Resolve every secret the mail peers need now, so a missing one fails at start-up."""
     try:
         _ = settings.imap_password, settings.smtp_password
         if settings.oauth2 is not None:
             settings.oauth2.check_secrets()
     except ConfigError as exc:
+        file = settings.source
         where = f"{file}: {key_prefix.rstrip('.')}" if key_prefix else f"{file}"
         raise ConfigError(f"{where}: {exc}") from exc
-    return settings

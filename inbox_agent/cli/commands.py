@@ -6,31 +6,33 @@ import argparse
 import datetime as dt
 import json
 import logging
-import smtplib
-import ssl
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from inbox_agent.classify.classifier import classify_message
 from inbox_agent.clock import utc_now
 from inbox_agent.deadlines import UkCalendar, received_local_date
 from inbox_agent.decide import Facts, decide
-from inbox_agent.deployment import Deployment
-from inbox_agent.errors import InboxAgentError, SenderError, TransientError
-from inbox_agent.fetch import imap_session
+from inbox_agent.deployment import Deployment, Mailbox
+from inbox_agent.errors import (
+    ConfigError,
+    OperatorError,
+    SenderError,
+    TransientError,
+    unwritable,
+)
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.logs import mailbox_context
-from inbox_agent.oauth import smtp_xoauth2_login, token_provider
-from inbox_agent.ops.health import build_health, render_health
+from inbox_agent.ops.health import Health, build_health, build_info, render_health, render_nagios
 from inbox_agent.ops.retention import apply_retention, plan_retention, render_report
 from inbox_agent.parse import parse_message
 from inbox_agent.pipeline import PassReport, Pipeline
-from inbox_agent.register.db import Register
+from inbox_agent.register.db import Register, schema_state, sqlite_path
 from inbox_agent.register.export import all_cases, case_row, write_csv, write_jsonl
 from inbox_agent.register.models import Case
 from inbox_agent.scheduler import run_daemon
@@ -152,7 +154,11 @@ def register(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
             if args.output is None:
                 writer(all_cases(session), out)
             else:
-                with args.output.open("w", encoding="utf-8", newline="") as handle:
+                try:
+                    handle = args.output.open("w", encoding="utf-8", newline="")
+                except OSError as exc:
+                    raise OperatorError(unwritable("--output", args.output, exc)) from exc
+                with handle:
                     count = writer(all_cases(session), handle)
                 print(f"wrote {count} cases to {args.output}", file=sys.stderr)
             return 0
@@ -216,19 +222,58 @@ def import_mailbox(settings: Settings, path: Path) -> int:
     return 0
 
 
-def status(settings: Settings, out: IO[str], *, as_json: bool = False) -> int:
-    """0 when healthy, 1 when degraded (polling failing too long, or emails failed for good)."""
-    reg = Register(settings.database.url)
+def status(mailboxes: Sequence[Mailbox], out: IO[str], *, fmt: str = "text") -> int:
+    """0 healthy, 1 degraded (``--nagios``: 0 OK, 1 WARNING, 2 CRITICAL).
+
+    Read-only and secret-free: the register is neither created nor migrated, and no mail
+    password is read, so it works from any shell that can read the configuration.
+    """
+    snapshots = [(m.name, *_snapshot(m.settings)) for m in mailboxes]
+    healths = [(name, health) for name, health, _ in snapshots]
+    if fmt == "nagios":
+        code, line = render_nagios(healths, [m.settings for m in mailboxes])
+        out.write(line + "\n")
+        return code
+    build = build_info()
+    if fmt == "json":
+        docs = {
+            name: health.as_dict() | {"register_revision": rev} for name, health, rev in snapshots
+        }
+        ok = all(d["ok"] for d in docs.values())
+        doc = next(iter(docs.values())) if len(docs) == 1 else {"ok": ok, "mailboxes": docs}
+        out.write(json.dumps(doc | {"build": build}, ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(
+            f"inbox-agent {build['version']} (Python {build['python']}, {build['installed_at']})\n"
+        )
+        for name, health, revision in snapshots:
+            if len(snapshots) > 1:
+                out.write(f"== mailbox {name}\n")
+            out.write(f"register revision {revision}\n")
+            out.writelines(line + "\n" for line in render_health(health))
+    return 1 if any(h.degraded for _, h in healths) else 0
+
+
+def _snapshot(settings: Settings) -> tuple[Health, str | None]:
+    """The health of one register, read without creating or migrating anything."""
+    path = sqlite_path(settings.database.url)
+    if path is not None and not path.exists():
+        raise ConfigError(
+            f"database.url: no register at {path}; has inbox-agent run ever run with "
+            f"{settings.source}?"
+        )
+    reg = Register(settings.database.url, migrate=False, create=False)
     try:
+        state = schema_state(reg.engine)
+        if not state.up_to_date:
+            raise ConfigError(
+                f"database.url: the register is at revision {state.current}, this release "
+                f"reads {state.head}; inbox-agent run migrates it when it starts"
+            )
         with reg.transaction() as session:
-            health = build_health(session, utc_now(), settings)
+            return build_health(session, utc_now(), settings), state.current
     finally:
         reg.dispose()
-    if as_json:
-        out.write(json.dumps(health.as_dict(), ensure_ascii=False, indent=2) + "\n")
-    else:
-        out.writelines(line + "\n" for line in render_health(health))
-    return 1 if health.degraded else 0
 
 
 def retention(settings: Settings, out: IO[str], *, apply: bool) -> int:
@@ -246,77 +291,23 @@ def retention(settings: Settings, out: IO[str], *, apply: bool) -> int:
     return 0
 
 
-def check_config(settings: Settings, out: IO[str]) -> int:
-    """Each peer in turn; say which failed and why, never the secret."""
+def check_config(
+    settings: Settings, out: IO[str], *, offline: bool = False, allow_past_poll: bool = False
+) -> int:
+    """Each check in turn (``preflight``); 2 if the operator must fix something, 1 if only
+    a peer was unavailable, 0 when all passed. Never the secret, never a write."""
+    from inbox_agent.ops.preflight import run_checks
+
     print(f"configuration {settings.source}: valid", file=out)
-    checks = [
-        ("database", _check_database),
-        ("mail source", _check_source),
-        ("outgoing mail", _check_smtp),
-    ]
-    failed = 0
-    for name, check in checks:
-        try:
-            detail = check(settings)
-            print(f"{name}: ok ({detail})", file=out)
-        except (InboxAgentError, OSError, smtplib.SMTPException) as exc:
-            failed += 1
-            print(f"{name}: FAILED: {exc}", file=out)
-    return 2 if failed else 0
-
-
-def _check_database(settings: Settings) -> str:
-    reg = Register(settings.database.url)
-    try:
-        with reg.transaction() as session:
-            cases = session.scalar(select(func.count()).select_from(Case))
-    finally:
-        reg.dispose()
-    return f"{reg.engine.url.render_as_string(hide_password=True)}, {cases} cases"
-
-
-def _check_source(settings: Settings) -> str:
-    if settings.maildir is not None:
-        path = settings.maildir.path
-        if not ((path / "new").is_dir() or (path / "cur").is_dir() or path.is_file()):
-            raise InboxAgentError(f"maildir.path: {path} is not a Maildir or mbox")
-        return f"maildir {path}"
-    cfg = settings.imap
-    assert cfg is not None
-    secret = settings.imap_password
-    tokens = token_provider(settings) if cfg.auth == "oauth2" else None
-    with imap_session(cfg, secret.get_secret_value() if secret else "", tokens) as client:
-        info = client.select_folder(cfg.folder, readonly=True)
-    who = f"logged in as {cfg.username}" + (f" via OAuth2, {tokens.identity}" if tokens else "")
-    return f"imap {cfg.host}:{cfg.port} folder {cfg.folder}, {info[b'EXISTS']} messages; {who}"
-
-
-def _check_smtp(settings: Settings) -> str:
-    cfg = settings.smtp
-    if cfg is None or cfg.deliver == "maildir":
-        where = cfg.maildir_path if cfg else "(none: no [smtp] section)"
-        return f"local maildir {where}; nothing leaves this server"
-    context = ssl.create_default_context(cafile=str(cfg.ca_file) if cfg.ca_file else None)
-    smtp_class = smtplib.SMTP_SSL if cfg.security == "ssl" else smtplib.SMTP
-    kwargs: dict[str, Any] = {"timeout": cfg.timeout_seconds}
-    if cfg.security == "ssl":
-        kwargs["context"] = context
-    with smtp_class(cfg.host, cfg.port, **kwargs) as smtp:
-        smtp.ehlo()
-        if cfg.security == "starttls":
-            smtp.starttls(context=context)
-            smtp.ehlo()
-        secret = settings.smtp_password
-        if cfg.auth == "oauth2":
-            tokens = token_provider(settings)
-            smtp_xoauth2_login(smtp, cfg.username or "", tokens)
-            return (
-                f"smtp {cfg.host}:{cfg.port} ({cfg.security}); logged in as {cfg.username} "
-                f"via OAuth2, {tokens.identity}"
-            )
-        if cfg.username and secret:
-            smtp.login(cfg.username, secret.get_secret_value())
-    return f"smtp {cfg.host}:{cfg.port} ({cfg.security})"
+    today = received_local_date(utc_now(), settings.office.timezone)
+    worst = 0
+    for finding in run_checks(settings, today, offline=offline, allow_past_poll=allow_past_poll):
+        verdict = "ok" if finding.error is None else "FAILED"
+        print(f"{finding.name}: {verdict}: {finding.detail}", file=out)
+        worst = max(worst, finding.code)
+    if offline:
+        print("offline: database, mail source and SMTP not contacted", file=out)
+    return worst
 
 
 def model(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:

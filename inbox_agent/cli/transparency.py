@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from inbox_agent.clock import Clock, utc_now
-from inbox_agent.errors import ConfigError
+from inbox_agent.errors import ConfigError, OperatorError, unwritable
 from inbox_agent.settings import Settings
 
 if TYPE_CHECKING:
@@ -243,7 +243,11 @@ def _publish(
         raise ConfigError(
             f"{settings.source}: transparency.publish_dir is not set; give --output DIR"
         )
-    report = publish.publish_log(session, settings, output, actor=cli_actor(), now=now)
+    try:
+        report = publish.publish_log(session, settings, output, actor=cli_actor(), now=now)
+    except OSError as exc:
+        key = "--output" if args.output else f"{settings.source}: transparency.publish_dir"
+        raise OperatorError(unwritable(key, Path(exc.filename or output), exc)) from exc
     print(
         f"wrote {report.entries} entries to {report.html} and {report.csv}; "
         f"new on the page: {', '.join(report.newly_published) or 'none'}",

@@ -73,14 +73,8 @@ def record_poll_failure(
         minutes,
         state.last_error,
     )
-    context = {
-        "failing_since": _local(settings, state.failing_since),
-        "minutes": minutes,
-        "last_error": one_line(state.last_error or "", ERROR_MAX),
-        "alert_after_minutes": settings.alerts.poll_failure_minutes,
-    }
-    subject = f"inbox-agent: cannot read the election inbox for {minutes} minutes"
-    return _queue(session, settings, now, FAILED_TEMPLATE, subject, context)
+    rendered = failure_alert(settings, state.failing_since, minutes, state.last_error or "")
+    return _queue(session, settings, now, FAILED_TEMPLATE, rendered)
 
 
 def record_poll_success(
@@ -99,13 +93,46 @@ def record_poll_success(
         return None
     audit(session, now, "alert_cleared", alert=POLL_ALERT, minutes=minutes)
     log.warning("event=alert_cleared alert=%s failed_for_minutes=%d", POLL_ALERT, minutes)
+    rendered = recovery_alert(settings, failing_since, now, minutes)
+    return _queue(session, settings, now, RECOVERED_TEMPLATE, rendered)
+
+
+def failure_alert(
+    settings: Settings, failing_since: dt.datetime, minutes: int, last_error: str
+) -> RenderedEmail:
+    """The email saying the inbox cannot be read (also rendered by ``check-config``)."""
     context = {
         "failing_since": _local(settings, failing_since),
-        "recovered_at": _local(settings, now),
+        "minutes": minutes,
+        "last_error": one_line(last_error, ERROR_MAX),
+        "alert_after_minutes": settings.alerts.poll_failure_minutes,
+    }
+    subject = f"inbox-agent: cannot read the election inbox for {minutes} minutes"
+    return _render(settings, FAILED_TEMPLATE, subject, context)
+
+
+def recovery_alert(
+    settings: Settings, failing_since: dt.datetime, recovered_at: dt.datetime, minutes: int
+) -> RenderedEmail:
+    """The email saying the inbox is read again (also rendered by ``check-config``)."""
+    context = {
+        "failing_since": _local(settings, failing_since),
+        "recovered_at": _local(settings, recovered_at),
         "minutes": minutes,
     }
     subject = "inbox-agent: the election inbox is being read again"
-    return _queue(session, settings, now, RECOVERED_TEMPLATE, subject, context)
+    return _render(settings, RECOVERED_TEMPLATE, subject, context)
+
+
+def _render(
+    settings: Settings, template: str, subject: str, context: dict[str, object]
+) -> RenderedEmail:
+    env = template_environment(settings.policy.template_dir)
+    office = {"office": settings.office, "paro": settings.paro, "policy": settings.policy}
+    text = _wrap(render_template(env, template, office | context))
+    return RenderedEmail(
+        subject=one_line(f"{subject} ({settings.office.name})", 200), text=text, html=None
+    )
 
 
 class PollAlerts:
@@ -152,18 +179,11 @@ def _queue(
     settings: Settings,
     now: dt.datetime,
     template: str,
-    subject: str,
-    context: dict[str, object],
+    rendered: RenderedEmail,
 ) -> OutboxMessage | None:
     recipient = settings.alerts.email
     if recipient is None:
         return None
-    env = template_environment(settings.policy.template_dir)
-    office = {"office": settings.office, "paro": settings.paro, "policy": settings.policy}
-    text = _wrap(render_template(env, template, office | context))
-    rendered = RenderedEmail(
-        subject=one_line(f"{subject} ({settings.office.name})", 200), text=text, html=None
-    )
     row = queue_email(
         session,
         None,

@@ -7,13 +7,23 @@ being read, is anything waiting, did any email fail for good, is any message stu
 quarantine, and is any statutory request (FOI, subject access) past its due date.
 
 Degraded means a human should act now: polling has failed for longer than
-``alerts.poll_failure_minutes``, or an email failed permanently.
+``alerts.poll_failure_minutes``; the configured mailbox has not been read successfully for
+more than three poll intervals (or ever), whatever the reason (a daemon stopped, an
+operator error, a hung pass); an email failed permanently; a message is quarantined; or a
+message failed processing and waits for a retry. Only the mailbox the profile configures
+is judged: the rows a source left behind after it was reconfigured are history, not health.
+The first three are critical (nobody is reading the inbox), the rest warnings
+(``nagios``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import platform
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inbox_agent.classify import Category
+from inbox_agent.localbox import local_account
 from inbox_agent.logs import redact
 from inbox_agent.register.models import (
     AlertState,
@@ -38,6 +49,7 @@ POLL_ALERT = "poll_failed"
 STATUTORY = (Category.FOI_REQUEST.value, Category.SUBJECT_ACCESS_REQUEST.value)
 RECENT = 5
 ERROR_MAX = 300
+STALE_INTERVALS = 3  # a last success older than this many poll intervals is degraded
 
 
 @dataclass(frozen=True)
@@ -92,7 +104,9 @@ class Health:
     recent_quarantined: tuple[QuarantinedMessage, ...]
     overdue: tuple[OverdueCase, ...]
     messages_by_disposition: dict[str, int] = field(default_factory=dict)
+    retrying: int = 0  # pending messages whose processing failed at least once
     problems: tuple[str, ...] = field(default=())
+    critical: bool = False  # nobody is reading the inbox (see the module docstring)
 
     @property
     def degraded(self) -> bool:
@@ -106,14 +120,17 @@ class Health:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: datetimes as ISO 8601, ages in whole seconds."""
         return {
+            "ok": not self.degraded,
             "now": self.now.isoformat(),
             "healthy": not self.degraded,
+            "critical": self.critical,
             "problems": list(self.problems),
             "sources": [_jsonable(asdict(s)) for s in self.sources],
             "poll_failing_since": _jsonable(self.poll_failing_since),
             "poll_alert_after_seconds": int(self.poll_alert_after.total_seconds()),
             "backlog": {
                 "pending_messages": self.pending_messages,
+                "retrying_messages": self.retrying,
                 "queued_emails": self.queued_emails,
                 "oldest_queued_age_seconds": _seconds(self.oldest_queued_age),
             },
@@ -130,12 +147,24 @@ class Health:
         }
 
 
+def build_info() -> dict[str, str]:
+    """Which inbox-agent answers: its version, the Python running it, where it is installed."""
+    import inbox_agent
+
+    try:
+        version = metadata.version("inbox-agent")
+    except metadata.PackageNotFoundError:  # a checkout run without installing
+        version = inbox_agent.__version__
+    return {
+        "version": version,
+        "python": platform.python_version(),
+        "installed_at": str(Path(inbox_agent.__file__).resolve().parent),
+    }
+
+
 def build_health(session: Session, now: dt.datetime, settings: Settings) -> Health:
     """A snapshot of the register at ``now`` (an aware UTC time)."""
-    states = session.scalars(
-        select(MailboxState).order_by(MailboxState.account, MailboxState.folder)
-    )
-    sources = tuple(_source(state, now) for state in states)
+    sources = _configured_sources(session, now, settings)
     failing_since = _poll_failing_since(session, sources)
     alert_after = dt.timedelta(minutes=settings.alerts.poll_failure_minutes)
     oldest = session.scalar(
@@ -143,18 +172,16 @@ def build_health(session: Session, now: dt.datetime, settings: Settings) -> Heal
             OutboxMessage.status == OutboxStatus.QUEUED
         )
     )
-    failed_count = _count(session, OutboxMessage, OutboxMessage.status == OutboxStatus.FAILED)
+    pending = StoredMessage.disposition == Disposition.PENDING
     health = Health(
         now=now,
         sources=sources,
         poll_failing_since=failing_since,
         poll_alert_after=alert_after,
-        pending_messages=_count(
-            session, StoredMessage, StoredMessage.disposition == Disposition.PENDING
-        ),
+        pending_messages=_count(session, StoredMessage, pending),
         queued_emails=_count(session, OutboxMessage, OutboxMessage.status == OutboxStatus.QUEUED),
         oldest_queued_age=now - oldest if oldest is not None else None,
-        failed_emails=failed_count,
+        failed_emails=_count(session, OutboxMessage, OutboxMessage.status == OutboxStatus.FAILED),
         recent_failed_emails=_recent_failed(session),
         quarantined=_count(
             session, StoredMessage, StoredMessage.disposition == Disposition.QUARANTINED
@@ -162,13 +189,64 @@ def build_health(session: Session, now: dt.datetime, settings: Settings) -> Heal
         recent_quarantined=_recent_quarantined(session),
         overdue=_overdue(session, _office_today(now, settings.office.timezone)),
         messages_by_disposition=_dispositions(session),
+        retrying=_count(session, StoredMessage, pending & (StoredMessage.attempts > 0)),
     )
+    critical = _critical_problems(health, settings)
+    problems = critical + _warnings(health)
+    return replace(health, problems=tuple(problems), critical=bool(critical))
+
+
+def _critical_problems(health: Health, settings: Settings) -> list[str]:
+    """Nobody is reading the inbox: failing past the alert threshold, or no recent success."""
     problems = []
-    if failing_since is not None and now - failing_since > alert_after:
+    now, failing_since = health.now, health.poll_failing_since
+    if failing_since is not None and now - failing_since > health.poll_alert_after:
         problems.append(f"polling has failed for {_minutes(now - failing_since)} minutes")
-    if failed_count:
-        problems.append(f"{failed_count} email(s) failed permanently")
-    return replace(health, problems=tuple(problems))
+    stale_after = dt.timedelta(seconds=STALE_INTERVALS * settings.poll.interval_seconds)
+    for source in health.sources:
+        if problems and source.last_error is not None:
+            continue  # already said: polling has failed for so long
+        if source.success_age is None:
+            never = "never polled" if source.last_poll_at is None else "never polled successfully"
+            problems.append(f"{source.account} {source.folder}".rstrip() + f" {never}")
+        elif source.success_age > stale_after:
+            problems.append(
+                f"no successful poll for {format_age(source.success_age)} (more than "
+                f"{STALE_INTERVALS} x poll.interval_seconds = {format_age(stale_after)})"
+            )
+    return problems
+
+
+def _warnings(health: Health) -> list[str]:
+    """Work that waits for a human: failed emails, quarantine, messages being retried."""
+    problems = []
+    if health.failed_emails:
+        problems.append(f"{health.failed_emails} email(s) failed permanently")
+    if health.quarantined:
+        problems.append(f"{health.quarantined} message(s) quarantined")
+    if health.retrying:
+        problems.append(f"{health.retrying} message(s) failed processing, waiting for a retry")
+    return problems
+
+
+def configured_source(settings: Settings) -> tuple[str, str]:
+    """``(account, folder)`` of the mailbox this profile polls, as the pipeline records it."""
+    if settings.imap is not None:
+        return settings.imap.account, settings.imap.folder
+    assert settings.maildir is not None  # Settings guarantees exactly one source
+    return local_account(settings.maildir.path), ""
+
+
+def _configured_sources(
+    session: Session, now: dt.datetime, settings: Settings
+) -> tuple[SourceHealth, ...]:
+    account, folder = configured_source(settings)
+    state = session.scalars(
+        select(MailboxState).where(MailboxState.account == account, MailboxState.folder == folder)
+    ).first()
+    if state is None:
+        return (SourceHealth(account, folder, None, None, None, None),)
+    return (_source(state, now),)
 
 
 def _source(state: MailboxState, now: dt.datetime) -> SourceHealth:
@@ -313,8 +391,9 @@ def render_health(health: Health) -> list[str]:
     lines += _render_sources(health)
     age = health.oldest_queued_age
     oldest = f" (oldest {format_age(age)})" if age is not None else ""
+    retrying = f" ({health.retrying} after a failure)" if health.retrying else ""
     lines.append(
-        f"backlog: {health.pending_messages} message(s) pending, "
+        f"backlog: {health.pending_messages} message(s) pending{retrying}, "
         f"{health.queued_emails} email(s) queued{oldest}"
     )
     counts = ", ".join(f"{k} {v}" for k, v in health.messages_by_disposition.items())
@@ -338,6 +417,54 @@ def render_health(health: Health) -> list[str]:
             f"({o.days_overdue} day(s) overdue), status {o.status}"
         )
     return lines
+
+
+NAGIOS_OK, NAGIOS_WARNING, NAGIOS_CRITICAL, NAGIOS_UNKNOWN = 0, 1, 2, 3
+_NAGIOS_STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
+
+
+def render_nagios(
+    healths: Sequence[tuple[str, Health]], settings: Sequence[Settings]
+) -> tuple[int, str]:
+    """One Nagios plugin line and its exit code (0 OK, 1 WARNING, 2 CRITICAL).
+
+    Several mailboxes give one line: the worst state, each problem and perfdata label
+    prefixed with the mailbox's name. ``last_success_age`` carries the critical threshold
+    (3 x ``poll.interval_seconds``) so a graph shows how close the poller runs to it.
+    """
+    code = NAGIOS_OK
+    problems: list[str] = []
+    perf: list[str] = []
+    several = len(healths) > 1
+    for (name, health), profile in zip(healths, settings, strict=True):
+        state = NAGIOS_CRITICAL if health.critical else NAGIOS_WARNING if health.degraded else 0
+        code = max(code, state)
+        prefix = f"{name}: " if several else ""
+        problems += [prefix + p for p in health.problems]
+        label = f"{name}_" if several else ""
+        age = health.sources[0].success_age if health.sources else None
+        crit = STALE_INTERVALS * profile.poll.interval_seconds
+        perf += [
+            f"{label}pending={health.pending_messages}",
+            f"{label}retrying={health.retrying};0",
+            f"{label}queued={health.queued_emails}",
+            f"{label}failed={health.failed_emails};0",
+            f"{label}quarantined={health.quarantined};0",
+            f"{label}overdue={len(health.overdue)}",
+            f"{label}last_success_age={_seconds(age) if age is not None else 'U'}s;;{crit};0",
+        ]
+    summary = "; ".join(problems) if problems else _ok_summary(healths)
+    return code, f"INBOX-AGENT {_NAGIOS_STATES[code]} - {summary} | {' '.join(perf)}"
+
+
+def nagios_unknown(error: str) -> str:
+    """The plugin line when no snapshot could be taken (bad configuration, register down)."""
+    return f"INBOX-AGENT {_NAGIOS_STATES[NAGIOS_UNKNOWN]} - {redact(error).splitlines()[0]}"
+
+
+def _ok_summary(healths: Sequence[tuple[str, Health]]) -> str:
+    ages = [s.success_age for _, h in healths for s in h.sources if s.success_age is not None]
+    return f"polling, last success {format_age(max(ages))} ago" if ages else "polling"
 
 
 def _render_sources(health: Health) -> list[str]:

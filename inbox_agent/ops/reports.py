@@ -26,14 +26,11 @@ from inbox_agent.acknowledge import (
     template_environment,
 )
 from inbox_agent.classify import Category
-from inbox_agent.clock import Clock
 from inbox_agent.deadlines import UkCalendar
-from inbox_agent.errors import InboxAgentError
+from inbox_agent.ops.outbox_job import OutboxJob
 from inbox_agent.outbox import queue_email
-from inbox_agent.register.db import Register
 from inbox_agent.register.locks import serialize
 from inbox_agent.register.models import AuditEvent, Case, CaseStatus, OutboxMessage, Publication
-from inbox_agent.send import Sender
 from inbox_agent.settings import Settings
 from inbox_agent.transparency.parity import ParityAlert, build_parity
 from inbox_agent.transparency.publish import PUBLISH, local_date
@@ -180,32 +177,16 @@ def queue_weekly_report(
     return row
 
 
-class WeeklyReportJob:
+class WeeklyReportJob(OutboxJob):
     """What the scheduler calls: queue the report in one transaction, then drain the outbox.
 
-    A failure is logged and left for next week's run (or ``report weekly --send``): the report
-    must never stop the daemon.
+    A failure is logged and left for next week's run (or ``report weekly --send``).
     """
 
-    def __init__(self, settings: Settings, register: Register, sender: Sender, clock: Clock):
-        self.settings = settings
-        self.register = register
-        self.sender = sender
-        self.clock = clock
-        self.calendar = UkCalendar(
-            settings.calendar.extra_closures, settings.calendar.extra_working_days
-        )
+    name = "weekly_report"
 
-    def __call__(self) -> None:
-        try:
-            with self.register.transaction() as session:
-                queued = queue_weekly_report(session, self.settings, self.clock(), self.calendar)
-            if queued is not None:
-                self.sender.drain()
-        except InboxAgentError as exc:
-            log.error("event=weekly_report_failed error=%s", exc)
-        except Exception:  # a bug here must not take the scheduler thread down
-            log.exception("event=weekly_report_crashed")
+    def queue(self, session: Session) -> bool:
+        return queue_weekly_report(session, self.settings, self.clock(), self.calendar) is not None
 
     def trigger_args(self) -> dict[str, object]:
         """The cron trigger's arguments for ``scheduler.add_job(job, "cron", **args)``."""

@@ -12,14 +12,17 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from inbox_agent.errors import ConfigError, RegisterUnavailable
@@ -69,21 +72,66 @@ def create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine; an unusable URL is the operator's to fix, so it is a ConfigError."""
+URL_HINT = (
+    "e.g. sqlite:////var/lib/inbox-agent/register.sqlite3 or "
+    "postgresql+psycopg://inbox_agent@/inbox_agent"
+)
+# PostgreSQL refusals only the operator can fix: bad password or role, unknown database,
+# no privilege. Anything else (refused connection, shutdown, timeout) is retried.
+_PG_OPERATOR_STATES = {"28000", "28P01", "3D000", "42501"}
+_SQLITE_READ_ONLY = ("readonly database", "unable to open database file")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite register (None for PostgreSQL or an in-memory database)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def make_engine(url: str, *, create: bool = True) -> Engine:
+    """Create the engine; an unusable URL is the operator's to fix, so it is a ConfigError.
+
+    ``create=False`` leaves a missing SQLite file missing (``check-config`` only looks).
+    """
     try:
         parsed = make_url(url)
-    except SQLAlchemyError as exc:
-        raise ConfigError(f"database.url: not a valid SQLAlchemy URL: {exc}") from exc
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            create_private_file(Path(parsed.database))
-        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    # keepalives: a node that vanishes (power, network) frees its mailbox lease within about
-    # a minute instead of the kernel's two hours (see register.locks)
-    return create_engine(parsed, pool_pre_ping=True, connect_args=dict(PG_KEEPALIVES))
+        if parsed.get_backend_name() == "sqlite":
+            path = sqlite_path(url)
+            if path is not None and create:
+                create_private_file(path)
+            engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        # keepalives: a node that vanishes (power, network) frees its mailbox lease within
+        # about a minute instead of the kernel's two hours (see register.locks)
+        return create_engine(parsed, pool_pre_ping=True, connect_args=dict(PG_KEEPALIVES))
+    except (SQLAlchemyError, ImportError) as exc:
+        raise ConfigError(f"database.url: not a usable database URL ({exc}); {URL_HINT}") from exc
+    except OSError as exc:
+        raise ConfigError(
+            f"database.url: cannot create the SQLite register {exc.filename}: {exc.strerror}; "
+            "give the service user a directory it can write (StateDirectory= under systemd)"
+        ) from exc
+
+
+def register_error(exc: DBAPIError, doing: str) -> ConfigError | RegisterUnavailable:
+    """Who must act on a database error: the operator (a read-only SQLite file, a refused
+    PostgreSQL login or missing database) or time (down, locked, restarting)."""
+    orig = exc.orig
+    text = str(orig)
+    if getattr(orig, "sqlstate", None) in _PG_OPERATOR_STATES:
+        return ConfigError(
+            f"database.url: PostgreSQL refused: {text.strip()}; check the role, its password "
+            "(~/.pgpass or PGPASSFILE) and that the database exists and belongs to it"
+        )
+    if any(t in text for t in _SQLITE_READ_ONLY):
+        return ConfigError(
+            f"database.url: the SQLite register cannot be written ({text}); give the service "
+            "user write access to the file and its directory (ReadWritePaths= under systemd)"
+        )
+    return RegisterUnavailable(f"{doing}: {orig}")
 
 
 def lock_key(name: str) -> int:
@@ -137,14 +185,39 @@ def _upgrade(engine: Engine) -> None:
         if sqlite:
             engine.dispose()  # new connections get the connect-time pragmas: keys enforced
     except OperationalError as exc:
-        raise RegisterUnavailable(f"cannot migrate the register: {exc.orig}") from exc
+        raise register_error(exc, "cannot migrate the register") from exc
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where a register's schema stands against this code's migrations."""
+
+    current: str | None  # None: an empty database
+    head: str | None
+    known: bool  # False: written by a newer release of inbox-agent
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    """The register's Alembic revision, read without creating or changing anything."""
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        raise register_error(exc, "cannot read the register") from exc
+    known = current is None or current in {r.revision for r in script.walk_revisions()}
+    return SchemaState(current, script.get_current_head(), known)
 
 
 class Register:
     """The database handle the pipeline passes around: one engine, one session factory."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
-        self.engine = make_engine(url)
+    def __init__(self, url: str, *, migrate: bool = True, create: bool = True) -> None:
+        self.engine = make_engine(url, create=create)
         self.migrated = False
         # mailbox leases on this register (``locks``): each holds a connection outside the
         # pool, so they are released with the engine rather than left to the collector
@@ -168,7 +241,7 @@ class Register:
             with session.begin():
                 yield session
         except OperationalError as exc:
-            raise RegisterUnavailable(f"register unavailable: {exc.orig}") from exc
+            raise register_error(exc, "register unavailable") from exc
         finally:
             session.close()
 

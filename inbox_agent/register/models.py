@@ -433,7 +433,7 @@ class ClockEventRow(Base):
 
 
 class ReminderSent(Base):
-    """One reminder queued (``inbox_agent/reminders.py``); the unique key makes each one once.
+    """One reminder queued (``inbox_agent/ops/reminders.py``); the unique key makes each one once.
 
     The key names the case, the kind and the date it concerns, so a restart or a second node
     trying the same reminder hits the constraint instead of emailing the officer again.

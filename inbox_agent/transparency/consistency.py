@@ -25,10 +25,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from inbox_agent.classify.text import own_words
 from inbox_agent.register.models import Case, Publication
 from inbox_agent.similar import SAME_QUESTION, similarity
-from inbox_agent.transparency.precedents import RegisterIndex
+from inbox_agent.transparency.precedents import RegisterIndex, answer_body
 from inbox_agent.transparency.publish import PUBLISH, WITHHOLD, answer_text
 
 SAME_ANSWER = 0.5
@@ -38,7 +37,6 @@ DIFFERENT_ANSWERS = "different answers"
 UNEQUAL_ANSWERS = "unequal answers"
 ONE_ANSWERED = "answered for one only"
 _FIGURE = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?%?")
-_GREETING = re.compile(r"(?i)^\s*(?:dear|hello|hi|good (?:morning|afternoon))\b[^\n]*\n")
 
 
 @dataclass(frozen=True)
@@ -65,9 +63,8 @@ class Unpublished:
 
 
 def answer_words(case: Case) -> str:
-    """The answer without its greeting or sign-off, which name the requester."""
-    text = _GREETING.sub("", answer_text(case), count=1)
-    return own_words(text) or text.strip()
+    """The answer given in ``case``, without greeting or sign-off."""
+    return answer_body(answer_text(case))
 
 
 def figures(text: str) -> frozenset[str]:

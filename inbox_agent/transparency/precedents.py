@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +29,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox_agent.classify.text import own_words
-from inbox_agent.ops.retention import ANONYMISED
 from inbox_agent.register.models import AuditEvent, Case, Publication
 from inbox_agent.settings import Settings
 from inbox_agent.similar import RELATED, SimilarityIndex
@@ -37,7 +37,9 @@ from inbox_agent.transparency.publish import PUBLISH, answer_text, local_date
 MAX_INDEXED = 3000
 LISTED = 8
 EXCERPT = 400
-MIN_TEXT = 20  # characters: "Re: thanks" matches nothing
+MIN_WORDS = 3  # of the requester's own: "Thanks!", or a row retention anonymised, match nothing
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_GREETING = re.compile(r"(?i)^\s*(?:dear|hello|hi|good (?:morning|afternoon))\b[^\n]*\n")
 REUSED = "answer_reused"
 
 
@@ -48,12 +50,18 @@ class ReuseError(ValueError):
 def request_text(subject: str, information_sought: str) -> str:
     """What a request asks: its subject and the requester's own words (no quote, signature).
 
-    An anonymised or near-empty request gives "", which matches nothing."""
+    A request of fewer than ``MIN_WORDS`` words gives "", which matches nothing."""
     words = own_words(information_sought) or information_sought.strip()
-    text = f"{subject}\n{words}".strip()
-    if len(text) < MIN_TEXT or words.startswith(ANONYMISED):
+    if len(_WORD.findall(words)) < MIN_WORDS:
         return ""
-    return text
+    return f"{subject}\n{words}"
+
+
+def answer_body(text: str) -> str:
+    """An answer without its greeting or sign-off, which name the requester: what another
+    requester can be told too."""
+    text = _GREETING.sub("", text.strip(), count=1)
+    return own_words(text) or text.strip()
 
 
 class RegisterIndex:
@@ -191,7 +199,7 @@ def record_reuse(
     """Audit that the reply to ``case`` started from ``source``'s approved answer, and
     whether staff changed that answer's words before sending."""
     origin, publication = approved_answer(session, source)
-    edited = " ".join(publication.answer.split()) not in " ".join(sent.split())
+    edited = " ".join(answer_body(publication.answer).split()) not in " ".join(sent.split())
     session.add(
         AuditEvent(
             at=now,

@@ -362,15 +362,20 @@ def publish_log(
                 published=publication.published_on,
             )
         )
-    html = render_template(
-        template_environment(settings.policy.template_dir),
-        HTML_TEMPLATE,
-        {"office": settings.office, "entries": entries, "updated": today, "csv_file": CSV_FILE},
-    )
+    html = render_disclosure_log(settings, entries, today)
     output.mkdir(parents=True, exist_ok=True)
     _write_atomic(output / HTML_FILE, html)
     _write_atomic(output / CSV_FILE, render_csv(entries))
     return PublishReport(len(entries), tuple(newly), output / HTML_FILE, output / CSV_FILE)
+
+
+def render_disclosure_log(settings: Settings, entries: list[Entry], today: dt.date) -> str:
+    """The public page (also rendered, empty, by ``check-config``)."""
+    return render_template(
+        template_environment(settings.policy.template_dir),
+        HTML_TEMPLATE,
+        {"office": settings.office, "entries": entries, "updated": today, "csv_file": CSV_FILE},
+    )
 
 
 def _safe_cell(value: str) -> str:

@@ -8,7 +8,7 @@
 * The queue tags campaign mail (``queue_campaigns``) and ``/campaigns`` lists the groups.
 
 The work is in ``precedents``, ``campaigns`` and ``foi_flags``; this module only gathers it
-for the templates (``similar.html.j2``, ``campaigns.html.j2``).
+for the templates (``_similar.html.j2``, ``_parity_answers.html.j2``, ``campaigns.html.j2``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from inbox_agent.transparency.precedents import (
     Precedent,
     RegisterIndex,
     ReuseError,
+    answer_body,
     approved_answer,
     find_precedents,
     record_reuse,
@@ -91,7 +92,7 @@ def _reuse(ctx: Ctx, session: Session) -> tuple[Reuse | None, str]:
         origin, publication = approved_answer(session, reference)
     except ReuseError as exc:
         return None, str(exc)
-    return Reuse(origin.reference, publication.answer), ""
+    return Reuse(origin.reference, answer_body(publication.answer)), ""
 
 
 def case_panel(ctx: Ctx, session: Session, case: Case) -> CasePanel:

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, Response
 from inbox_agent.deadlines import received_local_date
 from inbox_agent.register.export import all_cases
 from inbox_agent.register.models import Case, CaseStatus, OutboxMessage, StoredMessage
-from inbox_agent.web import accounts, casework, similar_view
+from inbox_agent.web import accounts, casework, similar_view, statutory_view
 from inbox_agent.web.app import Ctx
 from inbox_agent.web.casework import ActionError
 from inbox_agent.web.dashboard import build_dashboard
@@ -134,9 +134,11 @@ def _render_case(ctx: Ctx, session: Session, case: Case) -> Response:
         follow_ups=casework.open_follow_ups(case),
         due_note=_due_note(ctx, case),
         staff=staff,
-        reply_draft=_reply_draft(ctx, case, reused),
+        reply_draft=statutory_view.letter_draft(ctx, session, case)
+        or _reply_draft(ctx, case, reused),
         today=_today(ctx),
         similar=similar,
+        **statutory_view.case_values(ctx, session, case),
     )
 
 
@@ -272,6 +274,7 @@ CASE_ACTIONS: dict[str, CaseAction] = {
     "close": _close,
     "reopen": _reopen,
     "reviewed": _reviewed,
+    **statutory_view.ACTIONS,
 }
 
 

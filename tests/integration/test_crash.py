@@ -1,6 +1,6 @@
 """Crash safety: SIGKILL the real daemon at random moments and lose nothing, duplicate nothing.
 
-The daemon (``python -m inbox_agent.cli.main run``) ingests and acknowledges 500 messages from a
+The daemon (``python -m inbox_agent.cli run``) ingests and acknowledges 500 messages from a
 real Dovecot into a real SMTP server (aiosmtpd) with an SQLite register. A seeded RNG picks
 each kill moment: some during start-up, most at a random time after the first poll began, so
 kills fall in fetching, registering and sending alike. After each kill the test looks at the
@@ -154,7 +154,7 @@ interval_seconds = 5
 
 
 def _command(config: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "inbox_agent.cli.main", "--config", str(config), *args]
+    return [sys.executable, "-m", "inbox_agent.cli", "--config", str(config), *args]
 
 
 def _env() -> dict[str, str]:

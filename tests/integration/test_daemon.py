@@ -40,7 +40,7 @@ def test_sigterm_stops_the_daemon_cleanly_after_its_first_pass(tmp_path: Path) -
     url = f"sqlite:///{tmp_path / 'demo' / 'register.sqlite3'}"
     env = {**os.environ, "INBOX_AGENT_CONFIG": str(config)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "inbox_agent.cli.main", "run"],
+        [sys.executable, "-m", "inbox_agent.cli", "run"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

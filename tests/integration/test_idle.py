@@ -83,7 +83,7 @@ def test_daemon_processes_new_mail_within_seconds_and_after_a_server_restart(
     _write_config(config, dovecot, url)
     with log_file.open("w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "inbox_agent.cli.main", "--config", str(config), "run"],
+            [sys.executable, "-m", "inbox_agent.cli", "--config", str(config), "run"],
             env={**os.environ, "INBOX_AGENT_CONFIG": str(config)},
             stdout=subprocess.DEVNULL,
             stderr=err,

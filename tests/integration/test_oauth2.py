@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from servers import DovecotServer, SmtpSink
-from support.builders import HUMAN, INBOX, base_config, message
+from support.builders import HUMAN, INBOX, base_config, message, real_office
 
 from inbox_agent.cli.commands import check_config
 from inbox_agent.errors import ConfigError
@@ -175,7 +175,7 @@ def _settings(
             "from_address": INBOX,
             "timeout_seconds": 5,
         }
-    return settings_from_dict(data, tmp_path / "inbox-agent.toml")
+    return settings_from_dict(real_office(data), tmp_path / "inbox-agent.toml")
 
 
 def _provider(settings: Settings, clock: FakeClock) -> HttpTokenProvider:

@@ -107,7 +107,7 @@ def test_one_daemon_serves_several_offices_and_a_dead_one_stops_none(
     config = _config(tmp_path, dovecot, smtp_sink)
     log = tmp_path / "daemon.log"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "inbox_agent.cli.main", "--config", str(config), "run"]
+    command = [sys.executable, "-m", "inbox_agent.cli", "--config", str(config), "run"]
     with log.open("wb") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=env)
     try:

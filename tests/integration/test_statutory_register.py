@@ -8,18 +8,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from support.builders import message
+from support.statutory_cases import statutory_case
 
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.register.db import Register
-from inbox_agent.register.models import (
-    AuditEvent,
-    Case,
-    CaseStatus,
-    ClockEventRow,
-    ReferenceCounter,
-    StoredMessage,
-)
+from inbox_agent.register.models import AuditEvent, Case, CaseStatus, ClockEventRow
 from inbox_agent.statutory import (
     CaseworkError,
     clock_state,
@@ -45,36 +38,8 @@ def register(db_url: str) -> Iterator[Register]:
 
 
 def _foi(register: Register) -> None:
-    raw = message("Rita Requester <rita@example.org>", "Overtime", "How much overtime in 2025?")
     with register.transaction() as s:
-        s.add(ReferenceCounter(prefix="TST", year=2026, last=1))
-        case = Case(
-            reference="TST-2026-0001",
-            status=CaseStatus.NEW,
-            category="foi_request",
-            confidence=0.9,
-            classifier_version="test",
-            date_of_contact=RECEIVED,
-            requester_email="rita@example.org",
-            subject="Overtime",
-            date_added_to_register=RECEIVED,
-            due_date=dt.date(2026, 6, 9),
-            updated_at=RECEIVED,
-        )
-        s.add(case)
-        s.flush()
-        s.add(
-            StoredMessage(
-                sha256="sha-1",
-                body_sha256="b",
-                raw=raw,
-                size=len(raw),
-                received_at=RECEIVED,
-                disposition="case",
-                sender="rita@example.org",
-                case_id=case.id,
-            )
-        )
+        statutory_case(s, 1, RECEIVED, due=dt.date(2026, 6, 9))
 
 
 def _get(s: Session, reference: str) -> Case:

@@ -4,49 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import trustme
 from servers import DovecotServer, SmtpSink
+from sqlalchemy import select
 from support.builders import HUMAN, imap_settings, message
 
-from inbox_agent.errors import MailboxUnavailable
+from inbox_agent.errors import ConfigError
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register
+from inbox_agent.register.models import OutboxMessage, OutboxStatus
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def ca(tmp_path: Path) -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-def ca_file(ca: trustme.CA, tmp_path: Path) -> Path:
-    path = tmp_path / "office-ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return path
-
-
-@pytest.fixture
-def tls_dovecot(ca: trustme.CA, tmp_path: Path) -> Iterator[DovecotServer]:
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    certs = Path(tmp_path) / "dovecot-tls"
-    certs.mkdir()
-    chain, key = certs / "chain.pem", certs / "key.pem"
-    for blob in cert.cert_chain_pems:
-        blob.write_to_path(str(chain), append=True)
-    cert.private_key_pem.write_to_path(str(key))
-    server = DovecotServer(tls=(chain, key))
-    try:
-        server.start()
-        server.append("INBOX", message(*HUMAN[0]))
-        yield server
-    finally:
-        server.close()
 
 
 def _server_context(ca: trustme.CA) -> ssl.SSLContext:
@@ -90,14 +61,14 @@ def test_imap_refuses_an_untrusted_certificate_by_default(
         security="ssl",
     )
     register = _register(tmp_path)
-    with pytest.raises(MailboxUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+    with pytest.raises(ConfigError, match=r"imap\.ca_file: the certificate of 127\.0\.0\.1"):
         Pipeline(settings, register).run_once()
     assert tls_dovecot.uids("INBOX"), "nothing may be taken from the mailbox"
     register.dispose()
 
 
 @pytest.mark.parametrize("mode", ["ssl", "starttls"])
-def test_smtp_over_tls_delivers_and_untrusted_certificate_defers(
+def test_smtp_over_tls_delivers_and_untrusted_certificate_stops_the_drain(
     mode: str, ca: trustme.CA, ca_file: Path, tmp_path: Path, dovecot: DovecotServer
 ) -> None:
     context = _server_context(ca)
@@ -117,8 +88,11 @@ def test_smtp_over_tls_delivers_and_untrusted_certificate_defers(
             url, dovecot.host, dovecot.port, dovecot.user, dovecot.password, smtp=smtp
         )
         register = _register(tmp_path)
-        report = Pipeline(untrusted, register).run_once()
-        assert (report.sent.sent, report.sent.deferred) == (0, 1)
+        with pytest.raises(ConfigError, match=r"smtp\.ca_file"):  # the operator's to fix
+            Pipeline(untrusted, register).run_once()
+        with register.transaction() as session:  # queued as it was: not counted against it
+            row = session.scalars(select(OutboxMessage)).one()
+            assert (row.status, row.attempts) == (OutboxStatus.QUEUED, 0)
         trusted = imap_settings(
             url,
             dovecot.host,

@@ -560,7 +560,7 @@ class Node:
         self.name, self.config, self.log = name, config, log
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "inbox_agent.cli.main", "--config", str(config), "run"],
+                [sys.executable, "-m", "inbox_agent.cli", "--config", str(config), "run"],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=out,

@@ -579,7 +579,7 @@ def test_inbox_agent_web_serves_the_login_page_and_stops_on_sigterm(tmp_path: Pa
     config.write_text(text.replace('"127.0.0.1:8080"', f'"127.0.0.1:{port}"'), encoding="utf-8")
     env = {**os.environ, "INBOX_AGENT_CONFIG": str(config)}
     env.pop("INBOX_AGENT_WEB_KEY", None)
-    command = [sys.executable, "-m", "inbox_agent.cli.main", "web"]
+    command = [sys.executable, "-m", "inbox_agent.cli", "web"]
     refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2, "no session key: the operator must fix the configuration"
     assert "web.secret_key_env" in refused.stderr

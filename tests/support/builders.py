@@ -34,6 +34,22 @@ def base_config(db_url: str) -> dict[str, Any]:
     }
 
 
+REAL_INBOX = "elections@opcc.testshire.police.uk"
+
+
+def real_office(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with the office's own addresses instead of example.org placeholders, which
+    check-config refuses (``preflight``); nothing is ever sent to them."""
+    data["office"] |= {
+        "inbox_address": REAL_INBOX,
+        "website_url": "https://opcc.testshire.police.uk",
+    }
+    data["paro"] = {**data["paro"], "email": "paro@testshire.gov.uk"}
+    if "smtp" in data:
+        data["smtp"] = {**data["smtp"], "from_address": REAL_INBOX}
+    return data
+
+
 def smtp_config(host: str, port: int, **smtp: Any) -> dict[str, Any]:
     """An ``[smtp]`` section for a plain-text server on loopback (the test sink)."""
     return {

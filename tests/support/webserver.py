@@ -169,6 +169,17 @@ def axe_script() -> Path:
     return base / "axe.min.js"
 
 
+def serious_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it stands (the context
+    must be made with ``bypass_csp=True`` so the script can be injected)."""
+    page.add_script_tag(path=str(axe_script()))
+    result = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    )
+    assert isinstance(result, list)
+    return [v for v in result if v.get("impact") in ("serious", "critical")]
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None

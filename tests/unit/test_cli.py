@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from inbox_agent.cli.main import main
+from inbox_agent.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -82,12 +82,15 @@ def test_example_election_follows_the_statutory_pattern() -> None:
     assert election.persons_nominated_published == dt.date(2027, 4, 9)
 
 
-def _uncommented_imap_example() -> str:
-    """example.toml with [maildir] removed and the documented [imap] block switched on."""
+def _uncommented_imap_example(*, keep_demo: bool = False) -> str:
+    """example.toml with [maildir] removed and the documented [imap] block switched on
+    (and, as its comment says to, ``office.demo`` removed)."""
     lines = (CONFIG_DIR / "example.toml").read_text(encoding="utf-8").splitlines()
     out: list[str] = []
     in_imap = skip_maildir = False
     for line in lines:
+        if line == "demo = true" and not keep_demo:
+            continue
         if line == "[maildir]":
             skip_maildir = True
             continue
@@ -116,6 +119,16 @@ def test_example_documented_imap_block_validates(
     assert settings.imap.processed_folder == ""
     assert settings.imap_password is not None
     assert settings.imap_password.get_secret_value() == "demo-secret"
+
+
+def test_a_demo_profile_reading_a_real_mailbox_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "example-imap.toml"
+    path.write_text(_uncommented_imap_example(keep_demo=True), encoding="utf-8")
+    monkeypatch.setenv("INBOX_AGENT_IMAP_PASSWORD", "demo-secret")
+    with pytest.raises(ConfigError, match=r"office\.demo = true"):
+        load_settings(path)
 
 
 # --- the office profiles ----------------------------------------------------------------

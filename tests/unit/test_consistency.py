@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from support.transparency_office import B_AGENT, MONDAY, A, B, C, Office, opened_office
 
-from inbox_agent.cli.main import main
+from inbox_agent.cli import main
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.transparency.consistency import (
     DIFFERENT_FIGURES,

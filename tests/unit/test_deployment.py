@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from support.builders import message
 
-from inbox_agent.cli.main import main
+from inbox_agent.cli import main
 from inbox_agent.deployment import load_deployment
 from inbox_agent.errors import ConfigError
 

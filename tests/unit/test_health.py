@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy.orm import Session
 from support.builders import base_config
 
-from inbox_agent.cli import commands
-from inbox_agent.cli.main import main
-from inbox_agent.ops.health import Health, build_health, format_age, render_health
+from inbox_agent.cli import commands, main
+from inbox_agent.clock import utc_now
+from inbox_agent.deployment import Mailbox
+from inbox_agent.ops.health import Health, build_health, build_info, format_age, render_health
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import (
     AlertState,
@@ -34,10 +35,12 @@ NOW = dt.datetime(2027, 4, 20, 9, 0, tzinfo=dt.UTC)
 ACCOUNT = "imap://spoc@mail.example.org:993"
 
 
-def _settings(tmp_path: Path, **alerts: Any) -> Settings:
+def _settings(tmp_path: Path, interval: int = 3600, **alerts: Any) -> Settings:
+    """The profile polls ACCOUNT's INBOX every ``interval`` seconds (stale after 3 x)."""
     data = base_config(f"sqlite:///{tmp_path / 'r.sqlite3'}")
-    data["maildir"] = {"path": str(tmp_path / "box")}
+    data["imap"] = {"host": "mail.example.org", "username": "spoc"}
     data["alerts"] = alerts
+    data["poll"] = {"interval_seconds": interval}
     return settings_from_dict(data, tmp_path / "inbox-agent.toml")
 
 
@@ -60,10 +63,12 @@ def _health(register: Register, settings: Settings, now: dt.datetime = NOW) -> H
         return build_health(s, now, settings)
 
 
-def _source(s: Session, *, success: dt.datetime | None, error: str | None) -> None:
+def _source(
+    s: Session, *, success: dt.datetime | None, error: str | None, account: str = ACCOUNT
+) -> None:
     s.add(
         MailboxState(
-            account=ACCOUNT,
+            account=account,
             folder="INBOX",
             last_poll_at=NOW - dt.timedelta(minutes=1),
             last_success_at=success,
@@ -119,13 +124,70 @@ def _email(s: Session, status: str, created: dt.datetime, **kw: Any) -> OutboxMe
     return row
 
 
-def test_an_empty_register_is_healthy(register: Register, settings: Settings) -> None:
+def test_a_source_never_polled_is_critical(register: Register, settings: Settings) -> None:
     health = _health(register, settings)
-    assert not health.degraded and health.problems == ()
-    assert health.sources == () and health.last_success_at is None
+    assert health.degraded and health.critical
+    assert health.problems == (f"{ACCOUNT} INBOX never polled",)
+    assert len(health.sources) == 1 and health.last_success_at is None
     assert health.pending_messages == health.queued_emails == health.quarantined == 0
     assert health.oldest_queued_age is None and health.overdue == ()
-    assert "source: never polled" in render_health(health)
+    assert f"source {ACCOUNT} INBOX: never succeeded" in render_health(health)
+
+
+def test_an_up_to_date_source_with_nothing_waiting_is_healthy(
+    register: Register, settings: Settings
+) -> None:
+    with register.transaction() as s:
+        _source(s, success=NOW - dt.timedelta(minutes=2), error=None)
+    health = _health(register, settings)
+    assert not health.degraded and health.problems == () and not health.critical
+
+
+@pytest.mark.parametrize(("age_seconds", "stale"), [(179, False), (181, True)])
+def test_a_last_success_older_than_three_intervals_is_critical(
+    tmp_path: Path, age_seconds: int, stale: bool
+) -> None:
+    settings = _settings(tmp_path, interval=60)
+    reg = Register(settings.database.url)
+    try:
+        with reg.transaction() as s:  # no error recorded: a stopped or hung daemon
+            _source(s, success=NOW - dt.timedelta(seconds=age_seconds), error=None)
+        health = _health(reg, settings)
+    finally:
+        reg.dispose()
+    assert health.degraded is stale and health.critical is stale
+    if stale:
+        assert health.problems == (
+            "no successful poll for 3 min (more than 3 x poll.interval_seconds = 3 min)",
+        )
+
+
+def test_only_the_configured_source_is_judged(register: Register, settings: Settings) -> None:
+    with register.transaction() as s:
+        _source(s, success=NOW - dt.timedelta(minutes=1), error=None)
+        old = "imap://spoc@old-mail.example.org:993"  # the server before a migration
+        _source(s, success=NOW - dt.timedelta(days=30), error="connection refused", account=old)
+    health = _health(register, settings)
+    assert not health.degraded
+    assert [src.account for src in health.sources] == [ACCOUNT]
+
+
+def test_quarantine_and_failed_processing_degrade_as_warnings(
+    register: Register, settings: Settings
+) -> None:
+    with register.transaction() as s:
+        _source(s, success=NOW - dt.timedelta(minutes=1), error=None)
+        _message(s, 1, Disposition.PENDING)  # not tried yet: just backlog
+        _message(s, 2, Disposition.PENDING, attempts=2, error="RegisterUnavailable: locked")
+        _message(s, 3, Disposition.QUARANTINED, error="unparseable")
+    health = _health(register, settings)
+    assert health.degraded and not health.critical
+    assert health.problems == (
+        "1 message(s) quarantined",
+        "1 message(s) failed processing, waiting for a retry",
+    )
+    assert health.pending_messages == 2 and health.retrying == 1
+    assert "2 message(s) pending (1 after a failure)" in "\n".join(render_health(health))
 
 
 def test_backlog_failures_quarantine_and_overdue_statutory_cases(
@@ -172,7 +234,10 @@ def test_backlog_failures_quarantine_and_overdue_statutory_cases(
         ("TST-2027-0001", 1),
     ]
     assert health.messages_by_disposition["quarantined"] == 7
-    assert health.degraded and health.problems == ("6 email(s) failed permanently",)
+    assert health.degraded and health.problems == (
+        "6 email(s) failed permanently",
+        "7 message(s) quarantined",
+    )
     text = "\n".join(render_health(health))
     assert "DEGRADED" in text and "oldest 30 min" in text
     assert "TST-2027-0003 subject_access_request due 2027-04-10 (10 day(s) overdue)" in text
@@ -256,6 +321,7 @@ def test_json_has_every_section_and_ages_in_seconds(register: Register, settings
     assert data["sources"][0]["last_success_at"] == "2027-04-20T08:58:00+00:00"
     assert data["backlog"] == {
         "pending_messages": 0,
+        "retrying_messages": 0,
         "queued_emails": 1,
         "oldest_queued_age_seconds": 180,
     }
@@ -263,17 +329,101 @@ def test_json_has_every_section_and_ages_in_seconds(register: Register, settings
         assert key in data
 
 
-def test_status_command_exit_codes_and_json(register: Register, settings: Settings) -> None:
+def test_status_command_text_json_and_nagios(register: Register, settings: Settings) -> None:
+    with register.transaction() as s:
+        _source(s, success=utc_now(), error=None)
+    boxes = [Mailbox("default", settings)]
     out = io.StringIO()
-    assert commands.status(settings, out) == 0
-    assert "healthy" in out.getvalue()
+    assert commands.status(boxes, out) == 0
+    text = out.getvalue()
+    assert text.startswith(f"inbox-agent {build_info()['version']} (Python ")
+    assert "register revision 0" in text and ": healthy" in text
+    out = io.StringIO()
+    assert commands.status(boxes, out, fmt="nagios") == 0
+    line = out.getvalue()
+    assert line.startswith("INBOX-AGENT OK - polling, last success ")
+    assert line.count("\n") == 1
+    assert "| pending=0 retrying=0;0 queued=0 failed=0;0 quarantined=0;0 overdue=0 " in line
+    assert ";;10800;0" in line  # last_success_age, critical at 3 x 3600 s
     with register.transaction() as s:
         _email(s, OutboxStatus.FAILED, NOW, last_error="550 5.1.1 unknown user")
     out = io.StringIO()
-    assert commands.status(settings, out, as_json=True) == 1
+    assert commands.status(boxes, out, fmt="json") == 1
     data = json.loads(out.getvalue())
-    assert data["healthy"] is False
+    assert data["ok"] is False and data["healthy"] is False
+    assert data["build"]["version"] == build_info()["version"]
+    assert data["register_revision"] is not None
     assert data["outbox_failed"]["recent"][0]["error"] == "550 5.1.1 unknown user"
+    out = io.StringIO()
+    assert commands.status(boxes, out, fmt="nagios") == 1
+    assert out.getvalue().startswith("INBOX-AGENT WARNING - 1 email(s) failed permanently | ")
+
+
+def test_status_is_critical_when_nobody_reads_the_inbox(
+    register: Register, settings: Settings
+) -> None:
+    with register.transaction() as s:
+        _source(s, success=utc_now() - dt.timedelta(hours=4), error="MailboxUnavailable: down")
+    out = io.StringIO()
+    assert commands.status([Mailbox("default", settings)], out, fmt="nagios") == 2
+    line = out.getvalue()
+    assert line.startswith("INBOX-AGENT CRITICAL - polling has failed for 240 minutes | ")
+    assert line.rstrip().endswith(" last_success_age=14400s;;10800;0")
+
+
+def _profile(tmp_path: Path, imap: str) -> Path:
+    """A TOML profile on disk (the CLI reads files), its register in ``tmp_path``."""
+    path = tmp_path / "office.toml"
+    path.write_text(
+        f"""[office]
+name = "Office of the Police and Crime Commissioner for Testshire"
+inbox_address = "elections@opcc.testshire.police.uk"
+spoc_role = "Head of Governance"
+website_url = "https://opcc.testshire.police.uk"
+[imap]
+{imap}
+[database]
+url = "sqlite:///{tmp_path / "r.sqlite3"}"
+[paro]
+name = "Chief Executive, Testshire Council"
+email = "paro@testshire.gov.uk"
+[election]
+poll_date = 2027-05-06
+pre_election_period_start = 2027-03-29
+nominations_close = 2027-04-08
+persons_nominated_published = 2027-04-09
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_status_works_outside_the_unit_and_its_errors_stay_machine_readable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    config = _profile(
+        tmp_path,
+        'host = "mail.testshire.police.uk"\nusername = "spoc"\n'
+        'password_credential = "imap-password"',
+    )
+    Register(f"sqlite:///{tmp_path / 'r.sqlite3'}").dispose()  # the daemon made it
+    code = main(["status", "--json", "--config", str(config)])  # --config after the command
+    data = json.loads(capsys.readouterr().out)
+    assert code == 1 and data["ok"] is False
+    assert data["problems"] == ["imap://spoc@mail.testshire.police.uk:993 INBOX never polled"]
+    assert main(["run", "--once", "--config", str(config)]) == 2  # the daemon needs it
+    assert "imap.password_credential" in capsys.readouterr().err
+
+    missing = tmp_path / "nope.toml"
+    assert main(["status", "--json", "--config", str(missing)]) == 2
+    error = json.loads(capsys.readouterr().out)
+    assert error["ok"] is False and str(missing) in error["error"]
+    assert main(["--config", str(missing), "status", "--nagios"]) == 3
+    assert capsys.readouterr().out.startswith(f"INBOX-AGENT UNKNOWN - {missing}: cannot read")
+    invalid = _profile(tmp_path, "")  # an [imap] section without its host
+    assert main(["status", "--json", "--config", str(invalid)]) == 2
+    assert "imap.host: Field required" in json.loads(capsys.readouterr().out)["error"]
 
 
 def test_status_on_the_demo_through_the_cli(

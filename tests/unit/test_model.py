@@ -35,7 +35,7 @@ from inbox_agent.classify.training.corpus import (
 from inbox_agent.classify.training.corrections import correction_examples, record_correction
 from inbox_agent.classify.training.evaluation import SISIMAI
 from inbox_agent.classify.training.train import Example, train_textcat
-from inbox_agent.cli.main import main
+from inbox_agent.cli import main
 from inbox_agent.errors import OperatorError
 from inbox_agent.parse import parse_message
 from inbox_agent.pipeline import Pipeline

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from support.transparency_office import B_AGENT, MONDAY, STAFF, A, B, C, Office, opened_office
 
-from inbox_agent.cli.main import main
+from inbox_agent.cli import main
 from inbox_agent.register.models import AuditEvent, Publication
 from inbox_agent.transparency.publish import (
     CSV_COLUMNS,

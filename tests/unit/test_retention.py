@@ -15,8 +15,7 @@ import pytest
 from sqlalchemy import func, select, update
 from support.builders import HUMAN, MACHINE, base_config, message
 
-from inbox_agent.cli import commands
-from inbox_agent.cli.main import main
+from inbox_agent.cli import commands, main
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.ops import retention
 from inbox_agent.ops.retention import ANONYMISED, apply_retention, plan_retention, render_report

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from support.transparency_office import B_AGENT, MONDAY, ROSTER_CSV, A, B, C, Office, opened_office
 
-from inbox_agent.cli.main import main
+from inbox_agent.cli import main
 from inbox_agent.register.models import AuditEvent, RosterAddress, RosterPerson
 from inbox_agent.transparency.roster import (
     RosterError,

@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from support.builders import message
 
-from inbox_agent.cli.main import main
+from inbox_agent.cli import main
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.errors import ConfigError
 from inbox_agent.register.db import Register

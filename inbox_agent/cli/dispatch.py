@@ -9,6 +9,7 @@ Exit codes: 0 done, 1 a peer was unavailable (retry later), 2 the operator must 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -19,7 +20,8 @@ from inbox_agent.bundled import BUNDLES, Bundle, bundled_dir
 from inbox_agent.cli import transparency
 from inbox_agent.deployment import Deployment, load_deployment
 from inbox_agent.errors import InboxAgentError, OperatorError
-from inbox_agent.logs import setup_logging
+from inbox_agent.logs import redact, setup_logging
+from inbox_agent.ops.health import NAGIOS_UNKNOWN, build_info, nagios_unknown
 from inbox_agent.settings import Settings
 
 log = logging.getLogger("inbox_agent")
@@ -55,16 +57,42 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="register an mbox file or Maildir (Outlook/Thunderbird)")
     imp.add_argument("path", type=Path)
     status = sub.add_parser("status", help="last poll, backlog, failures, quarantine, overdue")
-    status.add_argument("--json", action="store_true", help="one JSON object")
+    form = status.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="one JSON object, errors too")
+    form.add_argument("--nagios", action="store_true", help="a Nagios plugin line, exit 0-3")
     retention = sub.add_parser("retention", help="apply the [retention] policy (dry run)")
     retention.add_argument("--apply", action="store_true", help="delete; default: only show")
-    sub.add_parser("check-config", help="validate the file and connect to IMAP, SMTP, database")
+    check = sub.add_parser(
+        "check-config", help="values, every template, then database, IMAP and SMTP (read-only)"
+    )
+    check.add_argument(
+        "--offline", action="store_true", help="no network: the file, values and templates only"
+    )
+    check.add_argument(
+        "--allow-past-poll", action="store_true", help="accept an election.poll_date in the past"
+    )
     files = sub.add_parser("files", help="where this installation keeps its shipped files")
     files.add_argument("bundle", nargs="?", choices=BUNDLES, help="print only this folder")
     _add_model_parser(sub)
     _add_web_parsers(sub)
     transparency.add_parsers(sub)  # roster, publication, publish, parity, report
+    _accept_global_options(parser)
     return parser
+
+
+def _accept_global_options(parser: argparse.ArgumentParser) -> None:
+    """``--config`` and ``--mailbox`` after the command too (``inbox-agent status --config F``).
+
+    Given after the command they are stored only when present (SUPPRESS), so the value given
+    before the command, or the default, stands otherwise.
+    """
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for sub in action.choices.values():
+            sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+            sub.add_argument("--mailbox", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+            _accept_global_options(sub)
 
 
 def _add_model_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -112,18 +140,42 @@ def _add_web_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    machine = _machine_output(args)
     try:
         if args.command == "files":  # needs no configuration: it is how one finds a profile
             return _print_files(args.bundle)
-        deployment = load_deployment(args.config)
+        # the mail secrets are read now only by the daemon; check-config reports them itself
+        deployment = load_deployment(args.config, secrets=args.command == "run")
         setup_logging(deployment.mailboxes[0].settings.logging.level)
         return _dispatch(args, deployment)
     except OperatorError as exc:
-        print(f"inbox-agent: {exc}", file=sys.stderr)
-        return 2
+        return _failed(exc, 2, machine)
     except InboxAgentError as exc:
-        print(f"inbox-agent: {exc}", file=sys.stderr)
-        return 1
+        return _failed(exc, 1, machine)
+    except Exception as exc:
+        if machine is None:
+            raise
+        return _failed(exc, 1, machine)  # a monitoring probe must get its format, even now
+
+
+def _machine_output(args: argparse.Namespace) -> str | None:
+    """``json`` or ``nagios`` when ``status`` was asked for a format a program reads."""
+    if args.command != "status":
+        return None
+    return "nagios" if args.nagios else "json" if args.json else None
+
+
+def _failed(exc: Exception, code: int, machine: str | None) -> int:
+    """Say what failed in the format asked for; the exit code still says who must act."""
+    if machine == "json":
+        error = {"ok": False, "error": redact(str(exc)), "exit_code": code}
+        print(json.dumps(error | {"build": build_info()}, ensure_ascii=False), file=sys.stdout)
+        return code
+    if machine == "nagios":
+        print(nagios_unknown(str(exc)), file=sys.stdout)
+        return NAGIOS_UNKNOWN
+    print(f"inbox-agent: {exc}", file=sys.stderr)
+    return code
 
 
 def _print_files(bundle: Bundle | None) -> int:
@@ -142,16 +194,21 @@ def _dispatch(args: argparse.Namespace, deployment: Deployment) -> int:
 
     if args.command == "run":
         return commands.run(deployment.only(args.mailbox), once=args.once)
-    if args.command in ("check-config", "status"):
+    chosen = deployment.only(args.mailbox)
+    if args.command == "status":
+        fmt = _machine_output(args) or "text"
+        return commands.status(chosen.mailboxes, sys.stdout, fmt=fmt)
+    if args.command == "check-config":
         worst = 0
-        chosen = deployment.only(args.mailbox)
         for mailbox in chosen:
-            if len(chosen.mailboxes) > 1 and not getattr(args, "json", False):
+            if len(chosen.mailboxes) > 1:
                 print(f"== mailbox {mailbox.name}", file=sys.stdout)
-            if args.command == "status":
-                code = commands.status(mailbox.settings, sys.stdout, as_json=args.json)
-            else:
-                code = commands.check_config(mailbox.settings, sys.stdout)
+            code = commands.check_config(
+                mailbox.settings,
+                sys.stdout,
+                offline=args.offline,
+                allow_past_poll=args.allow_past_poll,
+            )
             worst = max(worst, code)
         return worst
     return _dispatch_one(args, deployment.select(args.mailbox).settings)
@@ -185,7 +242,3 @@ def _dispatch_one(args: argparse.Namespace, settings: Settings) -> int:
         return users_command(register, args, sys.stdout)
     finally:
         register.dispose()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

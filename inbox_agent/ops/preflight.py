@@ -1,0 +1,338 @@
+"""What ``check-config`` checks before the daemon may start, each through the daemon's own code.
+
+A configuration can validate and still be unfit to run: the office profile copied with its
+``example.org`` placeholders, last election's dates left in place, a template an office
+edited that fails for one category in one phase, a folder the server does not have. The
+daemon would find each of these one message at a time; this finds them all at once, before
+the unit starts (``ExecStartPre=inbox-agent check-config --offline``), and says which key.
+
+Checks, in order: the values (placeholders, empty required values, a poll date in the past,
+the secrets), every template for every category and election phase (rendered by the same
+functions the daemon calls), then, unless ``offline``, the register (read-only: it is never
+created or migrated here), the mail source and SMTP, through ``fetch.imap_session``,
+``send.SmtpTransport`` and ``register.db`` exactly as a pass uses them.
+
+The verdict follows ``errors``: an ``OperatorError`` makes it 2 (fix the configuration), a
+``TransientError`` 1 (a peer is down; try again), else 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+from sqlalchemy import func, select
+
+from inbox_agent.errors import ConfigError, InboxAgentError, OperatorError
+from inbox_agent.settings import Settings, check_secrets
+
+ZERO_GUID = "00000000-0000-0000-0000-000000000000"
+_RESERVED = (("example",), ("invalid",), ("example", "org"), ("example", "com"), ("example", "net"))
+_ADDRESS_DOMAIN = re.compile(r"@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+_URL_HOST = re.compile(r"(?i)\bhttps?://([^/\s:?#]+)")
+_HOST_NAME = re.compile(r"(?i)^[a-z0-9-]+(?:\.[a-z0-9-]+)+$")
+_TO_BE_CONFIRMED = re.compile(r"(?i)\bto[\s._-]*be[\s._-]*confirmed\b")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check's outcome: ``error`` is None when it passed."""
+
+    name: str
+    detail: str
+    error: InboxAgentError | Exception | None = None
+
+    @property
+    def code(self) -> int:
+        """0 passed, 2 the operator must fix it, 1 anything else (try again later)."""
+        if self.error is None:
+            return 0
+        return 2 if isinstance(self.error, OperatorError) else 1
+
+
+# -- values -----------------------------------------------------------------------------
+
+
+def value_problems(settings: Settings, today: dt.date, *, allow_past_poll: bool) -> list[str]:
+    """Placeholders, empty required values and a past poll date, each naming its key."""
+    problems = [f"{key}: {why}" for key, why in placeholder_values(settings)]
+    election = settings.election
+    if election.poll_date < today and not (allow_past_poll or election.allow_past_poll_date):
+        problems.append(
+            f"election.poll_date: {election.poll_date.isoformat()} is in the past; set the "
+            "[election] dates of the coming poll, or allow_past_poll_date = true (or "
+            "check-config --allow-past-poll) to keep the inbox running after it"
+        )
+    return problems
+
+
+def placeholder_values(settings: Settings) -> Iterator[tuple[str, str]]:
+    """``(dotted key, why)`` for every value that is a stand-in, not the office's own.
+
+    The shipped profiles mark what their protocol does not say with ``TO BE CONFIRMED``
+    and reserved example domains (RFC 2606); left in place, the daemon would acknowledge
+    candidates from, or forward to the PARO at, an address nobody reads.
+    """
+    for key, value, required in _values(settings, ""):
+        if isinstance(value, SecretStr) or not isinstance(value, str):
+            continue
+        if required and not value.strip():
+            yield key, "empty; a value is required"
+        elif _TO_BE_CONFIRMED.search(value):
+            yield key, f"{_shown(value)} is a placeholder (TO BE CONFIRMED); put the real value"
+        elif value.strip() == ZERO_GUID:
+            yield key, "the all-zero id is the example's placeholder; put the real id"
+        elif (domain := _placeholder_domain(value)) is not None:
+            yield key, f"{_shown(value)} uses the reserved example domain {domain}"
+
+
+def _values(model: BaseModel, prefix: str) -> Iterator[tuple[str, Any, bool]]:
+    for name, field in type(model).model_fields.items():
+        if name == "source":
+            continue
+        value = getattr(model, name)
+        key = f"{prefix}{name}"
+        if isinstance(value, BaseModel):
+            yield from _values(value, f"{key}.")
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                yield f"{key}[{index}]", item, False
+        else:
+            yield key, value, field.is_required()
+
+
+def _placeholder_domain(value: str) -> str | None:
+    hosts: list[str] = _ADDRESS_DOMAIN.findall(value) + _URL_HOST.findall(value)
+    if _HOST_NAME.match(value.strip()):
+        hosts.append(value.strip())
+    for host in hosts:
+        labels = tuple(host.lower().rstrip(".").split("."))
+        if any(labels[-len(tail) :] == tail for tail in _RESERVED):
+            return host
+    return None
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 60 else value[:57] + "...")
+
+
+# -- templates --------------------------------------------------------------------------
+
+
+def render_every_template(settings: Settings) -> tuple[int, list[str]]:
+    """Render each email the daemon can send, for each category and election phase.
+
+    Returns how many were rendered and what failed. The facts are made up; the code path
+    (``acknowledge``, ``alerts``, ``reports``, ``publish``) is the daemon's own, so an
+    office's override in ``policy.template_dir`` is tried exactly as it will be used.
+    """
+    from inbox_agent.acknowledge import render_acknowledgement, render_paro_cover
+    from inbox_agent.classify import Category
+    from inbox_agent.deadlines import UkCalendar
+    from inbox_agent.decide import due_date_for
+    from inbox_agent.ops.alerts import failure_alert, recovery_alert
+    from inbox_agent.ops.reports import WeeklySummary, render_weekly_summary
+    from inbox_agent.transparency.publish import render_disclosure_log
+
+    calendar = UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
+    reference = f"{settings.office.reference_prefix}-{settings.election.poll_date.year}-0001"
+    renders: list[tuple[str, Callable[[], object]]] = []
+    for phase, day in _phase_days(settings).items():
+        for category in Category:
+            if category is Category.AUTOMATED:
+                continue
+            for review in (False, True):
+                due = due_date_for(category, day, calendar, settings.cases.target_working_days)
+                label = f"acknowledgement {category.value}{' (review)' if review else ''}"
+                ack = partial(
+                    render_acknowledgement,
+                    settings,
+                    category=category,
+                    reference=reference,
+                    requester_name="Sam Taylor",
+                    original_subject="Question about the election",
+                    due_date=due,
+                    received_on=day,
+                    needs_review=review,
+                )
+                renders.append((f"{label}, {phase}", ack))
+    moment = dt.datetime.combine(settings.election.poll_date, dt.time(9, 30), dt.UTC)
+    renders += [
+        (
+            "PARO forward cover",
+            lambda: render_paro_cover(
+                settings,
+                reference=reference,
+                requester_name="Sam Taylor",
+                requester_email="sam.taylor@mail.invalid",
+                received_at=moment,
+                subject="Postal votes",
+            ),
+        ),
+        ("poll failure alert", lambda: failure_alert(settings, moment, 45, "timed out")),
+        (
+            "poll recovery alert",
+            lambda: recovery_alert(settings, moment, moment + dt.timedelta(hours=1), 60),
+        ),
+        (
+            "weekly summary",
+            lambda: render_weekly_summary(
+                settings, WeeklySummary("2027-W18", moment.date(), moment.date())
+            ),
+        ),
+        ("disclosure log", lambda: render_disclosure_log(settings, [], moment.date())),
+    ]
+    failures = []
+    for label, render in renders:
+        try:
+            render()
+        except Exception as exc:  # a template's fault, whatever the type: report them all
+            failures.append(f"{label}: {exc if isinstance(exc, ConfigError) else repr(exc)}")
+    return len(renders), failures
+
+
+def _phase_days(settings: Settings) -> dict[str, dt.date]:
+    """A day in each election phase (see ``deadlines.election_phase``)."""
+    e = settings.election
+    return {
+        "before the pre-election period": e.pre_election_period_start - dt.timedelta(days=1),
+        "pre-election period": e.pre_election_period_start,
+        "after nominations": e.poll_date,
+        "after the poll": e.poll_date + dt.timedelta(days=1),
+    }
+
+
+# -- peers ------------------------------------------------------------------------------
+
+
+def check_register(settings: Settings) -> str:
+    """Read the register's revision; never create, migrate or write it."""
+    from inbox_agent.register.db import Register, schema_state, sqlite_path
+    from inbox_agent.register.models import Case
+
+    url = settings.database.url
+    path = sqlite_path(url)
+    if path is not None:
+        _check_writable(path)
+        if not path.exists():
+            return f"{path} does not exist yet; inbox-agent run creates it"
+    register = Register(url, migrate=False, create=False)
+    try:
+        where = register.engine.url.render_as_string(hide_password=True)
+        state = schema_state(register.engine)
+        if not state.known:
+            raise ConfigError(
+                f"database.url: the register is at revision {state.current}, newer than this "
+                f"inbox-agent knows (newest {state.head}); install the release that wrote it"
+            )
+        if state.current is None:
+            return f"{where}: empty; inbox-agent run creates the schema"
+        if not state.up_to_date:
+            return f"{where}: revision {state.current}; run migrates it to {state.head}"
+        with register.transaction() as session:
+            cases = session.scalar(select(func.count()).select_from(Case))
+        return f"{where}, revision {state.current} (current), {cases} cases"
+    finally:
+        register.dispose()
+
+
+def _check_writable(path: Path) -> None:
+    """The daemon writes the file and, in WAL mode, its -wal and -shm beside it."""
+    user = getpass.getuser()
+    directory = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("/"))
+    for target in (path, directory) if path.exists() else (directory,):
+        if not os.access(target, os.W_OK):
+            raise ConfigError(
+                f"database.url: {target} is not writable by {user}; the register needs write "
+                "access to its file and directory (chown it to the service user, or "
+                "ReadWritePaths= under systemd)"
+            )
+
+
+def check_source(settings: Settings) -> str:
+    """Log in and SELECT the folder as a pass does (read-only: nothing is flagged or moved)."""
+    from inbox_agent.fetch import imap_session, select_inbox
+    from inbox_agent.oauth import token_provider
+
+    if settings.maildir is not None:
+        path = settings.maildir.path
+        if not ((path / "new").is_dir() or (path / "cur").is_dir() or path.is_file()):
+            raise ConfigError(f"maildir.path: {path} is not a Maildir or mbox")
+        return f"maildir {path}"
+    cfg = settings.imap
+    assert cfg is not None
+    secret = settings.imap_password
+    tokens = token_provider(settings) if cfg.auth == "oauth2" else None
+    with imap_session(cfg, secret.get_secret_value() if secret else "", tokens) as client:
+        info = select_inbox(client, cfg, readonly=True)
+        processed = cfg.processed_folder
+        missing = bool(processed) and not client.folder_exists(processed)
+    who = f"logged in as {cfg.username}" + (f" via OAuth2, {tokens.identity}" if tokens else "")
+    later = f"; processed folder {processed!r} will be created" if missing else ""
+    return (
+        f"imap {cfg.host}:{cfg.port} folder {cfg.folder}, {info[b'EXISTS']} messages; {who}{later}"
+    )
+
+
+def check_smtp(settings: Settings) -> str:
+    """Connect and log in through the transport the outbox drain uses; send nothing."""
+    from inbox_agent.send import SmtpTransport, make_transport
+
+    cfg = settings.smtp
+    if cfg is None or cfg.deliver == "maildir":
+        where = cfg.maildir_path if cfg else "(none: no [smtp] section)"
+        return f"local maildir {where}; nothing leaves this server"
+    transport = make_transport(settings)
+    assert isinstance(transport, SmtpTransport)
+    transport.verify()
+    who = f"; logged in as {cfg.username}" if cfg.username else ""
+    if transport.tokens is not None:
+        who += f" via OAuth2, {transport.tokens.identity}"
+    return f"smtp {cfg.host}:{cfg.port} ({cfg.security}){who}"
+
+
+# -- all of it --------------------------------------------------------------------------
+
+
+def run_checks(
+    settings: Settings, today: dt.date, *, offline: bool, allow_past_poll: bool
+) -> Iterator[Finding]:
+    """Every check in turn; each failure is reported and the rest still run."""
+    problems = value_problems(settings, today, allow_past_poll=allow_past_poll)
+    demo_note = ""
+    if settings.office.demo:  # local Maildirs only (Settings enforces it): nobody is written to
+        demo_note = f" (demo profile: {len(problems)} placeholder value(s) accepted)"
+        problems = []
+    try:
+        check_secrets(settings)
+    except ConfigError as exc:
+        problems.append(str(exc))
+    if problems:
+        yield Finding("values", "\n  ".join(problems), ConfigError(problems[0]))
+    else:
+        yield Finding("values", f"no placeholders, poll date ahead, secrets readable{demo_note}")
+    count, failures = render_every_template(settings)
+    if failures:
+        detail = f"{len(failures)} of {count} failed:\n  " + "\n  ".join(failures)
+        yield Finding("templates", detail, ConfigError(failures[0]))
+    else:
+        yield Finding("templates", f"{count} emails rendered (every category and phase)")
+    if offline:
+        return
+    for name, check in (
+        ("database", check_register),
+        ("mail source", check_source),
+        ("outgoing mail", check_smtp),
+    ):
+        try:
+            yield Finding(name, check(settings))
+        except (InboxAgentError, OSError) as exc:
+            yield Finding(name, str(exc), exc)
