@@ -39,13 +39,17 @@ from jinja2 import (
 
 from inbox_agent.bundled import templates_dir
 from inbox_agent.classify import Category
-from inbox_agent.deadlines import Phase, election_phase
+from inbox_agent.deadlines import election_phase
 from inbox_agent.errors import ConfigError
-from inbox_agent.settings import PolicySettings, Settings
+from inbox_agent.protocol import Outcome, Recipient, protocol_outcome
+from inbox_agent.settings import Settings
 
 REVIEW_TEMPLATE = "acknowledgement/review.txt.j2"
 HTML_TEMPLATE = "acknowledgement/base.html.j2"
 PARO_COVER_TEMPLATE = "forward/paro_cover.txt.j2"
+INTERNAL_COVER_TEMPLATE = "forward/internal_cover.txt.j2"
+BLOCK_TEMPLATE = "acknowledgement/blocks/{}.txt.j2"
+PARO_TITLE = "the Police Area Returning Officer"
 
 SUBJECT_MAX = 200
 """Longest subject we send; far below RFC 5322's 998-octet line limit even once encoded."""
@@ -73,7 +77,6 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 _LINE_BREAKING = frozenset({"Cc", "Zl", "Zp"})
 _REPLY_PREFIX = re.compile(r"^(?:re\s*:\s*)+", re.IGNORECASE)
 _BLANK_RUNS = re.compile(r"\n{3,}")
-_BEFORE_NOMINATIONS = frozenset({Phase.BEFORE_PRE_ELECTION, Phase.PRE_ELECTION})
 
 
 @dataclass(frozen=True)
@@ -196,8 +199,15 @@ def render_acknowledgement(
     due_date: date | None,
     received_on: date,
     needs_review: bool,
+    outcome: Outcome | None = None,
+    forwarded_to: tuple[Recipient, ...] = (),
 ) -> RenderedEmail:
     """The acknowledgement for a new case: reference, and what happens next for its category.
+
+    ``outcome`` is the protocol's answer for the message (its wording blocks, promise and
+    publication; by default the category's general rule for the day's phase), and
+    ``forwarded_to`` the recipients whose forwards were queued with the case: the email says
+    "passed to" exactly those, so it cannot claim a forward that was not made.
 
     A case marked for review gets the generic template whatever its category, because the
     category is a guess and the reply must not promise a route (a PARO forward, a statutory
@@ -207,6 +217,9 @@ def render_acknowledgement(
         raise ValueError("machine mail is never acknowledged: there is no template for it")
     name = REVIEW_TEMPLATE if needs_review else f"acknowledgement/{category.value}.txt.j2"
     phase = election_phase(received_on, settings.election)
+    if outcome is None:
+        outcome = protocol_outcome(settings.protocol, category, phase)
+    env = template_environment(settings.policy.template_dir)
     context = _office_context(settings) | {
         "category": category.value,
         "reference": one_line(reference, REFERENCE_MAX),
@@ -214,16 +227,85 @@ def render_acknowledgement(
         "due_date": due_date,
         "received_on": received_on,
         "phase": phase.value,
-        "meetings_rule": meetings_rule(settings.policy, phase),
         "needs_review": needs_review,
+        "promise": outcome.promise.value,
+        "publish": outcome.publish.value,
+        "forwarded_to": [r.title for r in forwarded_to],
+        "paro_forwarded": any(r.title == PARO_TITLE for r in forwarded_to),
+        "paro_title": PARO_TITLE,
     }
-    env = template_environment(settings.policy.template_dir)
+    context["blocks"] = [
+        _normalise(render_template(env, BLOCK_TEMPLATE.format(block), context)).strip()
+        for block in outcome.blocks
+    ]
     subject = acknowledgement_subject(
         reference, original_subject, settings.policy.acknowledgement_subject_prefix
     )
     body = _normalise(render_template(env, name, context))
     html = render_template(env, HTML_TEMPLATE, {"subject": subject, "paragraphs": _blocks(body)})
     return RenderedEmail(subject=subject, text=_wrap(body), html=html)
+
+
+def check_protocol_templates(settings: Settings) -> None:
+    """Every wording block a rule names must exist: found at start-up, not in a letter."""
+    env = template_environment(settings.policy.template_dir)
+    for index, rule in enumerate(settings.protocol.rules):
+        for block in rule.blocks:
+            try:
+                env.get_template(BLOCK_TEMPLATE.format(block))
+            except TemplateNotFound as exc:
+                raise ConfigError(
+                    f"{settings.source}: protocol.rules.{index}.blocks: no template "
+                    f"{BLOCK_TEMPLATE.format(block)} ({rule.cite})"
+                ) from exc
+            except TemplateError as exc:
+                raise ConfigError(
+                    f"{settings.source}: protocol.rules.{index}.blocks: template "
+                    f"{BLOCK_TEMPLATE.format(block)} is broken: {exc}"
+                ) from exc
+
+
+def render_forward_cover(
+    settings: Settings,
+    recipient: Recipient,
+    *,
+    reference: str,
+    requester_name: str,
+    requester_email: str,
+    received_at: datetime,
+    subject: str,
+    cites: tuple[str, ...],
+    sender_told: bool = True,
+) -> RenderedEmail:
+    """The note on top of a message routed, intact, to someone inside the office or force.
+
+    Says under which paragraph of the protocol it is theirs, so the recipient knows why it
+    came and the case shows what was sent.
+    """
+    ref = one_line(reference, REFERENCE_MAX)
+    their_subject = one_line(subject, SUBJECT_MAX)
+    context = _office_context(settings) | {
+        "recipient": recipient,
+        "reference": ref,
+        "requester_name": one_line(requester_name, NAME_MAX),
+        "requester_email": one_line(requester_email, ADDRESS_MAX),
+        "received_at": _aware(received_at).astimezone(_office_zone(settings)),
+        "subject": their_subject,
+        "cites": [one_line(c, 300) for c in cites],
+        "sender_told": sender_told,
+    }
+    env = template_environment(settings.policy.template_dir)
+    body = _normalise(render_template(env, INTERNAL_COVER_TEMPLATE, context))
+    tail = their_subject or settings.policy.acknowledgement_subject_prefix
+    title = recipient.title.removeprefix("the ")
+    cover_subject = one_line(f"[{ref}] For {title}: {tail}", SUBJECT_MAX)
+    return RenderedEmail(subject=cover_subject, text=_wrap(body), html=None)
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"received_at must be timezone-aware, got {moment.isoformat()}")
+    return moment
 
 
 def render_paro_cover(
@@ -234,6 +316,7 @@ def render_paro_cover(
     requester_email: str,
     received_at: datetime,
     subject: str,
+    sender_told: bool = True,
 ) -> RenderedEmail:
     """The note on top of an electoral-process message forwarded, intact, to the PARO.
 
@@ -250,6 +333,7 @@ def render_paro_cover(
         "requester_email": one_line(requester_email, ADDRESS_MAX),
         "received_at": received_at.astimezone(_office_zone(settings)),
         "subject": their_subject,
+        "sender_told": sender_told,
     }
     env = template_environment(settings.policy.template_dir)
     body = _normalise(render_template(env, PARO_COVER_TEMPLATE, context))
@@ -258,16 +342,22 @@ def render_paro_cover(
     return RenderedEmail(subject=cover_subject, text=_wrap(body), html=None)
 
 
-def meetings_rule(policy: PolicySettings, phase: Phase) -> str:
-    """The office's meeting rule for the day: candidates are only known once nominations close."""
-    if phase in _BEFORE_NOMINATIONS:
-        return policy.meetings_before_nominations
-    return policy.meetings_after_nominations
+def route_recipient(settings: Settings, key: str) -> Recipient:
+    """Who a protocol route goes to: the PARO from ``[paro]``, the rest from the protocol."""
+    if key == "paro":
+        return Recipient(title=PARO_TITLE, name=settings.paro.name, email=settings.paro.email)
+    return settings.protocol.recipients[key]  # type: ignore[index]  # validated at start-up
 
 
 def _office_context(settings: Settings) -> dict[str, Any]:
     """What every template may use about the office: sections, never secrets."""
-    return {"office": settings.office, "paro": settings.paro, "policy": settings.policy}
+    return {
+        "office": settings.office,
+        "paro": settings.paro,
+        "policy": settings.policy,
+        "election": settings.election,
+        "recipients": settings.protocol.recipients,
+    }
 
 
 def _office_zone(settings: Settings) -> ZoneInfo:

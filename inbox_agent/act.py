@@ -1,7 +1,8 @@
 """Turn a decision into outbox rows, in the same transaction as the case.
 
-Nothing is sent here: the acknowledgement and the PARO forward are queued with the case, so a
-crash leaves either both the case and its emails or neither. ``send`` delivers them.
+Nothing is sent here: the acknowledgement and the protocol's forwards (to the PARO, the Chief
+Executive, the force SPOC ...) are queued with the case, so a crash leaves either both the case
+and its emails or neither. ``send`` delivers them.
 """
 
 from __future__ import annotations
@@ -12,12 +13,18 @@ import logging
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from inbox_agent.acknowledge import render_acknowledgement, render_paro_cover
+from inbox_agent.acknowledge import (
+    render_acknowledgement,
+    render_forward_cover,
+    render_paro_cover,
+    route_recipient,
+)
 from inbox_agent.cases import audit
 from inbox_agent.classify import Category
 from inbox_agent.decide import Decision
 from inbox_agent.outbox import queue_email
 from inbox_agent.parse import ParsedMail
+from inbox_agent.protocol import Recipient
 from inbox_agent.register.models import Case, OutboxMessage, OutboxStatus, StoredMessage
 from inbox_agent.settings import Settings
 
@@ -41,6 +48,11 @@ def recent_acknowledgements(session: Session, recipient: str, now: dt.datetime) 
     )
 
 
+def forward_kind(route: str) -> str:
+    """The outbox kind of a forward: ``paro_forward``, ``chief_executive_forward`` ..."""
+    return f"{route}_forward"
+
+
 def queue_actions(
     session: Session,
     settings: Settings,
@@ -52,44 +64,84 @@ def queue_actions(
     now: dt.datetime,
     received_on: dt.date,
 ) -> None:
-    give_up = dt.timedelta(hours=settings.actions.send_retry_hours)
-    sender, office = settings.from_address, settings.office.name
-    if decision.acknowledge and mail.requester is not None:
-        rendered = render_acknowledgement(
-            settings,
-            category=Category(case.category),
-            reference=case.reference,
-            requester_name=case.requester_name,
-            original_subject=case.subject,
-            due_date=case.due_date,
-            received_on=received_on,
-            needs_review=case.needs_review,
+    """Queue the protocol's forwards, then the acknowledgement that names exactly those.
+
+    The forwards go first so the acknowledgement is rendered from the rows really queued:
+    "we have passed your message to the Chief Executive" is only ever written beside a
+    forward to the Chief Executive in the same transaction.
+    """
+    told = decision.acknowledge and mail.requester is not None
+    forwarded = tuple(
+        queue_forward(
+            session, settings, case, message, route, decision.outcome.cites, now=now, told=told
         )
-        threaded = mail.forwarded is None  # the requester never saw the staff forward
-        row = queue_email(
-            session,
-            case,
-            kind=ACK,
-            recipient=mail.requester.email.lower(),
-            rendered=rendered,
-            in_reply_to=mail.message_id if threaded else "",
-            references=mail.references if threaded else (),
-            from_address=sender,
-            office_name=office,
-            now=now,
-            give_up_after=give_up,
-        )
-        audit(
-            session,
-            now,
-            "acknowledgement_queued",
-            case=case,
-            outbox=row.id,
-            message_id=row.message_id,
+        for route in decision.routes
+    )
+    if told:
+        _queue_acknowledgement(
+            session, settings, case, mail, decision, forwarded, now=now, received_on=received_on
         )
     elif decision.action.value == "open_case":
         audit(session, now, "acknowledgement_withheld", case=case, reasons=list(decision.reasons))
-    if decision.forward_paro:
+
+
+def _queue_acknowledgement(
+    session: Session,
+    settings: Settings,
+    case: Case,
+    mail: ParsedMail,
+    decision: Decision,
+    forwarded: tuple[Recipient, ...],
+    *,
+    now: dt.datetime,
+    received_on: dt.date,
+) -> None:
+    assert mail.requester is not None
+    rendered = render_acknowledgement(
+        settings,
+        category=Category(case.category),
+        reference=case.reference,
+        requester_name=case.requester_name,
+        original_subject=case.subject,
+        due_date=case.due_date,
+        received_on=received_on,
+        needs_review=case.needs_review,
+        outcome=decision.outcome,
+        forwarded_to=forwarded,
+    )
+    threaded = mail.forwarded is None  # the requester never saw the staff forward
+    row = queue_email(
+        session,
+        case,
+        kind=ACK,
+        recipient=mail.requester.email.lower(),
+        rendered=rendered,
+        in_reply_to=mail.message_id if threaded else "",
+        references=mail.references if threaded else (),
+        from_address=settings.from_address,
+        office_name=settings.office.name,
+        now=now,
+        give_up_after=dt.timedelta(hours=settings.actions.send_retry_hours),
+    )
+    audit(
+        session, now, "acknowledgement_queued", case=case, outbox=row.id, message_id=row.message_id
+    )
+
+
+def queue_forward(
+    session: Session,
+    settings: Settings,
+    case: Case,
+    message: StoredMessage,
+    route: str,
+    cites: tuple[str, ...],
+    *,
+    now: dt.datetime,
+    told: bool,
+) -> Recipient:
+    """One forward with the original attached intact, to the PARO or an internal recipient."""
+    recipient = route_recipient(settings, route)
+    if route == "paro" and case.category == Category.ELECTORAL_PROCESS:
         cover = render_paro_cover(
             settings,
             reference=case.reference,
@@ -97,19 +149,44 @@ def queue_actions(
             requester_email=case.requester_email,
             received_at=message.received_at,
             subject=case.subject,
+            sender_told=told,
         )
-        row = queue_email(
-            session,
-            case,
-            kind=PARO,
-            recipient=str(settings.paro.email),
-            rendered=cover,
-            attachment=message.raw,
-            from_address=sender,
-            office_name=office,
-            now=now,
-            give_up_after=give_up,
+    else:  # the cover says under which paragraphs it is theirs (image misuse to the PARO too)
+        cover = render_forward_cover(
+            settings,
+            recipient,
+            reference=case.reference,
+            requester_name=case.requester_name,
+            requester_email=case.requester_email,
+            received_at=message.received_at,
+            subject=case.subject,
+            cites=cites,
+            sender_told=told,
         )
+    row = queue_email(
+        session,
+        case,
+        kind=forward_kind(route),
+        recipient=str(recipient.email).lower(),
+        rendered=cover,
+        attachment=message.raw,
+        from_address=settings.from_address,
+        office_name=settings.office.name,
+        now=now,
+        give_up_after=dt.timedelta(hours=settings.actions.send_retry_hours),
+    )
+    if route == "paro":
+        paro = settings.paro.name
+        audit(session, now, "paro_forward_queued", case=case, outbox=row.id, paro=paro)
+    else:
         audit(
-            session, now, "paro_forward_queued", case=case, outbox=row.id, paro=settings.paro.name
+            session,
+            now,
+            "forward_queued",
+            case=case,
+            outbox=row.id,
+            route=route,
+            to=recipient.title,
+            cites=list(cites),
         )
+    return recipient

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox_agent.classify.requester import requester_type
+from inbox_agent.classify.requester import RequesterType, requester_type
 from inbox_agent.decide import Decision
 from inbox_agent.parse import ParsedMail
 from inbox_agent.register.locks import serialize
@@ -87,6 +87,49 @@ def find_thread_case(session: Session, mail: ParsedMail, prefix: str) -> Case | 
     return session.scalars(select(Case).where(Case.reference == match.group(0))).first()
 
 
+def find_disclosure_case(session: Session, mail: ParsedMail, prefix: str) -> Case | None:
+    """The request a force's FOI disclosure answers: the thread, else a reference it quotes.
+
+    The force answers the requester itself and sends the same to the SPOC (Nottinghamshire
+    6.4, Norfolk 12), usually as a new message or a forward: our reference may be anywhere in
+    its subject, the forwarded original or the body.
+    """
+    case = find_thread_case(session, mail, prefix)
+    if case is not None:
+        return case
+    texts = [mail.subject, mail.text]
+    if mail.forwarded is not None:
+        texts[1:1] = [mail.forwarded.subject, mail.forwarded.text]
+    pattern = reference_pattern(prefix)
+    for text in texts:
+        for match in pattern.finditer(text):
+            found = session.scalars(select(Case).where(Case.reference == match.group(0))).first()
+            if found is not None:
+                return found
+    return None
+
+
+def is_force_mail(mail: ParsedMail, force_domains: list[str]) -> bool:
+    """Sent from one of the force's domains (or a subdomain of one)."""
+    if mail.sender is None or "@" not in mail.sender.email:
+        return False
+    domain = mail.sender.email.rsplit("@", 1)[1].lower()
+    return any(domain == d or domain.endswith(f".{d}") for d in force_domains)
+
+
+def treat_undeclared_as_public(session: Session, case: Case, now: dt.datetime) -> None:
+    """Nottinghamshire 1.1: someone not yet declared (not on the roster) is a member of the public.
+
+    Their own words may say they intend to stand; the register still records them as public
+    until they are on the roster (the PARO's statement, or staff's entry of a declaration).
+    """
+    if case.person_id is not None or case.requester_type == RequesterType.PUBLIC:
+        return
+    said = case.requester_type
+    case.requester_type = RequesterType.PUBLIC
+    audit(session, now, "treated_as_public", case=case, self_described=said, rule="undeclared")
+
+
 def audit(
     session: Session,
     now: dt.datetime,
@@ -130,7 +173,8 @@ def open_case(
         classifier_version=version,
         classification_reasons=list(reasons),
         needs_review=decision.needs_review,
-        date_of_contact=_contact_time(mail, now),
+        # arrival (IMAP INTERNALDATE, or the delivery date of an import), not the Date header
+        date_of_contact=message.received_at,
         requester_name=requester.name if requester else "",
         requester_email=requester.email if requester else "",
         requester_type=requester_type(mail.request_text),
@@ -169,15 +213,3 @@ def join_case(session: Session, case: Case, message: StoredMessage, now: dt.date
     message.disposition = Disposition.CASE
     case.updated_at = now
     audit(session, now, "message_joined_case", case=case, message=message)
-
-
-def _contact_time(mail: ParsedMail, now: dt.datetime) -> dt.datetime:
-    """The Date header when it is sane, else the time we received the message."""
-    if mail.date:
-        try:
-            sent = dt.datetime.fromisoformat(mail.date)
-        except ValueError:
-            return now
-        if sent.tzinfo is not None and sent <= now + dt.timedelta(days=1):
-            return sent
-    return now

@@ -27,11 +27,13 @@ import calendar
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import holidays
 
-from inbox_agent.settings import ElectionSettings
+if TYPE_CHECKING:  # settings imports the protocol, which names the phases defined here
+    from inbox_agent.settings import ElectionSettings
 
 UK_PARTS = ("ENG", "WLS", "SCT", "NIR")
 """``holidays`` subdivision codes: England, Wales, Scotland, Northern Ireland."""

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from inbox_agent.classify import Category, Classification
-from inbox_agent.deadlines import UkCalendar, foi_due_date, sar_due_date, target_due_date
+from inbox_agent.deadlines import Phase, UkCalendar, foi_due_date, sar_due_date, target_due_date
+from inbox_agent.protocol import (
+    NATIONAL_PROTOCOL,
+    Outcome,
+    Promise,
+    ProtocolSettings,
+    Publication,
+    Topic,
+    protocol_outcome,
+)
 
 
 class Action(StrEnum):
@@ -21,8 +30,7 @@ class Action(StrEnum):
     OPEN_CASE = "open_case"
 
 
-# Categories whose acknowledgement is safe to send on a guess: none reveal a routing decision.
-_PARO_CATEGORY = Category.ELECTORAL_PROCESS
+_NO_OUTCOME = Outcome((), (), Promise.NONE, Publication.NO, ())
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,11 @@ class Facts:
     max_acknowledgements_per_day: int = 3
     acknowledgements_enabled: bool = True
     paro_forwarding_enabled: bool = True
+    internal_forwarding_enabled: bool = True
+    phase: Phase = Phase.BEFORE_PRE_ELECTION  # of ``received_on`` in the office's timetable
+    topics: frozenset[Topic] = frozenset()  # what the message asks for (``topics.py``)
+    protocol: ProtocolSettings = NATIONAL_PROTOCOL  # the office's [protocol]
+    from_force: bool = False  # sent from one of ``protocol.force_domains``
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,8 @@ class Decision:
     needs_review: bool
     due_date: dt.date | None
     reasons: tuple[str, ...]
+    routes: tuple[str, ...] = ()  # recipients who get a forward: "paro", "chief_executive" ...
+    outcome: Outcome = _NO_OUTCOME  # the protocol's wording, promise and publication
 
 
 def due_date_for(
@@ -68,28 +83,21 @@ def due_date_for(
 
 
 def decide(facts: Facts, calendar: UkCalendar) -> Decision:
-    """Apply the protocol: machine mail is logged, replies join, everything else opens a case."""
+    """Apply the protocol: machine mail is logged, replies join, everything else opens a case.
+
+    What an opened case's acknowledgement says and where the message is routed come from the
+    office's protocol for the category, the election phase and the topics of the message.
+    Nothing is routed on a guess, nor when the sending of it is held back or switched off,
+    so the acknowledgement never claims a forward that did not happen.
+    """
     category = facts.classification.category
     if category is Category.AUTOMATED:
-        return Decision(
-            Action.LOG_MACHINE,
-            category,
-            False,
-            False,
-            False,
-            None,
-            ("machine mail is never acknowledged",),
-        )
+        return _no_case(Action.LOG_MACHINE, category, "machine mail is never acknowledged")
     if facts.thread_case is not None:
-        return Decision(
-            Action.JOIN_CASE,
-            category,
-            False,
-            False,
-            False,
-            None,
-            (f"reply in the thread of {facts.thread_case}",),
-        )
+        what = "the force's disclosure for" if facts.from_force else "reply in the thread of"
+        return _no_case(Action.JOIN_CASE, category, f"{what} {facts.thread_case}")
+    if facts.from_force:
+        return _unmatched_force_mail(facts, category)
     unsure = facts.classification.confidence < facts.review_below
     reasons: list[str] = []
     if unsure:
@@ -101,15 +109,65 @@ def decide(facts: Facts, calendar: UkCalendar) -> Decision:
     reasons.extend(held)
     withheld = _ack_withheld(facts)
     reasons.extend(withheld)
-    forward = category is _PARO_CATEGORY and not unsure and not held
-    if category is _PARO_CATEGORY and unsure:
-        reasons.append("no PARO forward on a guess")
-    if category is _PARO_CATEGORY and not facts.paro_forwarding_enabled:
-        forward = False
-        reasons.append("PARO forwarding is switched off: staff forward by hand")
+    outcome = protocol_outcome(facts.protocol, category, facts.phase, facts.topics)
+    reasons.append(f"protocol ({facts.phase.value}): {'; '.join(outcome.cites)}")
+    routes = _routes(facts, outcome, unsure=unsure, held=bool(held), reasons=reasons)
     acknowledge = not held and not withheld
     due = due_date_for(category, facts.received_on, calendar, facts.target_working_days)
-    return Decision(Action.OPEN_CASE, category, acknowledge, forward, unsure, due, tuple(reasons))
+    return Decision(
+        Action.OPEN_CASE,
+        category,
+        acknowledge,
+        "paro" in routes,
+        unsure,
+        due,
+        tuple(reasons),
+        routes=routes,
+        outcome=outcome,
+    )
+
+
+def _no_case(action: Action, category: Category, reason: str) -> Decision:
+    return Decision(action, category, False, False, False, None, (reason,))
+
+
+def _unmatched_force_mail(facts: Facts, category: Category) -> Decision:
+    """Mail from the force that names no case of ours: staff file it; no clock, no reply.
+
+    The force sends its own FOI disclosures to the SPOC (Nottinghamshire 6.4, Norfolk 12);
+    opened as a request it would start a second 20-day clock and acknowledge the force.
+    """
+    return Decision(
+        Action.OPEN_CASE,
+        category,
+        False,
+        False,
+        True,
+        None,
+        ("from the force and matched to no case: marked for review, no clock, no reply",),
+    )
+
+
+def _routes(
+    facts: Facts, outcome: Outcome, *, unsure: bool, held: bool, reasons: list[str]
+) -> tuple[str, ...]:
+    """The protocol's routes that are really taken; each refusal is given as a reason."""
+    if not outcome.routes:
+        return ()
+    if unsure:
+        reasons.append("no forward on a guess")
+        return ()
+    if held:
+        return ()
+    kept = []
+    for key in outcome.routes:
+        if key == "paro" and not facts.paro_forwarding_enabled:
+            reasons.append("PARO forwarding is switched off: staff forward by hand")
+        elif key != "paro" and not facts.internal_forwarding_enabled:
+            reasons.append(f"internal forwarding is switched off: staff tell the {key} by hand")
+        else:
+            kept.append(key)
+    return tuple(kept)
 
 
 def _held_back(facts: Facts) -> list[str]:

@@ -4,7 +4,8 @@
 
     InboxAgentError
     ├── OperatorError        the configuration or the deployment is wrong: a human must fix it,
-    │   └── ConfigError      retrying will not help (bad key, missing secret, unknown category)
+    │   ├── ConfigError      retrying will not help (bad key, missing secret, unknown category)
+    │   └── RegisterTooNew   the register was written by a newer release than this one
     ├── SenderError          one message is bad: quarantine it with the reason, carry on
     │   ├── UnparseableMessage
     │   └── MessageTooLarge
@@ -31,6 +32,10 @@ class OperatorError(InboxAgentError):
 
 class ConfigError(OperatorError):
     """The configuration file or a secret is invalid; the message names the file and the key."""
+
+
+class RegisterTooNew(OperatorError):
+    """The register's schema revision is unknown to this code: refuse rather than misread it."""
 
 
 class SenderError(InboxAgentError):

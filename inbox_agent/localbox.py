@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from inbox_agent.arrival import delivery_time
 from inbox_agent.clock import Clock
 from inbox_agent.errors import MailboxUnavailable
 from inbox_agent.fetch import FetchReport
@@ -102,21 +103,27 @@ class LocalFetcher:
             # mbox keys are positions, not identities: there the content is the identity
             item_key = hashlib.sha256(raw).hexdigest() if self.is_mbox else str(key)
             if item_key not in done:
-                yield item_key, raw, self._delivered_at(box, key)
+                yield item_key, raw, self._delivered_at(box, key, raw)
 
-    def _delivered_at(self, box: mailbox.Maildir | mailbox.mbox, key: str) -> dt.datetime | None:
-        """A Maildir message's delivery time is its file's; mbox keeps none we can trust.
+    def _delivered_at(
+        self, box: mailbox.Maildir | mailbox.mbox, key: str, raw: bytes
+    ) -> dt.datetime | None:
+        """When it arrived (``arrival.delivery_time``): Received header, From_ line, file time.
 
-        Reading it parses the message; one nested deeper than the stdlib parser can recurse
-        must still reach intake (and quarantine) rather than stop the source for good.
+        Reading the mailbox's own record parses the message; one nested deeper than the stdlib
+        parser can recurse must still reach intake (and quarantine), not stop the source.
         """
-        if isinstance(box, mailbox.Maildir):
-            try:
-                msg = box.get_message(key)
-            except RecursionError:
-                return None
-            return dt.datetime.fromtimestamp(msg.get_date(), dt.UTC)
-        return None
+        from_line: str | None = None
+        file_time: dt.datetime | None = None
+        try:
+            msg = box.get_message(key)
+        except RecursionError:
+            return delivery_time(raw)
+        if isinstance(msg, mailbox.MaildirMessage):
+            file_time = dt.datetime.fromtimestamp(msg.get_date(), dt.UTC)
+        elif isinstance(msg, mailbox.mboxMessage):
+            from_line = msg.get_from()
+        return delivery_time(raw, from_line=from_line, file_time=file_time)
 
     def _store_batch(
         self, batch: list[tuple[str, bytes, dt.datetime | None]], report: FetchReport

@@ -3,7 +3,10 @@
 fetch -> store raw (intake) -> parse -> classify -> decide -> register. Each stored message is
 handled in its own transaction, so one bad message cannot hold back the rest. A sender's fault
 (unparseable MIME) quarantines at once; any other failure is retried on later passes and
-quarantined after ``poll.max_attempts``, with the reason, where staff can see it.
+quarantined after ``poll.max_attempts``, with the reason, where staff can see it. An
+operator's error (a template missing or broken, an unknown time zone) never counts against a
+message: it is checked before the mailbox is touched, and if a message still meets one the
+pass stops with it untouched, for the scheduler to alert on.
 """
 
 from __future__ import annotations
@@ -16,25 +19,38 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from inbox_agent.acknowledge import check_protocol_templates
 from inbox_agent.act import queue_actions, recent_acknowledgements
-from inbox_agent.cases import audit, find_thread_case, join_case, open_case
+from inbox_agent.cases import (
+    audit,
+    find_disclosure_case,
+    find_thread_case,
+    is_force_mail,
+    join_case,
+    open_case,
+    treat_undeclared_as_public,
+)
 from inbox_agent.classify.classifier import classify_message
 from inbox_agent.clock import Clock, utc_now
-from inbox_agent.deadlines import UkCalendar, received_local_date
+from inbox_agent.deadlines import UkCalendar, election_phase, received_local_date
 from inbox_agent.decide import Action, Facts, decide
-from inbox_agent.errors import SenderError, TransientError
+from inbox_agent.errors import OperatorError, SenderError, TransientError
 from inbox_agent.fetch import FetchReport, ImapFetcher
+from inbox_agent.follow_up import note_follow_up
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.logs import SINGLE_MAILBOX
 from inbox_agent.oauth import token_provider
+from inbox_agent.ops.preflight import check_templates
 from inbox_agent.parse import ParsedMail, parse_message
 from inbox_agent.register.db import Register
 from inbox_agent.register.locks import mailbox_lease
 from inbox_agent.register.models import Disposition, MailboxState, StoredMessage
 from inbox_agent.send import DrainReport, Sender
 from inbox_agent.settings import Settings
+from inbox_agent.topics import detect_topics
 
 log = logging.getLogger(__name__)
+SEARCH_TEXT_MAX = 200_000  # the words kept for the queue's search (the raw bytes keep all)
 
 
 @dataclass
@@ -75,6 +91,8 @@ class Pipeline:
         self.acknowledge_since: dt.datetime | None = settings.actions.acknowledge_since
         self.sender = Sender(settings, register, clock=self.clock, stop=self.stop)
         self.lease = mailbox_lease(register, settings.source_name)
+        self.backlog_first = False
+        check_protocol_templates(settings)  # a rule naming a missing block fails at start-up
 
     def fetcher(self) -> ImapFetcher | LocalFetcher:
         s = self.settings
@@ -111,6 +129,11 @@ class Pipeline:
             log.debug("event=standby reason=lease_held_elsewhere")
             report.sent = self.sender.drain()
             return report
+        # the operator's part first: an error here stops the pass before the mailbox is touched
+        check_templates(self.settings)
+        if self.backlog_first:  # the last pass stopped on an operator's error with mail in hand
+            self.process_pending(report)  # still broken: raises again, the mailbox untouched
+            self.backlog_first = False
         fetcher = self.fetcher()
         started = self.clock()
         try:
@@ -190,6 +213,12 @@ class Pipeline:
             report.quarantined += 1
         except TransientError:
             raise  # the database itself is down: stop the pass, retry on the next one
+        except OperatorError:
+            # the operator must fix something (a template, the time zone): the message's
+            # transaction rolled back, no attempt is counted, the pass stops, and the next
+            # one takes the stored mail before it touches the mailbox again
+            self.backlog_first = True
+            raise
         except Exception as exc:  # one message must not stop the inbox
             log.exception("event=process_failed stored_message=%d", message_id)
             if self._count_attempt(message_id, f"{type(exc).__name__}: {exc}"):
@@ -202,9 +231,13 @@ class Pipeline:
         mail = parse_message(message.raw)
         message.sender = mail.sender.email if mail.sender else None
         message.subject = mail.subject[:2000]
+        message.search_text = mail.text.lower()[:SEARCH_TEXT_MAX]
         classification = classify_message(mail, self.own_addresses)
         prefix = self.settings.office.reference_prefix
-        thread = find_thread_case(session, mail, prefix)
+        protocol = self.settings.protocol
+        from_force = is_force_mail(mail, protocol.force_domains)
+        finder = find_disclosure_case if from_force else find_thread_case
+        thread = finder(session, mail, prefix)
         received_on = received_local_date(message.received_at, self.settings.office.timezone)
         requester = mail.requester.email if mail.requester else ""
         actions = self.settings.actions
@@ -221,12 +254,21 @@ class Pipeline:
             max_acknowledgements_per_day=actions.max_acknowledgements_per_sender_per_day,
             acknowledgements_enabled=actions.acknowledge,
             paro_forwarding_enabled=actions.forward_paro,
+            internal_forwarding_enabled=actions.forward_internal,
+            phase=election_phase(received_on, self.settings.election),
+            topics=detect_topics(mail),
+            protocol=protocol,
+            from_force=from_force,
         )
         decision = decide(facts, self.calendar)
         if decision.action is Action.LOG_MACHINE:
             return self._log_machine(session, message, classification.reasons, now)
         if decision.action is Action.JOIN_CASE and thread is not None:
             join_case(session, thread, message, now)
+            if from_force:
+                audit(session, now, "force_disclosure_filed", case=thread, message=message)
+            else:
+                note_follow_up(session, self.settings, thread, message, now)
             log.info("event=joined case=%s stored_message=%d", thread.reference, message.id)
             return "joined"
         case = open_case(
@@ -241,6 +283,8 @@ class Pipeline:
             now=now,
             received_on=received_on,
         )
+        if protocol.undeclared_are_public:
+            treat_undeclared_as_public(session, case, now)
         queue_actions(
             session, self.settings, case, message, mail, decision, now=now, received_on=received_on
         )

@@ -144,7 +144,10 @@ class PollJob:
             exc,
         )
         self.observer.observe_failure(self.pipeline.name)
-        self.alerts.failed(f"{type(exc).__name__}: {exc}")
+        operator = isinstance(exc, OperatorError)
+        if operator:  # retried, but only a human can fix it: nothing is counted or moved
+            log.error("event=operator_error action=fix_configuration error=%s", exc)
+        self.alerts.failed(f"{type(exc).__name__}: {exc}", immediate=operator)
 
 
 def run_daemon(pipelines: Sequence[Pipeline], interval: int | None = None) -> None:

@@ -27,6 +27,7 @@ from pydantic import (
 
 from inbox_agent.bundled import example_profile
 from inbox_agent.errors import ConfigError
+from inbox_agent.protocol import ProtocolSettings
 
 CONFIG_ENV = "INBOX_AGENT_CONFIG"
 
@@ -298,30 +299,13 @@ class CalendarSettings(_Section):
 
 
 class PolicySettings(_Section):
-    """The office's own protocol rules, as the acknowledgement templates quote them.
+    """How the office words its acknowledgements; what they say is in ``[protocol]``.
 
-    Each joint protocol words its rules on meetings, visits, hustings and the media
-    differently, and a requester should read their own office's rule, not a national
-    paraphrase. The texts are inserted as whole sentences; an empty text leaves the topic
-    out, for a protocol that is silent on it. ``template_dir`` lets an office replace any
-    bundled template by saving its own under the same name.
+    ``template_dir`` lets an office replace any bundled template (a category's letter, or one
+    of the protocol's wording blocks) by saving its own under the same name.
     """
 
-    meetings_before_nominations: str = (
-        "Individual meetings are only offered to candidates after formal nomination. Until "
-        "nominations close, please use the briefing material on our website and send any "
-        "questions to this inbox."
-    )
-    meetings_after_nominations: str = (
-        "The Chief Executive decides each request for an individual meeting. Questions must "
-        "be sent in advance, and notes of any meeting are published so that every candidate "
-        "has the same information."
-    )
-    visits: str = "There are no visits to police or OPCC premises during the pre-election period."
-    hustings: str = "Police officers and OPCC staff do not attend hustings."
-    media_contact: Annotated[str, Field(min_length=1)] = "the OPCC communications team"
     briefing_url: str | None = None
-    sar_contact: str | None = None
     template_dir: Path | None = None
     acknowledgement_subject_prefix: Annotated[
         str, Field(min_length=1, max_length=80, pattern=r"^[^\r\n]+$")
@@ -333,6 +317,7 @@ class ActionsSettings(_Section):
 
     acknowledge: bool = True
     forward_paro: bool = True
+    forward_internal: bool = True  # the protocol's routes to the Chief Executive and others
     max_acknowledgements_per_sender_per_day: Annotated[int, Field(ge=0, le=100)] = 3
     acknowledge_since: dt.datetime | None = None
     first_run_grace_hours: Annotated[int, Field(ge=0, le=24 * 90)] = 24
@@ -406,6 +391,10 @@ class WebSettings(_Section):
     trusted_proxy_header: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")] | None = None
     secure_cookies: bool = True
     session_hours: Annotated[float, Field(gt=0, le=24 * 7)] = 8.0
+    idle_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 30.0
+    login_concurrency: Annotated[int, Field(ge=1, le=64)] = 2
+    max_request_bytes: Annotated[int, Field(ge=64 * 1024, le=100 * 1024 * 1024)] = 2 * 1024 * 1024
+    max_header_bytes: Annotated[int, Field(ge=4096, le=1024 * 1024)] = 16 * 1024
 
     @model_validator(mode="after")
     def _check(self) -> WebSettings:
@@ -546,6 +535,7 @@ class Settings(_Section):
     cases: CasesSettings = CasesSettings()
     calendar: CalendarSettings = CalendarSettings()
     policy: PolicySettings = PolicySettings()
+    protocol: ProtocolSettings = ProtocolSettings()
     actions: ActionsSettings = ActionsSettings()
     logging: LoggingSettings = LoggingSettings()
     alerts: AlertsSettings = AlertsSettings()
@@ -570,6 +560,13 @@ class Settings(_Section):
         users = [s for s in ("imap", "smtp") if getattr(getattr(self, s), "auth", "") == "oauth2"]
         if users and self.oauth2 is None:
             raise ValueError(f"{users[0]}.auth = 'oauth2' needs an [oauth2] section")
+        own = {str(self.office.inbox_address).lower(), self.from_address}
+        for key, recipient in self.protocol.recipients.items():
+            if str(recipient.email).lower() in own:
+                raise ValueError(
+                    f"protocol.recipients.{key}.email is this inbox: a forward to it would "
+                    "come straight back; leave the recipient and its routes out"
+                )
         return self
 
     @property

@@ -8,12 +8,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEST="$1"
 PYTHON="${PYTHON:-python3}"
-rm -rf "$DEST/dist" "$DEST/venv"
-mkdir -p "$DEST/dist"
-cd "$ROOT"
-rm -rf build  # setuptools' staging folder: a file deleted from the source must not ship
-"$PYTHON" -m pip wheel -q --no-deps -w "$DEST/dist" . >&2
-rm -rf build
+rm -rf "$DEST/dist" "$DEST/venv" "$DEST/src"
+mkdir -p "$DEST/dist" "$DEST/src"
+# build from a clean copy of what git tracks (and new files it does not ignore): no stale
+# build/ folder, no demo register, and two builds at once cannot trip over each other
+git -C "$ROOT" ls-files -z -co --exclude-standard \
+  | (cd "$ROOT" && tar --null --ignore-failed-read -T - -cf -) | tar -xf - -C "$DEST/src"
+"$PYTHON" -m pip wheel -q --no-deps -w "$DEST/dist" "$DEST/src" >&2
+rm -rf "$DEST/src"
 "$PYTHON" -m venv "$DEST/venv"
 wheel="$(ls "$DEST"/dist/inbox_agent-*.whl)"
 "$DEST/venv/bin/python" -m pip install -q --constraint "$ROOT/constraints.txt" "$wheel" >&2

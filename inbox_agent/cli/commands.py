@@ -14,9 +14,11 @@ from typing import IO, Any
 
 from sqlalchemy import select
 
+from inbox_agent import __version__
+from inbox_agent.cases import is_force_mail
 from inbox_agent.classify.classifier import classify_message
 from inbox_agent.clock import utc_now
-from inbox_agent.deadlines import UkCalendar, received_local_date
+from inbox_agent.deadlines import UkCalendar, election_phase, received_local_date
 from inbox_agent.decide import Facts, decide
 from inbox_agent.deployment import Deployment, Mailbox
 from inbox_agent.errors import (
@@ -34,9 +36,11 @@ from inbox_agent.parse import parse_message
 from inbox_agent.pipeline import PassReport, Pipeline
 from inbox_agent.register.db import Register, schema_state, sqlite_path
 from inbox_agent.register.export import all_cases, case_row, write_csv, write_jsonl
+from inbox_agent.register.locks import InstanceLock, instance_lock
 from inbox_agent.register.models import Case
 from inbox_agent.scheduler import run_daemon
 from inbox_agent.settings import Settings
+from inbox_agent.topics import detect_topics
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +49,15 @@ def run(deployment: Deployment, *, once: bool) -> int:
     """The daemon, or one pass of every mailbox; registers that are down are retried.
 
     With ``--once`` a mailbox that fails is reported and the next one still runs; the exit
-    code is 1 when any failed, so a cron wrapper notices.
+    code is 1 when any failed, so a cron wrapper notices, and 2 when any met an operator's
+    error (configuration, templates, a register newer than this release).
     """
+    log.info(
+        "event=starting version=%s once=%s mailboxes=%d",
+        __version__,
+        once,
+        len(deployment.mailboxes),
+    )
     stop = threading.Event()
     pipelines = [
         Pipeline(
@@ -54,19 +65,26 @@ def run(deployment: Deployment, *, once: bool) -> int:
         )
         for m in deployment
     ]
-    failed = 0
+    failed = operator = 0
+    locks: list[InstanceLock] = []
     try:
+        # one run per SQLite register: a second daemon stops here, before it polls or sends
+        for pipeline in pipelines:
+            if (lock := instance_lock(pipeline.register)) is not None:
+                locks.append(lock)
         if not once:
+            _check_schemas(pipelines)
             run_daemon(pipelines)
             return 0
         for pipeline in pipelines:
             with mailbox_context(pipeline.name):
                 try:
                     report = pipeline.run_once()
-                except TransientError as exc:
+                except (TransientError, OperatorError) as exc:
                     if len(pipelines) == 1:
                         raise
-                    failed += 1
+                    is_operator = isinstance(exc, OperatorError)
+                    failed, operator = failed + (not is_operator), operator + is_operator
                     log.error("event=poll_failed error=%s", exc)
                     continue
             if len(pipelines) > 1:
@@ -76,7 +94,22 @@ def run(deployment: Deployment, *, once: bool) -> int:
         for pipeline in pipelines:
             pipeline.lease.release()
             pipeline.register.dispose()
-    return 1 if failed else 0
+        for lock in locks:
+            lock.release()
+    return 2 if operator else (1 if failed else 0)
+
+
+def _check_schemas(pipelines: list[Pipeline]) -> None:
+    """At start-up: upgrade each reachable register (logged), refuse one newer than this code.
+
+    A register that is down is left to the poll job, which migrates it when it comes back.
+    """
+    for pipeline in pipelines:
+        with mailbox_context(pipeline.name):
+            try:
+                pipeline.register.ensure_schema()
+            except TransientError as exc:
+                log.warning("event=register_unavailable_at_start error=%s", exc)
 
 
 def _print_pass(report: PassReport, out: IO[str]) -> None:
@@ -108,6 +141,10 @@ def classify_one(settings: Settings, path: Path, today: dt.date) -> dict[str, An
         mail.requester is not None,
         settings.cases.review_below_confidence,
         settings.cases.target_working_days,
+        phase=election_phase(today, settings.election),
+        topics=detect_topics(mail),
+        protocol=settings.protocol,
+        from_force=is_force_mail(mail, settings.protocol.force_domains),
     )
     decision = decide(facts, calendar)
     requester = mail.requester
@@ -117,6 +154,9 @@ def classify_one(settings: Settings, path: Path, today: dt.date) -> dict[str, An
         "confidence": round(result.confidence, 3),
         "acknowledge": decision.acknowledge,
         "forward_paro": decision.forward_paro,
+        "routes": list(decision.routes),
+        "phase": facts.phase.value,
+        "topics": sorted(t.value for t in facts.topics),
         "needs_review": decision.needs_review,
         "requester": requester.email if requester else None,
         "requester_name": requester.name if requester else None,
@@ -195,6 +235,13 @@ def _show(case: Case, out: IO[str]) -> None:
     for message in case.messages:
         print(
             f"  {message.received_at.isoformat()} {message.message_id} {message.subject}", file=out
+        )
+    print("emails:", file=out)
+    for row in case.outbox:
+        print(
+            f"  {row.created_at.isoformat()} {row.kind} to {row.recipient} [{row.status}] "
+            f"{row.message_id}",
+            file=out,
         )
     print("audit trail:", file=out)
     for event in case.events:
@@ -367,3 +414,71 @@ def _correct_category(settings: Settings, args: argparse.Namespace, out: IO[str]
     finally:
         reg.dispose()
     return 0
+
+
+def db(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
+    """``db status | upgrade | backup PATH``; none of them migrates by surprise.
+
+    ``status`` exits 0 when the register is at this release's head, 1 when it needs ``db
+    upgrade``, 2 when it is newer than this release (which ``run`` refuses).
+    """
+    from inbox_agent.register.backup import backup_register
+    from inbox_agent.register.db import make_engine, schema_state, upgrade_schema
+
+    engine = make_engine(settings.database.url)
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        if args.db_command == "backup":
+            backup = backup_register(engine, args.path)
+            print(
+                f"backup of {where} written to {backup.path} ({backup.size} bytes, schema "
+                f"revision {backup.revision}), checked",
+                file=out,
+            )
+            log.info("event=db_backup path=%s bytes=%d", backup.path, backup.size)
+            return 0
+        before = schema_state(engine)
+        if args.db_command == "upgrade" and not before.newer:
+            upgrade_schema(engine)
+            after = schema_state(engine)
+            done = "already up to date" if before.up_to_date else "upgraded"
+            print(f"register {where}: {done}, {after.describe()}", file=out)
+            return 0
+        print(f"register {where}: {before.describe()}", file=out)
+        return 2 if before.newer else (0 if before.up_to_date else 1)
+    finally:
+        engine.dispose()
+
+
+def quarantine(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
+    """``quarantine list`` and ``quarantine release ID-or-REF``: see inbox_agent/quarantine.py."""
+    from inbox_agent import quarantine as shunt
+    from inbox_agent.cli.transparency import cli_actor
+
+    reg = Register(settings.database.url)
+    try:
+        with reg.transaction() as session:
+            if args.quarantine_command == "list":
+                rows = shunt.quarantined(session)
+                for row in rows:
+                    case = f" case {row.case}" if row.case else ""
+                    print(
+                        f"{row.stored_message_id:>6} {row.received_at:%Y-%m-%d %H:%M} "
+                        f"attempts {row.attempts}{case} {row.sender} / {row.subject[:60]}\n"
+                        f"       reason: {row.reason[:300]}",
+                        file=out,
+                    )
+                print(f"{len(rows)} quarantined", file=out)
+                return 0
+            messages = shunt.find_quarantined(session, args.message)
+            if not messages:
+                print(f"inbox-agent: no quarantined message {args.message}", file=sys.stderr)
+                return 1
+            actor = args.user or cli_actor()
+            for message in messages:
+                shunt.release(session, message, actor, utc_now())
+                log.info("event=released stored_message=%d actor=%s", message.id, actor)
+                print(f"released {message.id}: it is processed on the next pass", file=out)
+            return 0
+    finally:
+        reg.dispose()

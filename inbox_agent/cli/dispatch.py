@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     files = sub.add_parser("files", help="where this installation keeps its shipped files")
     files.add_argument("bundle", nargs="?", choices=BUNDLES, help="print only this folder")
     _add_model_parser(sub)
+    _add_admin_parsers(sub)
     _add_web_parsers(sub)
     transparency.add_parsers(sub)  # roster, publication, publish, parity, report
     _accept_global_options(parser)
@@ -117,8 +118,25 @@ def _add_model_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     correct.add_argument("--user", required=True, help="who is correcting it")
 
 
+def _add_admin_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``db status | upgrade | backup PATH`` and ``quarantine list | release ID-or-REF``."""
+    db = sub.add_parser("db", help="the register's schema version, upgrades and backups")
+    cmd = db.add_subparsers(dest="db_command", required=True)
+    cmd.add_parser("status", help="schema revision against this release's (exit 1: upgrade)")
+    cmd.add_parser("upgrade", help="migrate the register to this release's schema (logged)")
+    backup = cmd.add_parser("backup", help="a checked copy: SQLite VACUUM INTO, or pg_dump -Fc")
+    backup.add_argument("path", type=Path, help="a new file")
+    shunt = sub.add_parser("quarantine", help="messages that could not be handled")
+    cmd = shunt.add_subparsers(dest="quarantine_command", required=True)
+    cmd.add_parser("list", help="every quarantined message with its reason")
+    release = cmd.add_parser("release", help="put it back for processing (audited)")
+    release.add_argument("message", help="stored message id (as status shows) or case reference")
+    release.add_argument("--user", help="who is releasing it (default: cli:<login>)")
+
+
 def _add_web_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``web`` (the staff UI) and ``users add | disable | enable | reset | list`` (its accounts).
+    """``web`` (the staff UI) and ``users add | disable | enable | reset | email | list |
+    lockouts | unlock`` (its accounts).
 
     Passwords are read from the terminal or standard input, never from the command line.
     """
@@ -129,6 +147,7 @@ def _add_web_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     add.add_argument("username")
     add.add_argument("--role", choices=("triage", "admin"), default="triage")
     add.add_argument("--name", help="the name shown to colleagues, e.g. 'Sam Jones (FOI)'")
+    add.add_argument("--email", help="where requesters' follow-ups to their cases are notified")
     for name, text in (
         ("disable", "disable an account and end its sessions"),
         ("enable", "enable a disabled account"),
@@ -136,6 +155,12 @@ def _add_web_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     ):
         cmd.add_parser(name, help=text).add_argument("username")
     cmd.add_parser("list", help="accounts, roles, last login")
+    email = cmd.add_parser("email", help="set the address follow-ups are notified to")
+    email.add_argument("username")
+    email.add_argument("address", help='an email address, or "" for none')
+    cmd.add_parser("lockouts", help="sign-in counters at their limit (who, from where, until)")
+    unlock = cmd.add_parser("unlock", help="clear an account's sign-in lockouts")
+    unlock.add_argument("username")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -229,6 +254,10 @@ def _dispatch_one(args: argparse.Namespace, settings: Settings) -> int:
         return commands.retention(settings, sys.stdout, apply=args.apply)
     if args.command == "model":
         return commands.model(settings, args, sys.stdout)
+    if args.command == "db":
+        return commands.db(settings, args, sys.stdout)
+    if args.command == "quarantine":
+        return commands.quarantine(settings, args, sys.stdout)
     if args.command == "web":
         from inbox_agent.web.server import serve
 

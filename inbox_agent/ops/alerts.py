@@ -9,6 +9,11 @@ repeats the alert nor forgets to send the recovery.
 
 Without ``alerts.email`` the same transitions are still logged at ERROR and audited, for a
 journal watcher to pick up.
+
+An operator's error (bad configuration, templates missing, a register too new) will not go
+away by waiting, so it raises the alert at once (``immediate``), with its own wording. If the
+templates themselves are what is missing, the alert falls back to a plain built-in text:
+the one email that says the templates are gone must not need them.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from inbox_agent.acknowledge import (
 )
 from inbox_agent.cases import audit
 from inbox_agent.clock import Clock
-from inbox_agent.errors import InboxAgentError
+from inbox_agent.errors import ConfigError, InboxAgentError
 from inbox_agent.ops.health import POLL_ALERT
 from inbox_agent.outbox import queue_email
 from inbox_agent.register.db import Register
@@ -43,16 +48,23 @@ log = logging.getLogger(__name__)
 ALERT = "alert"
 FAILED_TEMPLATE = "alert/poll_failed.txt.j2"
 RECOVERED_TEMPLATE = "alert/poll_recovered.txt.j2"
+OPERATOR_TEMPLATE = "alert/operator_error.txt.j2"
 ERROR_MAX = 500
 
 
 def record_poll_failure(
-    session: Session, settings: Settings, now: dt.datetime, error: str | None
+    session: Session,
+    settings: Settings,
+    now: dt.datetime,
+    error: str | None,
+    *,
+    immediate: bool = False,
 ) -> OutboxMessage | None:
     """Extend the failure streak; queue the alert when it first passes the threshold.
 
     ``error`` is None when no poll was attempted (the scheduler is backing off) but time has
-    moved on, so the threshold may have been crossed all the same.
+    moved on, so the threshold may have been crossed all the same. ``immediate``: an
+    operator's error, alerted without waiting for the threshold.
     """
     state = _state(session, now)
     if state.failing_since is None:
@@ -62,7 +74,7 @@ def record_poll_failure(
         state.last_error = error[:ERROR_MAX]
     state.updated_at = now
     threshold = dt.timedelta(minutes=settings.alerts.poll_failure_minutes)
-    if state.raised_at is not None or now - state.failing_since <= threshold:
+    if state.raised_at is not None or (not immediate and now - state.failing_since <= threshold):
         return None
     state.raised_at = now
     minutes = _minutes(now - state.failing_since)
@@ -73,6 +85,9 @@ def record_poll_failure(
         minutes,
         state.last_error,
     )
+    if immediate:
+        rendered = operator_alert(settings, state.failing_since, state.last_error or "")
+        return _queue(session, settings, now, OPERATOR_TEMPLATE, rendered)
     rendered = failure_alert(settings, state.failing_since, minutes, state.last_error or "")
     return _queue(session, settings, now, FAILED_TEMPLATE, rendered)
 
@@ -109,6 +124,31 @@ def failure_alert(
     }
     subject = f"inbox-agent: cannot read the election inbox for {minutes} minutes"
     return _render(settings, FAILED_TEMPLATE, subject, context)
+
+
+def operator_alert(
+    settings: Settings, failing_since: dt.datetime, error: str, *, strict: bool = False
+) -> RenderedEmail:
+    """The email saying the daemon stopped on an error only the operator can fix.
+
+    The templates may be the very thing that is broken: unless ``strict`` (check-config),
+    a template fault gives a plain built-in text instead of no alert at all.
+    """
+    context = {
+        "failing_since": _local(settings, failing_since),
+        "last_error": one_line(error, ERROR_MAX),
+    }
+    subject = "inbox-agent: stopped on a configuration error; the operator must act"
+    try:
+        return _render(settings, OPERATOR_TEMPLATE, subject, context)
+    except ConfigError as exc:
+        if strict:
+            raise
+        return RenderedEmail(
+            subject=one_line(f"{subject} ({settings.office.name})", 200),
+            text=_wrap(_fallback_text(settings, error, exc)),
+            html=None,
+        )
 
 
 def recovery_alert(
@@ -148,9 +188,11 @@ class PollAlerts:
         self.sender = sender
         self.clock = clock
 
-    def failed(self, error: str | None) -> None:
+    def failed(self, error: str | None, *, immediate: bool = False) -> None:
         """A pass failed (``error``), or a retry is still being waited for (``None``)."""
-        self._apply(lambda s, now: record_poll_failure(s, self.settings, now, error))
+        self._apply(
+            lambda s, now: record_poll_failure(s, self.settings, now, error, immediate=immediate)
+        )
 
     def recovered(self) -> None:
         self._apply(lambda s, now: record_poll_success(s, self.settings, now))
@@ -197,6 +239,17 @@ def _queue(
     )
     audit(session, now, "alert_queued", alert=POLL_ALERT, outbox=row.id, template=template)
     return row
+
+
+def _fallback_text(settings: Settings, error: str, exc: ConfigError) -> str:
+    return (
+        f"The inbox-agent service of the {settings.office.name} has stopped processing the "
+        f"election inbox {settings.office.inbox_address}.\n\n"
+        f"Error: {one_line(error, ERROR_MAX) or '(none recorded)'}\n\n"
+        f"This alert could not use its usual wording ({exc}), so the templates may be what "
+        "is missing or broken. Run inbox-agent check-config on the server and read the "
+        "service log (journalctl -u inbox-agent).\n"
+    )
 
 
 def _local(settings: Settings, moment: dt.datetime) -> dt.datetime:

@@ -10,9 +10,10 @@ Degraded means a human should act now: polling has failed for longer than
 ``alerts.poll_failure_minutes``; the configured mailbox has not been read successfully for
 more than three poll intervals (or ever), whatever the reason (a daemon stopped, an
 operator error, a hung pass); an email failed permanently; a message is quarantined; or a
-message failed processing and waits for a retry. Only the mailbox the profile configures
+message failed processing and waits for a retry; the outbox has stopped draining (an email
+due more than three poll intervals ago is still queued). Only the mailbox the profile configures
 is judged: the rows a source left behind after it was reconfigured are history, not health.
-The first three are critical (nobody is reading the inbox), the rest warnings
+The first three and the outbox are critical (nobody is reading or sending), the rest warnings
 (``nagios``).
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from inbox_agent.classify import Category
@@ -47,9 +48,16 @@ from inbox_agent.settings import Settings
 
 POLL_ALERT = "poll_failed"
 STATUTORY = (Category.FOI_REQUEST.value, Category.SUBJECT_ACCESS_REQUEST.value)
+OPEN_STATUSES = (CaseStatus.NEW.value, CaseStatus.IN_PROGRESS.value)
 RECENT = 5
 ERROR_MAX = 300
 STALE_INTERVALS = 3  # a last success older than this many poll intervals is degraded
+
+
+def overdue_condition(today: dt.date) -> ColumnElement[bool]:
+    """Overdue: still open and past its due date. The one definition: the dashboard, the
+    status command, the metrics and the queue's "overdue" filter all count with it."""
+    return and_(Case.status.in_(OPEN_STATUSES), Case.due_date.is_not(None), Case.due_date < today)
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,7 @@ class Health:
     overdue: tuple[OverdueCase, ...]
     messages_by_disposition: dict[str, int] = field(default_factory=dict)
     retrying: int = 0  # pending messages whose processing failed at least once
+    oldest_due_age: dt.timedelta | None = None  # how late the most overdue queued email is
     problems: tuple[str, ...] = field(default=())
     critical: bool = False  # nobody is reading the inbox (see the module docstring)
 
@@ -133,6 +142,7 @@ class Health:
                 "retrying_messages": self.retrying,
                 "queued_emails": self.queued_emails,
                 "oldest_queued_age_seconds": _seconds(self.oldest_queued_age),
+                "oldest_due_age_seconds": _seconds(self.oldest_due_age),
             },
             "outbox_failed": {
                 "count": self.failed_emails,
@@ -172,6 +182,11 @@ def build_health(session: Session, now: dt.datetime, settings: Settings) -> Heal
             OutboxMessage.status == OutboxStatus.QUEUED
         )
     )
+    due = session.scalar(
+        select(func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.status == OutboxStatus.QUEUED
+        )
+    )
     pending = StoredMessage.disposition == Disposition.PENDING
     health = Health(
         now=now,
@@ -190,6 +205,7 @@ def build_health(session: Session, now: dt.datetime, settings: Settings) -> Heal
         overdue=_overdue(session, _office_today(now, settings.office.timezone)),
         messages_by_disposition=_dispositions(session),
         retrying=_count(session, StoredMessage, pending & (StoredMessage.attempts > 0)),
+        oldest_due_age=now - due if due is not None and due < now else None,
     )
     critical = _critical_problems(health, settings)
     problems = critical + _warnings(health)
@@ -197,7 +213,8 @@ def build_health(session: Session, now: dt.datetime, settings: Settings) -> Heal
 
 
 def _critical_problems(health: Health, settings: Settings) -> list[str]:
-    """Nobody is reading the inbox: failing past the alert threshold, or no recent success."""
+    """Nobody is reading or sending: failing past the alert threshold, no recent success, or
+    an email the sender should have tried three poll intervals ago still waiting."""
     problems = []
     now, failing_since = health.now, health.poll_failing_since
     if failing_since is not None and now - failing_since > health.poll_alert_after:
@@ -214,6 +231,11 @@ def _critical_problems(health: Health, settings: Settings) -> list[str]:
                 f"no successful poll for {format_age(source.success_age)} (more than "
                 f"{STALE_INTERVALS} x poll.interval_seconds = {format_age(stale_after)})"
             )
+    late = health.oldest_due_age
+    if late is not None and late > stale_after:
+        problems.append(
+            f"the outbox is not draining: an email due {format_age(late)} ago is still queued"
+        )
     return problems
 
 
@@ -331,15 +353,10 @@ def _recent_quarantined(session: Session) -> tuple[QuarantinedMessage, ...]:
 
 
 def _overdue(session: Session, today: dt.date) -> tuple[OverdueCase, ...]:
-    """FOI and subject-access cases past their due date and not closed, most overdue first."""
+    """FOI and subject-access cases overdue (``overdue_condition``), most overdue first."""
     cases = session.scalars(
         select(Case)
-        .where(
-            Case.category.in_(STATUTORY),
-            Case.status != CaseStatus.CLOSED,
-            Case.due_date.is_not(None),
-            Case.due_date < today,
-        )
+        .where(Case.category.in_(STATUTORY), overdue_condition(today))
         .order_by(Case.due_date, Case.id)
     )
     return tuple(

@@ -242,7 +242,7 @@ def _deleter(reason: str) -> Step:
         session.execute(
             update(StoredMessage)
             .where(StoredMessage.id.in_(ids))
-            .values(raw=b"", raw_deleted_at=now)
+            .values(raw=b"", raw_deleted_at=now, search_text=None)
         )
 
     return delete_raw
@@ -277,7 +277,7 @@ def _anonymise(session: Session, ids: Sequence[int], now: dt.datetime) -> None:
     session.execute(
         update(StoredMessage)
         .where(StoredMessage.case_id.in_(ids))
-        .values(sender=ANONYMISED, subject=ANONYMISED)
+        .values(sender=ANONYMISED, subject=ANONYMISED, search_text=None)
     )
     session.execute(
         update(OutboxMessage)

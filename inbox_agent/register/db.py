@@ -1,13 +1,18 @@
 """Engine, sessions and schema upgrades for SQLite and PostgreSQL.
 
 SQLite runs in WAL mode with a busy timeout so the web UI can read while the poller writes;
-PostgreSQL is reached through psycopg 3. The schema belongs to Alembic: ``upgrade_schema`` runs
-at start-up, so an office that updates the package gets its register migrated in place.
+PostgreSQL is reached through psycopg 3. The schema belongs to Alembic: ``inbox-agent db
+upgrade`` is the explicit step of an upgrade, and ``upgrade_schema`` also runs when a command
+first opens a register (the daemon at start-up), logged, so an office that updates the package
+and forgets the step still gets its register migrated in place. A register whose revision is
+newer than this release knows (written by a later version, or a rollback of the package) is
+refused: running old code on it could misread or damage what the newer schema holds.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -20,16 +25,18 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from inbox_agent.errors import ConfigError, RegisterUnavailable
+from inbox_agent import __version__
+from inbox_agent.errors import ConfigError, RegisterTooNew, RegisterUnavailable
 
 if TYPE_CHECKING:
     from inbox_agent.register.locks import MailboxLease
 
+log = logging.getLogger(__name__)
 _MIGRATING = threading.Lock()
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for SQLite's lock before giving up
@@ -177,7 +184,17 @@ def _upgrade(engine: Engine) -> None:
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key("schema_upgrade")}
                 )
             cfg.attributes["connection"] = conn
+            before = _state(conn, cfg)
+            if before.newer:
+                raise RegisterTooNew(before.describe())
             command.upgrade(cfg, "head")
+            if not before.up_to_date:
+                log.warning(
+                    "event=db_upgraded from=%s to=%s version=%s",
+                    before.current or "none",
+                    before.head,
+                    __version__,
+                )
             if sqlite:
                 broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
@@ -200,15 +217,36 @@ class SchemaState:
     def up_to_date(self) -> bool:
         return self.current == self.head
 
+    @property
+    def newer(self) -> bool:
+        """Written by a later release: this code must not touch it."""
+        return not self.known
+
+    def describe(self) -> str:
+        if self.newer:
+            return (
+                f"the register's schema is at revision {self.current}, newer than "
+                f"inbox-agent {__version__} knows (its newest is {self.head}): install the "
+                "release that wrote it, or restore the backup taken before that upgrade"
+            )
+        if self.up_to_date:
+            return f"revision {self.current} (head {self.head}): up to date"
+        current = self.current or "none (empty database)"
+        return f"revision {current}, head {self.head}: run `inbox-agent db upgrade`"
+
 
 def schema_state(engine: Engine) -> SchemaState:
     """The register's Alembic revision, read without creating or changing anything."""
-    script = ScriptDirectory.from_config(alembic_config(engine))
     try:
         with engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
+            return _state(conn, alembic_config(engine))
     except OperationalError as exc:
         raise register_error(exc, "cannot read the register") from exc
+
+
+def _state(conn: Connection, cfg: Config) -> SchemaState:
+    script = ScriptDirectory.from_config(cfg)
+    current = MigrationContext.configure(conn).get_current_revision()
     known = current is None or current in {r.revision for r in script.walk_revisions()}
     return SchemaState(current, script.get_current_head(), known)
 

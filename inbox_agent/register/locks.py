@@ -19,14 +19,17 @@ the locks are no-ops; SQLite's own write lock already serialises writers.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+from pathlib import Path
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from inbox_agent.errors import RegisterUnavailable
-from inbox_agent.register.db import Register, lock_key
+from inbox_agent.errors import OperatorError, RegisterUnavailable
+from inbox_agent.register.db import Register, lock_key, sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -108,3 +111,56 @@ class MailboxLease:
                 conn.close()
             except SQLAlchemyError:
                 log.debug("lease connection already gone")
+
+
+class InstanceLock:
+    """One ``inbox-agent run`` per SQLite register: a second one stops before it touches it.
+
+    Two daemons on one SQLite file would both poll the mailbox and both drain the outbox;
+    SQLite serialises their writes but not their work, so an email could leave twice. The
+    lock is ``flock`` on ``<register>.lock`` beside the file, held for the life of the
+    process: the kernel releases it however the process ends (SIGKILL, OOM, power), so a
+    crash never leaves a stale lock behind. PostgreSQL registers need none: their mailbox
+    leases already let one node work a mailbox at a time (see ``MailboxLease``).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.with_name(path.name + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise OperatorError(
+                f"database.url: another inbox-agent run (pid {holder}) is using the register "
+                f"{self.path.with_suffix('')}; stop it first (systemctl stop inbox-agent), or "
+                "give this profile its own register"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the flock; the file stays (no unlink race)
+            self._fd = None
+
+
+def instance_lock(register: Register) -> InstanceLock | None:
+    """Hold this process's lock on a SQLite register (None for a shared PostgreSQL one)."""
+    path = sqlite_path(register.engine.url.render_as_string(hide_password=False))
+    if path is None:
+        return None
+    lock = InstanceLock(path)
+    try:
+        lock.acquire()
+    except OSError as exc:
+        raise OperatorError(
+            f"database.url: cannot create the lock file {lock.path}: {exc.strerror}; the "
+            "register's directory must be writable by the service user"
+        ) from exc
+    return lock

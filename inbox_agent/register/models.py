@@ -144,11 +144,15 @@ class Case(Base):
     responded_on: Mapped[dt.date | None] = mapped_column(Date)
     clock_started_on: Mapped[dt.date | None] = mapped_column(Date)
     review_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    # the requester wrote again after the case was answered or closed, and nobody has read it
+    new_reply_at: Mapped[dt.datetime | None] = mapped_column(index=True)
 
     messages: Mapped[list[StoredMessage]] = relationship(
         back_populates="case", order_by="StoredMessage.id"
     )
     events: Mapped[list[AuditEvent]] = relationship(back_populates="case", order_by="AuditEvent.id")
+    # what the office sent about the case: acknowledgement, forwards, replies (read-only here)
+    outbox: Mapped[list[OutboxMessage]] = relationship(order_by="OutboxMessage.id", viewonly=True)
     clock_events: Mapped[list[ClockEventRow]] = relationship(order_by="ClockEventRow.id")
 
 
@@ -175,6 +179,8 @@ class StoredMessage(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("stored_messages.id"))
     # set by ``inbox-agent retention --apply`` when ``raw`` is emptied; hashes stay for dedup
     raw_deleted_at: Mapped[dt.datetime | None]
+    # the plain text, lower-cased, for the queue's search (emptied with ``raw`` by retention)
+    search_text: Mapped[str | None] = mapped_column(CleanText)
 
     case: Mapped[Case | None] = relationship(back_populates="messages")
 
@@ -316,6 +322,58 @@ class WebUser(Base):
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
     last_login_at: Mapped[dt.datetime | None]
+    # where a requester's follow-up to this officer's case is notified ("" = nobody)
+    email: Mapped[str] = mapped_column(CleanText, default="")
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie carries a random id, the register its SHA-256.
+
+    Logout, the idle timeout and the absolute lifetime all end a session here, on the server,
+    so a copied cookie stops working at once. ``resume`` holds a form that was typed while
+    the previous session expired, until the case page puts it back (then it is emptied).
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(CleanText, unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id"), index=True)
+    client: Mapped[str] = mapped_column(CleanText, default="")
+    created_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    ended_because: Mapped[str | None] = mapped_column(CleanText)
+    resume: Mapped[dict[str, Any] | None] = mapped_column(CleanJSON)
+
+
+class LoginThrottle(Base):
+    """Sign-in attempts per key (account and source, source, device) in a fixed window.
+
+    An attempt is counted by one conditional UPDATE before its password is hashed, so
+    concurrent guesses cannot all slip under the limit (the row lock serialises them).
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(CleanText, primary_key=True)
+    username: Mapped[str] = mapped_column(CleanText, default="")
+    client: Mapped[str] = mapped_column(CleanText, default="")
+    window_start: Mapped[dt.datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[dt.datetime]
+
+
+class FormToken(Base):
+    """A reply form that was sent: its one-time token, so a double submit sends one email."""
+
+    __tablename__ = "web_form_tokens"
+
+    token: Mapped[str] = mapped_column(CleanText, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    actor: Mapped[str] = mapped_column(CleanText)
+    used_at: Mapped[dt.datetime]
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
 
 
 class LabelCorrection(Base):

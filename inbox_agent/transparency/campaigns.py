@@ -5,7 +5,8 @@ near-identical messages from different senders. Each stays its own case (each se
 requester and is acknowledged once), but the office should see one group and give one
 answer. A group is a connected set of cases whose request texts score at least
 ``similar.NEAR_DUPLICATE`` against one another, from at least ``MIN_SENDERS`` different
-requesters. Pure over the register index; the web UI shows the groups in the queue.
+requesters, among the ``WINDOW`` most recent requests. Pure over the register index; the web
+UI shows the groups in the queue.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from inbox_agent.similar import NEAR_DUPLICATE
 from inbox_agent.transparency.precedents import RegisterIndex
 
 MIN_SENDERS = 3
+WINDOW = 1000  # the most recent requests compared: a campaign arrives as a burst
 _GROUPS = "campaign_groups"
 
 
@@ -42,7 +44,8 @@ def _root(parent: dict[int, int], i: int) -> int:
 def group_campaigns(index: RegisterIndex) -> list[CampaignGroup]:
     """The campaign groups among the indexed requests, largest first."""
     parent = {i: i for i in range(len(index.ids))}
-    for i, j, _ in index.index.pairs(NEAR_DUPLICATE):
+    recent = range(min(WINDOW, len(index.ids)))  # the index lists the newest first
+    for i, j, _ in index.index.pairs(NEAR_DUPLICATE, recent):
         a, b = _root(parent, i), _root(parent, j)
         if a != b:
             parent[max(a, b)] = min(a, b)

@@ -3,8 +3,8 @@
 The protocols promise every candidate the same information, so before answering, staff should
 see what the office has already said to anyone who asked the same thing. This module builds
 the ``similar.SimilarityIndex`` of the register's requests (the subject and the requester's
-own words of the ``MAX_INDEXED`` most recent cases), keeps it while the texts are unchanged,
-and answers from it:
+own words of the ``MAX_INDEXED`` most recent cases, and of every older one on the disclosure
+log), keeps it while the texts are unchanged, and answers from it:
 
 * ``find_precedents``: the cases most like one case, each with the answer given and, when
   staff approved it for the disclosure log, that anonymised answer;
@@ -12,8 +12,10 @@ and answers from it:
   audit event that says which answer it was and whether staff changed it.
 
 The index is rebuilt when a digest of the indexed texts changes (a new case, retention
-anonymising one); its matrices are bounded by ``MAX_INDEXED`` texts of ``similar.TEXT_MAX``
-characters. Answers, statuses and publications are read fresh, never cached.
+anonymising one), counting only the texts it has not seen; its matrices are bounded by
+``MAX_INDEXED`` texts (plus the disclosure log's, a few hundred at most) of
+``similar.TEXT_MAX`` characters. Answers, statuses and publications are read fresh, never
+cached.
 """
 
 from __future__ import annotations
@@ -24,14 +26,16 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from scipy.sparse import csr_matrix, vstack
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox_agent.classify.text import own_words
 from inbox_agent.register.models import AuditEvent, Case, Publication
 from inbox_agent.settings import Settings
-from inbox_agent.similar import RELATED, SimilarityIndex
+from inbox_agent.similar import RELATED, SimilarityIndex, count_texts
 from inbox_agent.transparency.publish import PUBLISH, answer_text, local_date
 
 MAX_INDEXED = 3000
@@ -67,12 +71,23 @@ def answer_body(text: str) -> str:
 class RegisterIndex:
     """The register's recent requests, indexed; ``ids[i]`` is the case of text ``i``."""
 
-    def __init__(self, ids: Sequence[int], requesters: Sequence[str], texts: Sequence[str]):
+    def __init__(
+        self,
+        ids: Sequence[int],
+        requesters: Sequence[str],
+        texts: Sequence[str],
+        previous: RegisterIndex | None = None,
+        *,
+        keys: Sequence[str] | None = None,
+    ):
+        """``previous``: the index this one replaces, whose texts need not be counted again;
+        ``keys``: a hash of each case's raw subject and words (``register_index``)."""
         self.ids = tuple(ids)
         self.requesters = tuple(requesters)
         self.texts = tuple(texts)
+        self.keys = tuple(keys) if keys is not None else self.texts
         self.position = {case_id: i for i, case_id in enumerate(self.ids)}
-        self.index = SimilarityIndex(self.texts)
+        self.index = SimilarityIndex(self.texts, counts=_counts(self.texts, previous))
         self.lock = threading.Lock()
         self.cached: dict[str, object] = {}  # what is derived from the texts (campaign groups)
 
@@ -84,6 +99,18 @@ class RegisterIndex:
         return {cid: float(scores[i]) for i, cid in enumerate(self.ids) if cid != case_id}
 
 
+def _counts(texts: Sequence[str], previous: RegisterIndex | None) -> list[csr_matrix]:
+    """The n-gram counts of ``texts``, reusing the rows ``previous`` counted already."""
+    if previous is None:
+        return count_texts(texts)
+    known = {t: i for i, t in enumerate(previous.texts)}
+    fresh = [t for t in dict.fromkeys(texts) if t not in known]
+    at = {t: len(known) + i for i, t in enumerate(fresh)}
+    rows = [known[t] if t in known else at[t] for t in texts]
+    pools = zip(previous.index.counts, count_texts(fresh), strict=True)
+    return [csr_matrix(vstack([old, new], format="csr")[rows]) for old, new in pools]
+
+
 _CACHE: dict[str, tuple[str, RegisterIndex]] = {}
 _CACHE_LOCK = threading.Lock()
 
@@ -93,26 +120,49 @@ def requester_key(person_id: int | None, email: str) -> str:
     return f"person:{person_id}" if person_id is not None else email.strip().lower()
 
 
+def _indexed_rows(session: Session) -> list[Any]:
+    """The ``MAX_INDEXED`` newest cases, and every older one on the disclosure log."""
+    columns = (Case.id, Case.subject, Case.information_sought, Case.person_id, Case.requester_email)
+    rows = list(session.execute(select(*columns).order_by(Case.id.desc()).limit(MAX_INDEXED)))
+    if len(rows) == MAX_INDEXED:
+        published = (
+            select(*columns)
+            .join(Publication, Publication.case_id == Case.id)
+            .where(Publication.decision == PUBLISH, Case.id < rows[-1][0])
+            .order_by(Case.id.desc())
+        )
+        rows += list(session.execute(published))
+    return rows
+
+
 def register_index(session: Session) -> RegisterIndex:
-    """The index of the register's recent requests: the cached one while its texts hold."""
-    rows = session.execute(
-        select(Case.id, Case.subject, Case.information_sought, Case.person_id, Case.requester_email)
-        .order_by(Case.id.desc())
-        .limit(MAX_INDEXED)
-    ).all()
-    texts = [request_text(subject or "", sought or "") for _, subject, sought, _, _ in rows]
+    """The index of the register's recent requests: the cached one while its texts hold.
+
+    Each page asks, so this costs a read of the indexed columns and a hash of them; only
+    requests whose words changed (new ones, mostly) are read again and counted."""
+    rows = _indexed_rows(session)
+    keys = [
+        hashlib.blake2b(f"{subject}\x00{sought}".encode(), digest_size=16).hexdigest()
+        for _, subject, sought, _, _ in rows
+    ]
     requesters = [requester_key(person, email or "") for _, _, _, person, email in rows]
     digest = hashlib.blake2b(digest_size=16)
-    for (case_id, *_), requester, text in zip(rows, requesters, texts, strict=True):
-        digest.update(f"{case_id}\x00{requester}\x00{text}\x01".encode())
-    key, stamp = str(session.get_bind().engine.url), digest.hexdigest()
+    for (case_id, *_), requester, raw in zip(rows, requesters, keys, strict=True):
+        digest.update(f"{case_id}\x00{requester}\x00{raw}\x01".encode())
+    url, stamp = str(session.get_bind().engine.url), digest.hexdigest()
     with _CACHE_LOCK:
-        held = _CACHE.get(key)
-        if held is not None and held[0] == stamp:
-            return held[1]
-    built = RegisterIndex([r[0] for r in rows], requesters, texts)
+        held = _CACHE.get(url)
+    if held is not None and held[0] == stamp:
+        return held[1]
+    previous = held[1] if held else None
+    known = dict(zip(previous.keys, previous.texts, strict=True)) if previous else {}
+    texts = [
+        known[raw] if raw in known else request_text(subject or "", sought or "")
+        for (_, subject, sought, _, _), raw in zip(rows, keys, strict=True)
+    ]
+    built = RegisterIndex([r[0] for r in rows], requesters, texts, previous, keys=keys)
     with _CACHE_LOCK:
-        _CACHE[key] = (stamp, built)
+        _CACHE[url] = (stamp, built)
     return built
 
 
@@ -139,12 +189,18 @@ def _excerpt(text: str) -> str:
     return flat if len(flat) <= EXCERPT else flat[: EXCERPT - 1].rstrip() + "…"
 
 
+def case_scores(index: RegisterIndex, case: Case) -> dict[int, float]:
+    """Every other indexed case's score against ``case``'s request."""
+    return index.scores_for(case.id, request_text(case.subject, case.information_sought))
+
+
 def find_precedents(
-    session: Session, settings: Settings, case: Case, index: RegisterIndex | None = None
+    session: Session, settings: Settings, case: Case, scores: dict[int, float] | None = None
 ) -> list[Precedent]:
-    """The ``LISTED`` cases most like ``case`` scoring at least ``similar.RELATED``."""
-    index = index or register_index(session)
-    scores = index.scores_for(case.id, request_text(case.subject, case.information_sought))
+    """The ``LISTED`` cases most like ``case`` scoring at least ``similar.RELATED``;
+    ``scores`` are ``case_scores`` when the caller has them already."""
+    if scores is None:
+        scores = case_scores(register_index(session), case)
     best = sorted(
         ((s, cid) for cid, s in scores.items() if s >= RELATED), key=lambda x: (-x[0], x[1])
     )[:LISTED]

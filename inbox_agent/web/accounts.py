@@ -26,9 +26,13 @@ from inbox_agent.clock import utc_now
 from inbox_agent.errors import OperatorError
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import AuditEvent, WebRole, WebUser
+from inbox_agent.web import signin
+from inbox_agent.web.sessions import end_user_sessions
 
 PASSWORD_MIN = 12
 PASSWORD_MAX = 1024
+DISPLAY_NAME_MAX = 100
+EMAIL_MAX = 254
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 _HASHER = PasswordHasher()  # argon2id with the library's RFC 9106 defaults
 
@@ -85,6 +89,25 @@ def check_password(username: str, password: str) -> None:
         raise AccountError("the password must not be the username")
 
 
+def check_display_name(display_name: str) -> str:
+    name = " ".join(display_name.split())
+    if len(name) > DISPLAY_NAME_MAX:
+        raise AccountError(
+            f"the display name is {len(name)} characters; at most {DISPLAY_NAME_MAX} are allowed"
+        )
+    return name
+
+
+def check_email(address: str) -> str:
+    """Where follow-ups to this officer's cases are notified; empty means nobody."""
+    text = address.strip()
+    if not text:
+        return ""
+    if len(text) > EMAIL_MAX or not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", text):
+        raise AccountError(f"{text[:60]!r} is not an email address")
+    return text
+
+
 def check_role(role: str) -> WebRole:
     try:
         return WebRole(role)
@@ -112,15 +135,19 @@ def add_user(
     display_name: str,
     actor: str,
     now: dt.datetime,
+    email: str = "",
 ) -> WebUser:
     name = check_username(username)
     check_password(name, password)
     checked_role = check_role(role)
+    shown = check_display_name(display_name)
+    address = check_email(email)
     if session.scalar(select(func.count()).where(WebUser.username == name)):
         raise AccountError(f"account {name!r} already exists")
     user = WebUser(
         username=name,
-        display_name=" ".join(display_name.split())[:100],
+        display_name=shown,
+        email=address,
         role=checked_role,
         password_hash=_HASHER.hash(password),
         active=True,
@@ -142,6 +169,7 @@ def set_active(
     user.active = active
     user.session_generation += 1
     user.updated_at = now
+    end_user_sessions(session, user, now)
     _audit(
         session, actor, "user_enabled" if active else "user_disabled", now, username=user.username
     )
@@ -157,6 +185,7 @@ def reset_password(
     user.password_hash = _HASHER.hash(password)
     user.session_generation += 1
     user.updated_at = now
+    end_user_sessions(session, user, now)
     _audit(session, actor, "user_password_reset", now, username=user.username)
     return user
 
@@ -164,12 +193,16 @@ def reset_password(
 def authenticate(
     session: Session, username: str, password: str, now: dt.datetime
 ) -> StaffUser | None:
-    """The account if the password matches and it is active; None otherwise, same timing."""
-    name = username.strip().lower()[:64]
-    user = session.scalars(select(WebUser).where(WebUser.username == name)).first()
+    """The account if the password matches and it is active; None otherwise, same timing.
+
+    Nothing is cut short: a name or password longer than any account can have simply fails.
+    """
+    name = username.strip().lower()
+    too_long = len(name) > 64 or len(password) > PASSWORD_MAX
+    user = None if too_long else _by_name(session, name)
     stored = user.password_hash if user is not None else _dummy_hash()
     try:
-        _HASHER.verify(stored, password[:PASSWORD_MAX])
+        _HASHER.verify(stored, password if not too_long else "x")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     if user is None or not user.active:
@@ -178,6 +211,20 @@ def authenticate(
         user.password_hash = _HASHER.hash(password)
     user.last_login_at = now
     return _staff(user)
+
+
+def _by_name(session: Session, name: str) -> WebUser | None:
+    return session.scalars(select(WebUser).where(WebUser.username == name)).first()
+
+
+def set_email(
+    session: Session, username: str, email: str, *, actor: str, now: dt.datetime
+) -> WebUser:
+    user = _get(session, username)
+    user.email = check_email(email)
+    user.updated_at = now
+    _audit(session, actor, "user_email_set", now, username=user.username)
+    return user
 
 
 def load_user(session: Session, user_id: int, generation: int) -> StaffUser | None:
@@ -221,7 +268,7 @@ def cli_actor() -> str:
 
 
 def users_command(register: Register, args: argparse.Namespace, out: IO[str]) -> int:
-    """``inbox-agent users add|disable|enable|reset|list``."""
+    """``inbox-agent users add|disable|enable|reset|email|list|lockouts|unlock``."""
     actor, now, command = cli_actor(), utc_now(), args.users_command
     with register.transaction() as session:
         if command == "list":
@@ -234,6 +281,14 @@ def users_command(register: Register, args: argparse.Namespace, out: IO[str]) ->
             set_active(session, args.username, command == "enable", actor=actor, now=now)
             print(f"{args.username}: {command}d", file=out)
             return 0
+        if command == "email":
+            set_email(session, args.username, args.address, actor=actor, now=now)
+            print(
+                f"{args.username}: follow-up notifications to {args.address or 'nobody'}", file=out
+            )
+            return 0
+        if command in ("lockouts", "unlock"):
+            return _lockouts_command(session, args, out, actor=actor, now=now)
     password = read_password(sys.stdin)
     with register.transaction() as session:
         if command == "add":
@@ -243,6 +298,7 @@ def users_command(register: Register, args: argparse.Namespace, out: IO[str]) ->
                 password,
                 role=args.role,
                 display_name=args.name or "",
+                email=args.email or "",
                 actor=actor,
                 now=now,
             )
@@ -250,4 +306,26 @@ def users_command(register: Register, args: argparse.Namespace, out: IO[str]) ->
         else:
             reset_password(session, args.username, password, actor=actor, now=now)
             print(f"{args.username}: password reset; existing sessions ended", file=out)
+    return 0
+
+
+def _lockouts_command(
+    session: Session, args: argparse.Namespace, out: IO[str], *, actor: str, now: dt.datetime
+) -> int:
+    """``users lockouts`` lists the sign-in counters at their limit; ``users unlock`` clears."""
+    if args.users_command == "lockouts":
+        found = signin.lockouts(session, now)
+        for lock in found:
+            who = lock.username or "-"
+            print(
+                f"{lock.kind:<8} account {who:<24} source {lock.client or '-':<16} "
+                f"{lock.attempts} attempts, until {lock.until.isoformat(timespec='minutes')}",
+                file=out,
+            )
+        if not found:
+            print("no sign-in lockouts", file=out)
+        return 0
+    cleared = signin.clear_lockouts(session, username=args.username)
+    _audit(session, actor, "lockout_cleared", now, username=args.username.strip().lower())
+    print(f"{args.username}: {cleared} sign-in counter(s) cleared", file=out)
     return 0

@@ -5,18 +5,24 @@ the login page; the wrong role, 403; a POST without the session's CSRF token, 40
 are plain functions of a ``Ctx`` and run in a worker thread, because the register is
 synchronous SQLAlchemy and argon2 is deliberately slow.
 
-Sessions are signed cookies (itsdangerous): HttpOnly, SameSite=Lax, Secure unless
-``web.secure_cookies`` is false, and ``__Host-`` prefixed when Secure. A session names the
-account and its ``session_generation``, so disabling an account or resetting its password
-ends its sessions at once, and it ends anyway ``web.session_hours`` after login.
+The cookie (signed by itsdangerous: HttpOnly, SameSite=Lax, Secure unless
+``web.secure_cookies`` is false, and ``__Host-`` prefixed when Secure) carries a random session
+id and the CSRF token; whether the session is live is the register's answer
+(``web.sessions``): sign-out, ``web.idle_minutes`` idle, ``web.session_hours`` in all, or a
+disabled account or new password end it there. Sign-in is limited by ``web.signin``.
+
+A form posted after its session ended (typed for longer than the idle timeout) is not lost:
+its CSRF token still matches the cookie, so the login page carries the text in hidden
+fields and, once signed in again, the case page puts it back in the form. Nothing is sent.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -40,11 +46,12 @@ from inbox_agent.errors import ConfigError
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import AuditEvent
 from inbox_agent.settings import Settings
-from inbox_agent.web import labels
+from inbox_agent.web import labels, sessions, signin
 from inbox_agent.web.accounts import StaffUser, authenticate, load_user, user_by_name
 from inbox_agent.web.security import (
     CSRF_FIELD,
-    LoginThrottle,
+    DEFAULT_HEADERS,
+    BodyLimitMiddleware,
     SecurityHeadersMiddleware,
     csrf_token,
     csrf_valid,
@@ -55,6 +62,10 @@ from inbox_agent.web.security import (
 log = logging.getLogger(__name__)
 Handler = Callable[["Ctx"], Response]
 FORM_FIELDS_MAX = 30
+# forms whose text survives an expired session: path -> the fields kept
+RESUMABLE = re.compile(r"^/cases/(?P<reference>[^/]+)/(?P<action>reply|send|decisions)$")
+RESUME_FIELDS = {"reply": ("body",), "send": ("body",), "decisions": ("decisions",)}
+RESUME_PREFIX = "resume_"
 
 
 def web_templates_dir() -> Path:
@@ -74,7 +85,16 @@ class WebContext:
     env: Environment
     calendar: UkCalendar
     zone: ZoneInfo
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    gate: signin.HashGate
+    devices: signin.DeviceCookies
+
+    @property
+    def lifetimes(self) -> sessions.Lifetimes:
+        web = self.settings.web
+        return sessions.Lifetimes(
+            idle=dt.timedelta(minutes=web.idle_minutes),
+            absolute=dt.timedelta(hours=web.session_hours),
+        )
 
     def render(self, request: Request, name: str, status: int = 200, **values: Any) -> Response:
         session = request.session
@@ -96,18 +116,21 @@ class WebContext:
         if header and request.headers.get(header):
             with self.register.transaction() as session:
                 return user_by_name(session, request.headers[header])
-        uid, gen, since = (request.session.get(k) for k in ("uid", "gen", "since"))
-        if not (isinstance(uid, int) and isinstance(gen, int) and isinstance(since, int | float)):
-            return None
-        age = self.clock().timestamp() - since
-        if not 0 <= age <= self.settings.web.session_hours * 3600:
-            request.session.clear()
+        token, gen = request.session.get("sid"), request.session.get("gen")
+        if not isinstance(token, str) or not isinstance(gen, int):
             return None
         with self.register.transaction() as session:
-            user = load_user(session, uid, gen)
+            row = sessions.live_session(session, token, self.clock(), self.lifetimes)
+            user = load_user(session, row.user_id, gen) if row is not None else None
         if user is None:
-            request.session.clear()
+            # keep the CSRF token: a form typed before the session ended can still be resumed
+            for key in ("sid", "gen"):
+                request.session.pop(key, None)
         return user
+
+    def session_token(self, request: Request) -> str:
+        token = request.session.get("sid")
+        return token if isinstance(token, str) else ""
 
     def audit(self, actor: str, action: str, **detail: Any) -> None:
         """An event that belongs to no case: sign-ins, downloads, account changes."""
@@ -145,6 +168,9 @@ class Ctx:
     def redirect(self, url: str) -> Response:
         return RedirectResponse(url, status_code=303)
 
+    def forbidden(self, message: str) -> Response:
+        return self.render("error.html.j2", 403, title="Not allowed", message=message)
+
     def not_found(self, what: str = "That page") -> Response:
         return self.render(
             "error.html.j2", 404, title="Not found", message=f"{what} was not found."
@@ -166,6 +192,8 @@ def page(handler: Handler, *, admin: bool = False) -> Callable[[Request], Any]:
         web: WebContext = request.app.state.web
         user = await run_in_threadpool(web.current_user, request)
         if user is None:
+            if request.method == "POST" and RESUMABLE.match(request.url.path):
+                return await _resume_after_sign_in(web, request)
             return _to_login(request)
         if admin and not user.is_admin:
             message = "This page is for administrators."
@@ -197,17 +225,93 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _login_form(
+    web: WebContext,
+    request: Request,
+    status: int = 200,
+    *,
+    target: str = "/",
+    error: str | None = None,
+    username: str = "",
+    resume: dict[str, str] | None = None,
+    notice: str = "",
+    headers: dict[str, str] | None = None,
+) -> Response:
+    response = web.render(
+        request,
+        "login.html.j2",
+        status,
+        title="Sign in",
+        next=target,
+        error=error,
+        username=username,
+        resume=resume or {},
+        resume_prefix=RESUME_PREFIX,
+        notice=notice,
+        idle_minutes=f"{web.settings.web.idle_minutes:g}",
+    )
+    response.headers.update(headers or {})
+    return response
+
+
 async def login_page(request: Request) -> Response:
     web: WebContext = request.app.state.web
     target = safe_next(request.query_params.get("next"))
     if await run_in_threadpool(web.current_user, request) is not None:
         return RedirectResponse(target, status_code=303)
-    return web.render(
-        request, "login.html.j2", title="Sign in", next=target, error=None, username=""
+    return _login_form(web, request, target=target)
+
+
+async def _resume_after_sign_in(web: WebContext, request: Request) -> Response:
+    """A form posted after its session ended: sign in again, and keep what was typed."""
+    data = await request.form(max_files=0, max_fields=FORM_FIELDS_MAX)
+    form = {k: v for k, v in data.items() if isinstance(v, str)}
+    match = RESUMABLE.match(request.url.path)
+    if match is None or not csrf_valid(request.session, form.get(CSRF_FIELD)):
+        return _to_login(request)
+    resume = {"path": request.url.path}
+    resume |= {name: form.get(name, "") for name in RESUME_FIELDS[match["action"]]}
+    notice = (
+        "Your session ended before this form was sent. Sign in again and what you typed will "
+        "be back in the form. Nothing has been sent or saved."
+    )
+    return _login_form(
+        web, request, 401, target=f"/cases/{match['reference']}", resume=resume, notice=notice
     )
 
 
-def _sign_in(web: WebContext, username: str, password: str, client: str) -> StaffUser | None:
+def _resume_from(form: dict[str, str]) -> dict[str, Any] | None:
+    """The kept form from the login page's hidden fields, if it names a resumable form."""
+    match = RESUMABLE.match(form.get(RESUME_PREFIX + "path", ""))
+    if match is None:
+        return None
+    fields = {name: form.get(RESUME_PREFIX + name, "") for name in RESUME_FIELDS[match["action"]]}
+    return {"path": f"/cases/{match['reference']}", "fields": fields}
+
+
+@dataclass(frozen=True)
+class SignIn:
+    user: StaffUser | None
+    token: str = ""
+    throttled: bool = False
+
+
+def _sign_in(
+    web: WebContext,
+    username: str,
+    password: str,
+    client: str,
+    device: str | None,
+    resume: dict[str, Any] | None,
+) -> SignIn:
+    """Count the attempt (committed), then check the password; a session when it is right."""
+    keys = signin.attempt_keys(username, client, device)
+    now = web.clock()
+    with web.register.transaction() as session:
+        full = signin.count_attempt(session, keys, now)
+    if full is not None:
+        log.warning("event=login_throttled kind=%s client=%s", full.kind, client)
+        return SignIn(None, throttled=True)
     now = web.clock()
     with web.register.transaction() as session:
         user = authenticate(session, username, password, now)
@@ -219,45 +323,86 @@ def _sign_in(web: WebContext, username: str, password: str, client: str) -> Staf
                 detail={"username": username.strip().lower()[:64], "client": client},
             )
         )
-    return user
+        if user is None:
+            return SignIn(None)
+        signin.forget_failures(session, keys)
+        token = sessions.start_session(session, user.id, client, now, resume)
+    return SignIn(user, token)
 
 
 async def login_submit(request: Request) -> Response:
     web: WebContext = request.app.state.web
-    form = await request.form(max_files=0, max_fields=FORM_FIELDS_MAX)
-    username, password = str(form.get("username", "")), str(form.get("password", ""))
-    target = safe_next(str(form.get("next", "/")))
+    data = await request.form(max_files=0, max_fields=FORM_FIELDS_MAX)
+    form = {k: v for k, v in data.items() if isinstance(v, str)}
+    username, password = form.get("username", ""), form.get("password", "")
+    resume = _resume_from(form)
+    target = safe_next(form.get("next", "/"))
+    kept = {
+        k.removeprefix(RESUME_PREFIX): v for k, v in form.items() if k.startswith(RESUME_PREFIX)
+    }
 
-    def again(status: int, error: str) -> Response:
-        return web.render(
+    def again(status: int, error: str, headers: dict[str, str] | None = None) -> Response:
+        return _login_form(
+            web,
             request,
-            "login.html.j2",
             status,
-            title="Sign in",
-            next=target,
+            target=target,
             error=error,
-            username=username[:64],
+            username=username if len(username) <= 64 else "",
+            resume=kept if resume is not None else None,
+            headers=headers,
         )
 
     if not csrf_valid(request.session, form.get(CSRF_FIELD)):
         return again(403, "The sign-in form had expired. Please try again.")
-    keys = web.throttle.keys(username, _client(request))
-    if web.throttle.blocked(keys, web.clock()):
-        return again(429, "Too many failed sign-ins. Wait 15 minutes, then try again.")
     if not username or not password:
         return again(400, "Enter your username and password.")
-    user = await run_in_threadpool(_sign_in, web, username, password, _client(request))
-    if user is None:
-        web.throttle.failed(keys, web.clock())
+    device = web.devices.device_for(request.cookies.get(web.devices.name), username)
+    slot = web.gate.enter(known_device=device is not None)
+    if slot is None:
+        busy = (
+            "Too many sign-ins are being checked at this moment. Wait a few seconds and try again."
+        )
+        return again(429, busy, {"retry-after": "5"})
+    try:
+        outcome = await run_in_threadpool(
+            _sign_in, web, username, password, _client(request), device, resume
+        )
+    finally:
+        slot.release()
+    if outcome.throttled:
+        return again(
+            429,
+            "Too many failed sign-ins. Wait 15 minutes, or ask an administrator to clear the "
+            "lockout.",
+            {"retry-after": str(int(signin.WINDOW.total_seconds()))},
+        )
+    if outcome.user is None:
         return again(401, "The username or password is not right.")
-    web.throttle.succeeded(keys[0])
     request.session.clear()
-    request.session.update(uid=user.id, gen=user.generation, since=int(web.clock().timestamp()))
+    request.session.update(sid=outcome.token, gen=outcome.user.generation)
     rotate_csrf_token(request.session)
-    return RedirectResponse(target, status_code=303)
+    if resume is not None:
+        target = f"{resume['path']}#{'decisions' if 'decisions' in resume['fields'] else 'reply'}"
+    response = RedirectResponse(target, status_code=303)
+    if device is None:
+        response.set_cookie(
+            web.devices.name,
+            web.devices.issue(outcome.user.username),
+            max_age=web.devices.max_age,
+            httponly=True,
+            secure=web.devices.secure,
+            samesite="strict",
+        )
+    return response
 
 
 def logout(ctx: Ctx) -> Response:
+    """Ends the session in the register, so a copy of the cookie is worthless too."""
+    token = ctx.web.session_token(ctx.request)
+    if token:
+        with ctx.web.register.transaction() as session:
+            sessions.end_session(session, token, ctx.now)
     ctx.request.session.clear()
     return ctx.redirect("/login")
 
@@ -277,6 +422,18 @@ def _environment(zone: ZoneInfo) -> Environment:
     return env
 
 
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """A bug: a plain page with the same security headers as every other (no template, which
+    might be what failed), and the details in the log only."""
+    log.error("event=web_error path=%s error=%s", request.url.path, type(exc).__name__)
+    body = (
+        '<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><title>Error</title>'
+        "</head><body><main><h1>Something went wrong</h1><p>Nothing was changed. Please try "
+        "again; if it happens again, tell the office's administrator.</p></main></body></html>"
+    )
+    return HTMLResponse(body, status_code=500, headers=dict(DEFAULT_HEADERS))
+
+
 async def _not_found(request: Request, exc: Exception) -> Response:
     web: WebContext = request.app.state.web
     status = exc.status_code if isinstance(exc, HTTPException) else 404
@@ -285,7 +442,7 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 def _routes() -> list[BaseRoute]:
-    from inbox_agent.web import parity_view, publication, similar_view, views
+    from inbox_agent.web import parity_view, publication, similar_view, statistics_view, views
 
     case = "/cases/{reference}"
     entry = "/publication/{reference}"
@@ -302,16 +459,21 @@ def _routes() -> list[BaseRoute]:
         Route(message + "/attachments/{index:int}", page(views.download_attachment)),
         Route(case + "/{action}", page(views.case_action), methods=["POST"]),
         Route("/publication", page(publication.show_publications)),
-        Route("/publication/write", page(publication.write_log), methods=["POST"]),
+        Route("/publication/write", page(publication.write_log, admin=True), methods=["POST"]),
         Route(entry, page(publication.show_publication)),
-        Route(entry + "/approve", page(publication.approve), methods=["POST"]),
+        Route(entry + "/approve", page(publication.approve, admin=True), methods=["POST"]),
         Route(entry + "/withhold", page(publication.withhold), methods=["POST"]),
         Route("/parity", page(parity_view.show_parity)),
         Route("/campaigns", page(similar_view.show_campaigns)),
+        Route(
+            "/campaigns/{reference}/assign", page(similar_view.assign_campaign), methods=["POST"]
+        ),
+        Route("/statistics.csv", page(statistics_view.download_csv)),
         Route("/register.csv", page(views.download_csv, admin=True)),
         Route("/register.xlsx", page(views.download_xlsx, admin=True)),
         Route("/admin/users", page(views.show_users, admin=True)),
         Route("/admin/users", page(views.add_user, admin=True), methods=["POST"]),
+        Route("/admin/lockouts/clear", page(views.clear_lockout, admin=True), methods=["POST"]),
         Route(
             "/admin/users/{username}/{action}",
             page(views.user_action, admin=True),
@@ -331,6 +493,7 @@ def create_app(
         routes=_routes(),
         middleware=[
             Middleware(SecurityHeadersMiddleware),
+            Middleware(BodyLimitMiddleware, max_bytes=cfg.max_request_bytes),
             Middleware(
                 SessionMiddleware,
                 secret_key=secret_key,
@@ -340,8 +503,10 @@ def create_app(
                 https_only=secure,
             ),
         ],
-        exception_handlers={404: _not_found, 405: _not_found},
+        exception_handlers={404: _not_found, 405: _not_found, Exception: _server_error},
     )
+    # a slash redirect would be built from the request's Host header: never echo it back
+    app.router.redirect_slashes = False
     zone = ZoneInfo(settings.office.timezone)
     app.state.web = WebContext(
         settings=settings,
@@ -350,5 +515,7 @@ def create_app(
         env=_environment(zone),
         calendar=UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days),
         zone=zone,
+        gate=signin.HashGate(cfg.login_concurrency),
+        devices=signin.DeviceCookies(secret_key, secure=secure),
     )
     return app

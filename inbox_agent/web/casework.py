@@ -8,9 +8,11 @@ the daemon's sender like every other email, so a crash cannot lose it or send it
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from inbox_agent.acknowledge import RenderedEmail, acknowledgement_subject
@@ -24,6 +26,7 @@ from inbox_agent.register.models import (
     AuditEvent,
     Case,
     CaseStatus,
+    FormToken,
     OutboxMessage,
     OutboxStatus,
     StoredMessage,
@@ -41,6 +44,24 @@ INFO_SEPARATOR = "\n\n"
 
 class ActionError(ValueError):
     """The form asked for something that cannot be done; the message is shown to staff."""
+
+
+class AlreadySent(ActionError):
+    """This reply form was sent before (a double click, a resubmitted page): one email only."""
+
+
+def within(text: str, limit: int, what: str) -> str:
+    """``text`` if it fits; never cut short in silence: staff see the limit and their count."""
+    if len(text) > limit:
+        raise ActionError(
+            f"The {what} is {len(text):,} characters long; at most {limit:,} are allowed. "
+            "Nothing was saved."
+        )
+    return text
+
+
+def _same_words(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(b.split())
 
 
 def record(
@@ -146,7 +167,7 @@ def reclassify(
         message=message,
         old_category=old,
         new_category=new.value,
-        note=note.strip()[:NOTE_MAX],
+        note=within(note.strip(), NOTE_MAX, "reason"),
         old_due_date=old_due.isoformat() if old_due else None,
         due_date=case.due_date.isoformat() if case.due_date else None,
         follow_up=notes,
@@ -157,7 +178,7 @@ def reclassify(
 def assign_officer(
     session: Session, case: Case, officer: str, *, actor: str, now: dt.datetime
 ) -> None:
-    name = " ".join(officer.split())[:OFFICER_MAX] or None
+    name = within(" ".join(officer.split()), OFFICER_MAX, "officer's name") or None
     old = case.officer
     case.officer = name
     _start_work(case)
@@ -168,7 +189,7 @@ def record_decisions(
     session: Session, case: Case, text: str, *, actor: str, now: dt.datetime
 ) -> None:
     """The annex C column, replaced; the audit trail keeps every earlier version."""
-    new = text.replace("\r\n", "\n").strip()[:TEXT_MAX] or None
+    new = within(text.replace("\r\n", "\n").strip(), TEXT_MAX, "decisions text") or None
     old = case.decisions_and_risk_mitigations
     case.decisions_and_risk_mitigations = new
     _start_work(case)
@@ -182,6 +203,48 @@ def requester_message(case: Case) -> StoredMessage | None:
     return mine[-1] if mine else None
 
 
+def check_reply(body: str, draft: str) -> str:
+    """The reply as it will be sent, or why it cannot be: empty, too long, the untouched draft."""
+    text = body.replace("\r\n", "\n").strip()
+    if not text:
+        raise ActionError("Write the reply before sending it.")
+    if len(text) > REPLY_MAX:
+        raise ActionError(
+            f"The reply is {len(text):,} characters long; at most {REPLY_MAX:,} are allowed."
+        )
+    if _same_words(text, draft):
+        raise ActionError(
+            "The reply is still the unchanged draft: write the answer before sending it."
+        )
+    return text
+
+
+def reply_subject(settings: Settings, case: Case) -> str:
+    return acknowledgement_subject(
+        case.reference, case.subject, settings.policy.acknowledgement_subject_prefix
+    )
+
+
+def _claim_form(
+    session: Session, case: Case, token: str, *, actor: str, now: dt.datetime
+) -> FormToken:
+    """Record this form as sent, first of all: a second submit of it fails right here.
+
+    The token is the table's primary key, so two submits racing each other conflict in the
+    database (SQLite serialises them, PostgreSQL's unique index makes the second wait and
+    fail), and only the first one queues an email.
+    """
+    if len(token) < 20 or len(token) > 100:
+        raise ActionError("This reply form is not valid any more: open the case and try again.")
+    claim = FormToken(token=token, case_id=case.id, actor=actor, used_at=now)
+    try:
+        with session.begin_nested():
+            session.add(claim)
+    except IntegrityError:
+        raise AlreadySent("This reply was already sent; it was not sent again.") from None
+    return claim
+
+
 def send_reply(
     session: Session,
     settings: Settings,
@@ -190,30 +253,31 @@ def send_reply(
     *,
     actor: str,
     now: dt.datetime,
+    draft: str = "",
+    form_token: str | None = None,
 ) -> OutboxMessage:
-    """Queue the office's answer, threaded on the requester's message, and record it."""
-    text = body.replace("\r\n", "\n").strip()
-    if not text:
-        raise ActionError("Write the reply before sending it.")
-    if len(text) > REPLY_MAX:
-        raise ActionError(f"The reply is longer than {REPLY_MAX:,} characters.")
+    """Queue the office's answer, threaded on the requester's message, and record it; once.
+
+    ``draft`` is the text the form started with (refused unchanged); ``form_token`` the
+    form's one-time token (a caller without a form, such as a test office, gets a fresh one).
+    """
+    text = check_reply(body, draft)
     if not case.requester_email:
         raise ActionError("This case has no requester address to reply to.")
+    token = form_token if form_token is not None else secrets.token_urlsafe(24)
+    claim = _claim_form(session, case, token, actor=actor, now=now)
     parent = requester_message(case)
     in_reply_to = ""
     references: tuple[str, ...] = ()
     if parent is not None and parent.message_id:
         in_reply_to = parent.message_id
         references = parse_message(parent.raw).references
-    subject = acknowledgement_subject(
-        case.reference, case.subject, settings.policy.acknowledgement_subject_prefix
-    )
     row = queue_email(
         session,
         case,
         kind=REPLY,
         recipient=case.requester_email,
-        rendered=RenderedEmail(subject=subject, text=text + "\n", html=None),
+        rendered=RenderedEmail(subject=reply_subject(settings, case), text=text + "\n", html=None),
         from_address=settings.from_address,
         office_name=settings.office.name,
         now=now,
@@ -221,10 +285,12 @@ def send_reply(
         in_reply_to=in_reply_to,
         references=references,
     )
+    claim.outbox_id = row.id
     stamp = f"[{now.date().isoformat()}, reply by {actor}]\n{text}"
     old = case.information_provided
     case.information_provided = f"{old}{INFO_SEPARATOR}{stamp}" if old else stamp
     case.status = CaseStatus.ANSWERED
+    case.new_reply_at = None
     record(
         session,
         now,
@@ -237,6 +303,14 @@ def send_reply(
         information_provided=True,
     )
     return row
+
+
+def mark_follow_up_read(session: Session, case: Case, *, actor: str, now: dt.datetime) -> None:
+    """The requester's new message was read; the queue stops marking the case."""
+    if case.new_reply_at is None:
+        return
+    case.new_reply_at = None
+    record(session, now, actor, "follow_up_read", case)
 
 
 def mark_on_website(
@@ -272,7 +346,8 @@ def set_status(
         return
     case.status = status
     action = "case_closed" if status == CaseStatus.CLOSED else "case_reopened"
-    record(session, now, actor, action, case, old_status=old, note=note.strip()[:NOTE_MAX])
+    text = within(note.strip(), NOTE_MAX, "note")
+    record(session, now, actor, action, case, old_status=old, note=text)
 
 
 def mark_reviewed(session: Session, case: Case, *, actor: str, now: dt.datetime) -> None:

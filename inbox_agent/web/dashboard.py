@@ -2,7 +2,8 @@
 
 Health is the same snapshot ``inbox-agent status`` prints, so the page and the command never
 disagree. The counts are what the SPOC reports on: cases per category (open and in all), and
-cases opened per week, by the ISO week of the date of contact in the office's time zone.
+cases opened per week, by the ISO week of arrival in the office's time zone. The overdue
+count uses ``health.overdue_condition``, the queue's own, so the two always agree.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from inbox_agent.ops.health import Health, build_health
+from inbox_agent.ops.health import Health, build_health, overdue_condition
 from inbox_agent.register.models import Case
 from inbox_agent.settings import Settings
 from inbox_agent.web.queue import OPEN
@@ -43,6 +44,7 @@ class Dashboard:
     categories: tuple[CategoryCount, ...]
     weeks: tuple[WeekCount, ...]
     total: int
+    overdue: int  # every category, as the queue's "overdue" filter counts (one condition)
 
 
 def category_counts(session: Session) -> tuple[CategoryCount, ...]:
@@ -74,9 +76,12 @@ def week_counts(session: Session, today: dt.date, zone: ZoneInfo) -> tuple[WeekC
 def build_dashboard(session: Session, settings: Settings, now: dt.datetime) -> Dashboard:
     zone = ZoneInfo(settings.office.timezone)
     categories = category_counts(session)
+    today = now.astimezone(zone).date()
+    overdue = session.scalar(select(func.count()).select_from(Case).where(overdue_condition(today)))
     return Dashboard(
         health=build_health(session, now, settings),
         categories=categories,
-        weeks=week_counts(session, now.astimezone(zone).date(), zone),
+        weeks=week_counts(session, today, zone),
         total=sum(c.total for c in categories),
+        overdue=int(overdue or 0),
     )

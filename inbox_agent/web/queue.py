@@ -1,8 +1,13 @@
 """The queue: cases filtered, searched and ordered the way the office works them.
 
 Open statutory cases come first (FOI and subject access run on legal clocks), then by due
-date, then by date of contact. Filters arrive as query-string values, so every view of the
-queue is a link staff can bookmark or share; unknown values are ignored, never an error.
+date, then by when the request arrived. Filters arrive as query-string values, so every view
+of the queue is a link staff can bookmark or share; unknown values are ignored, never an
+error, but a search longer than ``SEARCH_MAX`` is refused with a message, not cut short.
+
+A search looks in every message of a case (sender, subject, words) and, unless a status is
+chosen, in every status: the case someone is asking about is often closed. "New replies"
+lists the cases whose requester wrote again after they were answered or closed.
 """
 
 from __future__ import annotations
@@ -17,15 +22,17 @@ from sqlalchemy.orm import Session
 
 from inbox_agent.classify import Category
 from inbox_agent.deadlines import UkCalendar
-from inbox_agent.register.models import Case, CaseStatus
+from inbox_agent.ops.health import OPEN_STATUSES, overdue_condition
+from inbox_agent.register.models import Case, CaseStatus, StoredMessage
 
 PAGE_SIZE = 50
 DUE_SOON_WORKING_DAYS = 5
 STATUTORY = (Category.FOI_REQUEST.value, Category.SUBJECT_ACCESS_REQUEST.value)
-OPEN = (CaseStatus.NEW.value, CaseStatus.IN_PROGRESS.value)
+OPEN = OPEN_STATUSES
 STATUS_CHOICES = ("open", *(s.value for s in CaseStatus), "all")
 DUE_CHOICES = ("", "soon", "overdue")
 SEARCH_MAX = 200
+OFFICER_FILTER_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -37,24 +44,36 @@ class QueueFilters:
     due: str = ""
     q: str = ""
     page: int = 1
+    new_reply: bool = False
+    error: str = ""  # a filter refused (too long): shown, and nothing is searched
 
     @classmethod
     def from_query(cls, params: Mapping[str, str]) -> QueueFilters:
         category = params.get("category", "")
-        status = params.get("status", "open")
+        q = " ".join(params.get("q", "").split())
+        officer = params.get("officer", "").strip()
+        # a search finds a case whatever its status, unless staff chose one
+        status = params.get("status", "all" if q else "open")
         due = params.get("due", "")
         try:
             page = max(1, min(int(params.get("page", "1")), 10_000))
         except ValueError:
             page = 1
+        error = ""
+        if len(q) > SEARCH_MAX:
+            error = f"The search is {len(q)} characters long; at most {SEARCH_MAX} are allowed."
+        elif len(officer) > OFFICER_FILTER_MAX:
+            error = f"An officer's name has at most {OFFICER_FILTER_MAX} characters."
         return cls(
             category=category if category in {c.value for c in Category} else "",
             status=status if status in STATUS_CHOICES else "open",
             review=params.get("review", "") == "yes",
-            officer=params.get("officer", "").strip()[:100],
+            officer=officer if not error else "",
             due=due if due in DUE_CHOICES else "",
-            q=" ".join(params.get("q", "").split())[:SEARCH_MAX],
+            q=q if not error else "",
             page=page,
+            new_reply=params.get("reply", "") == "new",
+            error=error,
         )
 
     def query_string(self, **changes: str | int | bool) -> dict[str, str]:
@@ -66,6 +85,7 @@ class QueueFilters:
             "officer": self.officer,
             "due": self.due,
             "q": self.q,
+            "reply": "new" if self.new_reply else "",
         }
         values.update(changes)
         return {k: str(v) for k, v in values.items() if v not in ("", None, False)}
@@ -87,9 +107,13 @@ def _conditions(
     filters: QueueFilters, today: dt.date, calendar: UkCalendar
 ) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
+    if filters.error:
+        return [Case.id.is_(None)]  # nothing: the page says why
     if filters.category:
         where.append(Case.category == filters.category)
-    if filters.status == "open" or filters.due:
+    if filters.new_reply:
+        where.append(Case.new_reply_at.is_not(None))  # in whatever status
+    elif filters.status == "open" or filters.due:
         where.append(Case.status.in_(OPEN))
     elif filters.status != "all":
         where.append(Case.status == filters.status)
@@ -100,7 +124,7 @@ def _conditions(
     elif filters.officer:
         where.append(func.lower(Case.officer) == filters.officer.lower())
     if filters.due == "overdue":
-        where.append(Case.due_date < today)
+        where.append(overdue_condition(today))
     elif filters.due == "soon":
         where.append(and_(Case.due_date >= today, Case.due_date <= due_soon_limit(today, calendar)))
     if filters.q:
@@ -109,20 +133,32 @@ def _conditions(
 
 
 def _search(text: str) -> ColumnElement[bool]:
-    """Reference, requester name or address, subject, or the words of the request."""
+    """Reference, requester, subject, the request, what was answered, or any of its messages."""
     needle = text.lower()
-    return or_(
-        *(
-            func.lower(column).contains(needle, autoescape=True)
-            for column in (
-                Case.reference,
-                Case.requester_email,
-                Case.requester_name,
-                Case.subject,
-                Case.information_sought,
-            )
+    in_case = (
+        func.lower(column).contains(needle, autoescape=True)
+        for column in (
+            Case.reference,
+            Case.requester_email,
+            Case.requester_name,
+            Case.subject,
+            Case.information_sought,
+            Case.information_provided,
         )
     )
+    in_messages = (
+        select(StoredMessage.id)
+        .where(
+            StoredMessage.case_id == Case.id,
+            or_(
+                StoredMessage.search_text.contains(needle, autoescape=True),
+                func.lower(StoredMessage.subject).contains(needle, autoescape=True),
+                func.lower(StoredMessage.sender).contains(needle, autoescape=True),
+            ),
+        )
+        .exists()
+    )
+    return or_(*in_case, in_messages)
 
 
 def ordered(stmt: Select[Any]) -> Select[Any]:
@@ -138,11 +174,18 @@ def ordered(stmt: Select[Any]) -> Select[Any]:
     )
 
 
+def count_cases(
+    session: Session, filters: QueueFilters, today: dt.date, calendar: UkCalendar
+) -> int:
+    where = _conditions(filters, today, calendar)
+    return int(session.scalar(select(func.count()).select_from(Case).where(*where)) or 0)
+
+
 def find_cases(
     session: Session, filters: QueueFilters, today: dt.date, calendar: UkCalendar
 ) -> QueuePage:
     where = _conditions(filters, today, calendar)
-    total = int(session.scalar(select(func.count()).select_from(Case).where(*where)) or 0)
+    total = count_cases(session, filters, today, calendar)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(filters.page, pages)
     stmt = ordered(select(Case).where(*where)).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)

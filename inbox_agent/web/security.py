@@ -1,22 +1,21 @@
-"""What keeps the web UI safe to open mail in: headers, CSRF tokens, login throttling.
+"""What keeps the web UI safe to open mail in: headers, CSRF tokens, a bounded request body.
 
 * Every response carries a strict Content-Security-Policy (``default-src 'self'``, no inline
   script or style), ``X-Frame-Options: DENY``, ``Referrer-Policy: no-referrer`` and
   ``Cache-Control: no-store`` (pages hold personal data). The one exception is a sanitised
   HTML message, served to a sandboxed frame of our own page under an even stricter policy.
+  Error pages (404, 405, and a 500 from a bug) carry the same headers.
 * Every form carries a per-session random token; a POST without it is refused.
-* Failed logins are counted per account and per client address; past the limit, logins are
-  refused until the window passes. The count lives in memory: one process serves the UI.
+* A request body larger than ``web.max_request_bytes`` is refused with 413 before it is
+  read (by its Content-Length) or as soon as it passes the limit (chunked).
+* Sign-in limits are ``web.signin``'s.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import secrets
-import threading
-from collections import deque
-from collections.abc import Iterable, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -74,6 +73,58 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+class BodyTooLarge(Exception):
+    """Raised inside the app when a chunked body passes the limit; answered 413."""
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over ``max_bytes``: by Content-Length, else while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
+                await _too_large(send, self.max_bytes)
+                return
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched_send)
+        except BodyTooLarge:
+            if not started:
+                await _too_large(send, self.max_bytes)
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = f"Request body too large: at most {limit} bytes are accepted.\n".encode()
+    headers = [(n.encode(), v.encode()) for n, v in DEFAULT_HEADERS]
+    headers += [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def csrf_token(session: MutableMapping[str, Any]) -> str:
     """The session's token, created on first use."""
     token = session.get(CSRF_SESSION_KEY)
@@ -102,44 +153,3 @@ def safe_next(target: str | None) -> str:
     if any(ord(ch) < 32 for ch in target):
         return "/"
     return target
-
-
-class LoginThrottle:
-    """At most ``limit`` failures per key in a sliding ``window``; thread-safe."""
-
-    def __init__(
-        self,
-        *,
-        per_account: int = 5,
-        per_client: int = 20,
-        window: dt.timedelta = dt.timedelta(minutes=15),
-    ) -> None:
-        self.limits = {"account": per_account, "client": per_client}
-        self.window = window
-        self._failures: dict[str, deque[dt.datetime]] = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def keys(username: str, client: str) -> tuple[str, str]:
-        return f"account:{username.strip().lower()[:64]}", f"client:{client}"
-
-    def _recent(self, key: str, now: dt.datetime) -> deque[dt.datetime]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
-
-    def blocked(self, keys: Iterable[str], now: dt.datetime) -> bool:
-        with self._lock:
-            return any(
-                len(self._recent(key, now)) >= self.limits[key.split(":", 1)[0]] for key in keys
-            )
-
-    def failed(self, keys: Iterable[str], now: dt.datetime) -> None:
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
-
-    def succeeded(self, account_key: str) -> None:
-        with self._lock:
-            self._failures.pop(account_key, None)

@@ -5,7 +5,8 @@
   with a link that starts the reply from one (``?reuse=REF``), the campaign group the case
   belongs to, and for an FOI request the s.12 aggregation and s.14 repeat flags.
 * ``record_reply_reuse`` audits, with the reply, which approved answer it started from.
-* The queue tags campaign mail (``queue_campaigns``) and ``/campaigns`` lists the groups.
+* The queue tags campaign mail (``queue_campaigns``), ``/campaigns`` lists the groups, and a
+  whole group can be given to one officer (``assign_campaign``).
 
 The work is in ``precedents``, ``campaigns`` and ``foi_flags``; this module only gathers it
 for the templates (``_similar.html.j2``, ``_parity_answers.html.j2``, ``campaigns.html.j2``).
@@ -26,19 +27,19 @@ from inbox_agent.transparency.campaigns import CampaignGroup, campaigns, group_o
 from inbox_agent.transparency.parity import answered_on
 from inbox_agent.transparency.precedents import (
     Precedent,
-    RegisterIndex,
     ReuseError,
     answer_body,
     approved_answer,
+    case_scores,
     find_precedents,
     record_reuse,
     register_index,
-    request_text,
     requester_key,
 )
 from inbox_agent.transparency.publish import local_date
+from inbox_agent.web.accounts import list_users
 from inbox_agent.web.app import Ctx
-from inbox_agent.web.casework import ActionError
+from inbox_agent.web.casework import ActionError, assign_officer
 
 REUSE_PARAM = "reuse"
 REUSED_FIELD = "reused_from"
@@ -73,10 +74,9 @@ def _facts(case: Case, ctx: Ctx) -> RequestFacts:
     )
 
 
-def _flags(ctx: Ctx, session: Session, case: Case, index: RegisterIndex) -> list[FoiFlag]:
+def _flags(ctx: Ctx, session: Session, case: Case, scores: dict[int, float]) -> list[FoiFlag]:
     if case.category != FOI:
         return []
-    scores = index.scores_for(case.id, request_text(case.subject, case.information_sought))
     best = sorted((cid for cid, s in scores.items() if s >= RELATED), key=lambda c: -scores[c])
     ids = best[:FLAG_CANDIDATES]
     others = session.scalars(select(Case).where(Case.id.in_(ids), Case.category == FOI))
@@ -105,9 +105,10 @@ def case_panel(ctx: Ctx, session: Session, case: Case) -> CasePanel:
             session.scalars(select(Case).where(Case.id.in_(group.case_ids)).order_by(Case.id))
         )
     reuse, error = _reuse(ctx, session)
+    scores = case_scores(index, case)
     return CasePanel(
-        precedents=find_precedents(session, ctx.settings, case, index),
-        flags=_flags(ctx, session, case, index),
+        precedents=find_precedents(session, ctx.settings, case, scores),
+        flags=_flags(ctx, session, case, scores),
         campaign=members,
         campaign_senders=group.senders if group else 0,
         reuse=reuse,
@@ -137,4 +138,23 @@ def show_campaigns(ctx: Ctx) -> Response:
         ids = [cid for g in groups for cid in g.case_ids]
         cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(ids)))}
         listed = [(g, [cases[cid] for cid in g.case_ids if cid in cases]) for g in groups]
-        return ctx.render("campaigns.html.j2", title="Campaign mail", groups=listed)
+        staff = [u.display_name or u.username for u in list_users(session) if u.active]
+        return ctx.render("campaigns.html.j2", title="Campaign mail", groups=listed, staff=staff)
+
+
+def assign_campaign(ctx: Ctx) -> Response:
+    """One officer for a whole group, so one person answers it alike (each case audited)."""
+    reference = ctx.param("reference")
+    with ctx.web.register.transaction() as session:
+        first = session.scalars(select(Case.id).where(Case.reference == reference)).first()
+        group = group_of(register_index(session)).get(first) if first is not None else None
+        if group is None or group.key != first:
+            return ctx.not_found("That campaign group")
+        key = group.key
+        officer = ctx.form.get("officer", "")
+        for case in session.scalars(select(Case).where(Case.id.in_(group.case_ids))):
+            assign_officer(session, case, officer, actor=ctx.user.username, now=ctx.now)
+    who = " ".join(officer.split())
+    done = f"assigned to {who}" if who else "left unassigned"
+    ctx.flash(f"All {len(group.case_ids)} requests of the group {done}.")
+    return ctx.redirect(f"/campaigns#campaign-{key}")

@@ -7,6 +7,7 @@ transaction, then redirects (post/redirect/get) with a message for the next page
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Callable
 
 from sqlalchemy import select
@@ -16,9 +17,17 @@ from starlette.responses import HTMLResponse, Response
 from inbox_agent.deadlines import received_local_date
 from inbox_agent.register.export import all_cases
 from inbox_agent.register.models import Case, CaseStatus, OutboxMessage, StoredMessage
-from inbox_agent.web import accounts, casework, similar_view, statutory_view
+from inbox_agent.web import (
+    accounts,
+    casework,
+    sessions,
+    signin,
+    similar_view,
+    statistics_view,
+    statutory_view,
+)
 from inbox_agent.web.app import Ctx
-from inbox_agent.web.casework import ActionError
+from inbox_agent.web.casework import ActionError, AlreadySent
 from inbox_agent.web.dashboard import build_dashboard
 from inbox_agent.web.downloads import XLSX_MEDIA_TYPE, register_csv, register_xlsx
 from inbox_agent.web.labels import category_label
@@ -37,8 +46,10 @@ from inbox_agent.web.mailview import (
 )
 from inbox_agent.web.queue import (
     DUE_CHOICES,
+    SEARCH_MAX,
     STATUS_CHOICES,
     QueueFilters,
+    count_cases,
     due_soon_limit,
     find_cases,
     officers,
@@ -73,10 +84,14 @@ def show_queue(ctx: Ctx) -> Response:
         result = find_cases(session, filters, today, ctx.web.calendar)
         return ctx.render(
             "queue.html.j2",
+            400 if filters.error else 200,
             title="Queue",
             filters=filters,
             result=result,
             counts=open_counts_by_category(session),
+            new_replies=count_cases(session, QueueFilters(new_reply=True), today, ctx.web.calendar),
+            overdue=count_cases(session, QueueFilters(due="overdue"), today, ctx.web.calendar),
+            search_max=SEARCH_MAX,
             officers=officers(session),
             today=today,
             soon=due_soon_limit(today, ctx.web.calendar),
@@ -121,12 +136,23 @@ def _reply_draft(ctx: Ctx, case: Case, body: str = "") -> str:
     )
 
 
-def _render_case(ctx: Ctx, session: Session, case: Case) -> Response:
+def _render_case(
+    ctx: Ctx,
+    session: Session,
+    case: Case,
+    *,
+    kept: dict[str, str] | None = None,
+    status: int = 200,
+    error: str = "",
+) -> Response:
+    """The case page; ``kept`` puts back text staff typed (an expired session, a refusal)."""
     staff = [u.display_name or u.username for u in accounts.list_users(session) if u.active]
+    kept = kept or {}
     similar = similar_view.case_panel(ctx, session, case)
     reused = similar.reuse.answer if similar.reuse else ""
     return ctx.render(
         "case.html.j2",
+        status,
         title=f"{case.reference}: {case.subject or 'no subject'}",
         case=case,
         thread=_thread(session, case),
@@ -134,12 +160,25 @@ def _render_case(ctx: Ctx, session: Session, case: Case) -> Response:
         follow_ups=casework.open_follow_ups(case),
         due_note=_due_note(ctx, case),
         staff=staff,
-        reply_draft=statutory_view.letter_draft(ctx, session, case)
+        reply_text=kept.get("body")
+        or statutory_view.letter_draft(ctx, session, case)
         or _reply_draft(ctx, case, reused),
+        decisions_text=kept.get("decisions", case.decisions_and_risk_mitigations or ""),
+        reply_error=error,
+        form_token=secrets.token_urlsafe(24),
+        limits=LIMITS,
         today=_today(ctx),
         similar=similar,
         **statutory_view.case_values(ctx, session, case),
     )
+
+
+LIMITS = {
+    "reply": casework.REPLY_MAX,
+    "note": casework.NOTE_MAX,
+    "decisions": casework.TEXT_MAX,
+    "officer": casework.OFFICER_MAX,
+}
 
 
 def show_case(ctx: Ctx) -> Response:
@@ -147,7 +186,14 @@ def show_case(ctx: Ctx) -> Response:
         case = _case(session, ctx.param("reference"))
         if case is None:
             return ctx.not_found("That case")
-        return _render_case(ctx, session, case)
+        token = ctx.web.session_token(ctx.request)
+        kept = sessions.take_resume(session, token, f"/cases/{case.reference}") if token else {}
+        if kept:
+            ctx.flash(
+                "You were signed out before that form was sent. What you typed is back in the "
+                "form below; nothing has been sent or saved yet."
+            )
+        return _render_case(ctx, session, case, kept=kept)
 
 
 def _case_message(session: Session, ctx: Ctx) -> StoredMessage | None:
@@ -228,14 +274,56 @@ def _decisions(ctx: Ctx, session: Session, case: Case) -> str:
     return "Decisions and risk mitigations saved."
 
 
-def _reply(ctx: Ctx, session: Session, case: Case) -> str:
+def _send(ctx: Ctx, session: Session, case: Case) -> str:
+    """The confirmed reply (from the preview page): queued once per form token.
+
+    Refused unchanged is the blank draft (greeting and signature only); a reused answer or a
+    statutory letter staff chose may go as it is, after the preview.
+    """
     body = ctx.form.get("body", "")
-    casework.send_reply(session, ctx.settings, case, body, actor=ctx.user.username, now=ctx.now)
+    casework.send_reply(
+        session,
+        ctx.settings,
+        case,
+        body,
+        draft=_reply_draft(ctx, case),
+        form_token=ctx.form.get("form_token", ""),
+        actor=ctx.user.username,
+        now=ctx.now,
+    )
     similar_view.record_reply_reuse(ctx, session, case, body)
     return (
         "Reply queued: the daemon sends it on its next pass. "
         "It is recorded as information provided."
     )
+
+
+def preview_reply(ctx: Ctx) -> Response:
+    """The email exactly as it will leave, with Send and Edit; nothing is queued yet.
+
+    A refused reply (empty, too long, the untouched draft) comes back in the form with the
+    reason, the text kept.
+    """
+    body = ctx.form.get("body", "")
+    token = ctx.form.get("form_token", "") or secrets.token_urlsafe(24)
+    with ctx.web.register.transaction() as session:
+        case = _case(session, ctx.param("reference"))
+        if case is None:
+            return ctx.not_found("That case")
+        try:
+            text = casework.check_reply(body, _reply_draft(ctx, case))
+        except ActionError as exc:
+            return _render_case(ctx, session, case, kept={"body": body}, status=400, error=str(exc))
+        return ctx.render(
+            "reply_preview.html.j2",
+            title=f"{case.reference}: check the reply",
+            case=case,
+            body=text,
+            subject=casework.reply_subject(ctx.settings, case),
+            form_token=token,
+            reused_from=ctx.form.get(similar_view.REUSED_FIELD, ""),
+            reused_field=similar_view.REUSED_FIELD,
+        )
 
 
 def _website(ctx: Ctx, session: Session, case: Case) -> str:
@@ -265,35 +353,67 @@ def _reviewed(ctx: Ctx, session: Session, case: Case) -> str:
     return "Marked as reviewed."
 
 
+def _follow_up_read(ctx: Ctx, session: Session, case: Case) -> str:
+    casework.mark_follow_up_read(session, case, actor=ctx.user.username, now=ctx.now)
+    return "The new reply is marked as read."
+
+
 CASE_ACTIONS: dict[str, CaseAction] = {
     "reclassify": _reclassify,
     "assign": _assign,
     "decisions": _decisions,
-    "reply": _reply,
+    "send": _send,
     "website": _website,
     "close": _close,
     "reopen": _reopen,
     "reviewed": _reviewed,
+    "follow_up_read": _follow_up_read,
     **statutory_view.ACTIONS,
 }
+# what publishes on the public website is an administrator's decision (checked here, not
+# only by hiding the form)
+ADMIN_ACTIONS = frozenset({"website"})
 
 
 def case_action(ctx: Ctx) -> Response:
-    action = CASE_ACTIONS.get(ctx.param("action"))
+    name = ctx.param("action")
+    if name == "reply":
+        return preview_reply(ctx)
+    action = CASE_ACTIONS.get(name)
     reference = ctx.param("reference")
     if action is None:
         return ctx.not_found("That action")
+    if name in ADMIN_ACTIONS and not ctx.user.is_admin:
+        return ctx.forbidden("Recording a publication on the website is for administrators.")
     try:
         with ctx.web.register.transaction() as session:
             case = _case(session, reference)
             if case is None:
                 return ctx.not_found("That case")
             text = action(ctx, session, case)
+    except AlreadySent as exc:
+        ctx.flash(str(exc))
+        return ctx.redirect(f"/cases/{reference}")
     except ActionError as exc:
+        if name in ("send", "decisions"):  # keep what was typed, with the reason
+            return _refused_text(ctx, name, str(exc))
         ctx.flash(str(exc), error=True)
         return ctx.redirect(f"/cases/{reference}")
     ctx.flash(text)
     return ctx.redirect(f"/cases/{reference}")
+
+
+def _refused_text(ctx: Ctx, name: str, error: str) -> Response:
+    field = "body" if name == "send" else "decisions"
+    with ctx.web.register.transaction() as session:
+        case = _case(session, ctx.param("reference"))
+        if case is None:
+            return ctx.not_found("That case")
+        if name == "decisions":
+            ctx.flash(error, error=True)
+            error = ""
+        kept = {field: ctx.form.get(field, "")}
+        return _render_case(ctx, session, case, kept=kept, status=400, error=error)
 
 
 # --------------------------------------------------------------------------- dashboard
@@ -302,7 +422,8 @@ def case_action(ctx: Ctx) -> Response:
 def show_dashboard(ctx: Ctx) -> Response:
     with ctx.web.register.transaction() as session:
         board = build_dashboard(session, ctx.settings, ctx.now)
-    return ctx.render("dashboard.html.j2", title="Dashboard", board=board)
+        statistics = statistics_view.dashboard_values(ctx, session)
+    return ctx.render("dashboard.html.j2", title="Dashboard", board=board, **statistics)
 
 
 # --------------------------------------------------------------------------- downloads
@@ -333,8 +454,21 @@ def download_xlsx(ctx: Ctx) -> Response:
 def show_users(ctx: Ctx) -> Response:
     with ctx.web.register.transaction() as session:
         return ctx.render(
-            "users.html.j2", title="Staff accounts", users=accounts.list_users(session)
+            "users.html.j2",
+            title="Staff accounts",
+            users=accounts.list_users(session),
+            lockouts=signin.lockouts(session, ctx.now),
         )
+
+
+def clear_lockout(ctx: Ctx) -> Response:
+    """An administrator lets an account (or a source) sign in again; audited."""
+    key = ctx.form.get("key", "")
+    with ctx.web.register.transaction() as session:
+        cleared = signin.clear_lockouts(session, key=key)
+    ctx.web.audit(ctx.user.username, "lockout_cleared", key=key[:200], cleared=cleared)
+    ctx.flash("Sign-in lockout cleared." if cleared else "That lockout had already ended.")
+    return ctx.redirect("/admin/users")
 
 
 def _new_password(ctx: Ctx) -> str:
@@ -355,6 +489,7 @@ def add_user(ctx: Ctx) -> Response:
                 password,
                 role=ctx.form.get("role", ""),
                 display_name=ctx.form.get("display_name", ""),
+                email=ctx.form.get("email", ""),
                 actor=ctx.user.username,
                 now=ctx.now,
             )
@@ -378,11 +513,20 @@ def user_action(ctx: Ctx) -> Response:
             password = _new_password(ctx)
             with ctx.web.register.transaction() as session:
                 accounts.reset_password(session, username, password, actor=actor, now=ctx.now)
+        elif action == "email":
+            with ctx.web.register.transaction() as session:
+                address = ctx.form.get("email", "")
+                accounts.set_email(session, username, address, actor=actor, now=ctx.now)
         else:
             return ctx.not_found("That action")
     except accounts.AccountError as exc:
         ctx.flash(str(exc), error=True)
     else:
-        done = {"disable": "disabled", "enable": "enabled", "reset": "given a new password"}
+        done = {
+            "disable": "disabled",
+            "enable": "enabled",
+            "reset": "given a new password",
+            "email": "given a notification address",
+        }
         ctx.flash(f"Account {username} {done[action]}.")
     return ctx.redirect("/admin/users")

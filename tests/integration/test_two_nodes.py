@@ -37,7 +37,7 @@ from typing import Any
 import pytest
 from servers import DovecotServer, ReceivedMessage, SmtpSink
 from sqlalchemy import Engine, create_engine, text
-from support.builders import HUMAN, INBOX, PARO, base_config, message, smtp_config
+from support.builders import HUMAN, INBOX, PARO, base_config, message, smtp_config, write_profile
 
 from inbox_agent.acknowledge import RenderedEmail
 from inbox_agent.deadlines import UkCalendar
@@ -90,27 +90,6 @@ def _until(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
-
-
-def _toml(data: dict[str, dict[str, Any]]) -> str:
-    """The few value types a profile here needs; strings as JSON is valid TOML."""
-
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, int | float):
-            return str(v)
-        return json.dumps(str(v))
-
-    return "".join(
-        f"[{name}]\n" + "".join(f"{key} = {value(v)}\n" for key, v in section.items()) + "\n"
-        for name, section in data.items()
-    )
-
-
-def _write_profile(path: Path, data: dict[str, dict[str, Any]]) -> Path:
-    path.write_text(_toml(data), encoding="utf-8")
-    return path
 
 
 def _node_url(url: str, node: str) -> str:
@@ -409,7 +388,7 @@ def test_two_senders_draining_one_outbox_send_each_row_once(
         try:
             for node in NODES:
                 profile["database"] = {"url": _node_url(postgres_url, node)}
-                config = _write_profile(tmp_path / f"{node}.toml", profile)
+                config = write_profile(tmp_path / f"{node}.toml", profile)
                 drains.append(
                     subprocess.Popen(
                         [sys.executable, "-c", _DRAIN, str(config)],
@@ -611,7 +590,7 @@ def _start_nodes(profile: dict[str, dict[str, Any]], url: str, tmp_path: Path) -
     nodes: dict[str, Node] = {}
     for name in NODES:  # both at once: one polls, both drain
         profile["database"] = {"url": _node_url(url, name)}
-        config = _write_profile(tmp_path / f"{name}.toml", profile)
+        config = write_profile(tmp_path / f"{name}.toml", profile)
         assert load_settings(config).imap is not None
         nodes[name] = Node(name, config, tmp_path / f"{name}.log")
     return nodes

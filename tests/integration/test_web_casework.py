@@ -21,13 +21,15 @@ from playwright.sync_api import BrowserContext, Page, Playwright, expect
 from servers import DovecotServer, SmtpSink
 from sqlalchemy import select
 from support.builders import imap_settings, message, smtp_config
-from support.webserver import WebServer, axe_script, chromium, sign_in
+from support.statutory_cases import statutory_case
+from support.webserver import WebServer, axe_script, chromium, shot, sign_in
 
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import AuditEvent, Case, ClockEventRow
 from inbox_agent.send import Sender
 from inbox_agent.settings import Settings, WebSettings
+from inbox_agent.statutory import record_outcome
 from inbox_agent.web import accounts
 from inbox_agent.web.app import create_app
 
@@ -151,6 +153,7 @@ def test_an_officer_works_the_foi_clock_letters_outcome_and_review(
     _step(page, "Extension notice given", "2026-04-15", "s.31 public interest test")
     expect(page.get_by_role("status")).to_contain_text("now due on 2026-05-14")
     expect(page.locator("#clock-steps tbody tr")).to_have_count(3)
+    shot(page, "case-statutory-clock", part="section:has(#statutory)")
     assert "Thursday 14 May 2026" in _letter(page, "Public interest extension notice (s.17(2))")
 
     # the outcome: a refusal must name its exemptions (s.17(1))
@@ -172,6 +175,7 @@ def test_an_officer_works_the_foi_clock_letters_outcome_and_review(
     assert refusal.count("Public interest test") == 1
     assert "ico.org.uk/make-a-complaint" in refusal and OFFICER[2] in refusal
     page.get_by_label(re.compile("Your reply to")).fill(refusal.replace("[", "(").replace("]", ")"))
+    page.get_by_role("button", name="Preview reply").click()
     page.get_by_role("button", name="Send reply").click()
     expect(page.get_by_role("status")).to_contain_text("Reply queued")
     Sender(office.settings, office.register, clock=lambda: office.clock[0]).drain()
@@ -234,4 +238,62 @@ def test_the_statutory_block_is_axe_clean(office: Office, driver: Playwright) ->
         for v in violations
         if v.get("impact") in ("serious", "critical")
     ]
+    assert serious == []
+
+
+def test_dashboard_statistics_chart_table_and_csv(office: Office, driver: Playwright) -> None:
+    if not axe_script().is_file():
+        pytest.fail(f"axe-core not found at {axe_script()}: run scripts/test.sh (npm axe-core)")
+    # Rita's request (2 Mar, due 31 Mar) is unanswered on 10 Apr: late. Two more in Q1:
+    # Mon 12 Jan is due Mon 9 Feb, answered Sun 1 Feb: in time; Mon 2 Feb is due Mon 2 Mar,
+    # answered Thu 5 Mar: late. Q1: 3 received, 1 in time, 2 late: 33%.
+    with office.register.transaction() as s:
+        for n, (received, answered) in enumerate(
+            [
+                (dt.date(2026, 1, 12), dt.date(2026, 2, 1)),
+                (dt.date(2026, 2, 2), dt.date(2026, 3, 5)),
+            ],
+            start=2,
+        ):
+            at = dt.datetime.combine(received, dt.time(10), dt.UTC)
+            case = statutory_case(s, n, at, requester=f"p{n}@example.org")
+            record_outcome(
+                s,
+                case,
+                outcome="granted_in_part",
+                exemptions=["s.40"],
+                responded_on=answered,
+                actor="t",
+                now=at,
+                today=answered,
+            )
+    office.at(dt.date(2026, 4, 10))
+    with chromium(driver, bypass_csp=True, accept_downloads=True) as context:
+        page = context.new_page()
+        sign_in(page, office.web.url, OFFICER, start="/dashboard")
+        expect(page.locator("figure.chart svg[role=img]")).to_have_count(1)  # SAR, reviews: none
+        expect(page.locator("figure.chart svg title").first).to_contain_text("FOI requests")
+        q1 = page.locator("#statistics-foi tbody tr", has_text="2026-Q1")
+        expect(q1.locator("td")).to_have_text(
+            [
+                "3",
+                "1",
+                "0",
+                "2",
+                "0",
+                "33%",
+                "Granted in part (some information withheld) 2",
+                "s.40 2",
+            ]
+        )
+        shot(page, "dashboard-statistics", part="section:has(#statistics)")
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Download the figures (CSV)").click()
+        text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+        assert "foi,2026-Q1,3,1,0,2,0,33.3," in text
+        page.add_script_tag(path=str(axe_script()))
+        violations = page.evaluate(
+            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        )
+    serious = [v["id"] for v in violations if v.get("impact") in ("serious", "critical")]
     assert serious == []

@@ -142,7 +142,7 @@ def test_staff_see_the_late_answer_adjust_its_redaction_approve_and_publish(
 ) -> None:
     base = site.web.url
     page = browser.new_page()
-    sign_in(page, base, TRIAGE)
+    sign_in(page, base, ADMIN)
 
     # parity: both answers are past the 5 working days and neither is published
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Parity").click()
@@ -192,13 +192,13 @@ def test_staff_see_the_late_answer_adjust_its_redaction_approve_and_publish(
     expect(approved).to_contain_text(site.to_a)
     row = site.publication(site.to_a)
     assert row is not None
-    assert (row.decision, row.answer, row.approved_by) == ("publish", ADJUSTED, TRIAGE[0])
+    assert (row.decision, row.answer, row.approved_by) == ("publish", ADJUSTED, ADMIN[0])
     assert row.published_on is None
     with site.office.register.transaction() as session:
         draft = draft_publication(session, site.office.settings, Office.case(session, site.to_a))
         assert row.question == draft.question, "the question was approved as drafted"
     [event] = site.decisions()
-    assert (event.actor, event.action) == (TRIAGE[0], "publication_approved")
+    assert (event.actor, event.action) == (ADMIN[0], "publication_approved")
     assert event.detail == {"edited": ["answer"], "forced": False}
 
     # written from the page: the published log holds the staff's text
@@ -292,11 +292,20 @@ def test_only_signed_in_staff_with_the_form_token_can_decide(site: Site) -> None
         assert reply.status == 303, f"{method} {path}"
         assert reply.headers["location"].startswith("/login?next="), f"{method} {path}"
 
-    tom, token = signed_in(base, TRIAGE)
+    alice, _ = signed_in(base, ADMIN)
     for forged in ({}, {"csrf_token": "forged-" + "x" * 40}):
-        reply = tom.post(approve, form | forged)
+        reply = alice.post(approve, form | forged)
         assert reply.status == 403 and "Nothing was changed" in reply.body
-    assert tom.post("/publication/write", {}).status == 403
+    # triage: not with a good token either (publishing, and forcing past the check, is admin's)
+    tom, token = signed_in(base, TRIAGE)
+    for path in (approve, "/publication/write", f"/cases/{site.to_a}/website"):
+        reply = tom.post(path, form | {"csrf_token": token, "date": "2027-04-20"})
+        assert reply.status == 403, path
+        assert "for administrators" in reply.body, path
+    page = tom.get(f"/publication/{site.to_a}")
+    assert page.status == 200 and 'name="force"' not in page.body
+    assert "Approve for the disclosure log" not in page.body
+    assert "/website" not in tom.get(f"/cases/{site.to_a}").body
 
     # an account disabled mid-session decides nothing, even with its token
     with site.office.register.transaction() as session:

@@ -160,6 +160,11 @@ def test_staff_start_a_reply_from_the_published_answer_and_the_reuse_is_audited(
     expect(rows).to_have_count(3)
     for reference in site.petition:
         expect(rows.filter(has_text=reference)).to_have_count(1)
+    page.get_by_label("One officer for all 3 requests").fill(STAFF[2])
+    page.get_by_role("button", name="Assign the group").click()
+    expect(page.get_by_role("status")).to_contain_text("All 3 requests of the group assigned")
+    expect(rows.filter(has_text=STAFF[2])).to_have_count(3)
+    assert len(site.events("officer_assigned")) == 3, "one audit event per case"
 
     # the agent's case: A's published answer is listed, and starts the reply
     page.goto(f"{base}/cases/{site.to_b}")
@@ -176,6 +181,7 @@ def test_staff_start_a_reply_from_the_published_answer_and_the_reuse_is_audited(
     assert draft.startswith(f"Dear {B_AGENT['name']},")
     assert "There are 38 police community support officers" in draft
     assert "[name]" not in draft and "Ogunleye" not in draft
+    page.get_by_role("button", name="Preview reply").click()
     page.get_by_role("button", name="Send reply").click()
     expect(page.get_by_role("status")).to_contain_text("Reply queued")
 

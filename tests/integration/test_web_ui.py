@@ -203,9 +203,11 @@ def test_staff_sign_in_work_a_case_and_reply_threaded(
         page.goto(base + "/login")
         shot(page, "login", full=False)
     sign_in(page, base, ADMIN)
-    (cookie,) = browser.cookies()
-    assert cookie["name"] == "__Host-inbox-agent"
+    cookies = {c["name"]: c for c in browser.cookies()}
+    assert set(cookies) == {"__Host-inbox-agent", "__Host-inbox-agent-device"}
+    cookie, device = cookies["__Host-inbox-agent"], cookies["__Host-inbox-agent-device"]
     assert (cookie["httpOnly"], cookie["secure"], cookie["sameSite"]) == (True, True, "Lax")
+    assert (device["httpOnly"], device["secure"], device["sameSite"]) == (True, True, "Strict")
 
     # the queue, built from the Dovecot mailbox: FOI first, counts per category
     rows = page.locator("table.cases tbody tr")
@@ -240,6 +242,9 @@ def test_staff_sign_in_work_a_case_and_reply_threaded(
     # reply through the outbox
     body = "Dear Ann,\n\nThe figures you asked for are attached to our website.\n\nAlice"
     page.get_by_label(re.compile("Your reply to")).fill(body)
+    page.get_by_role("button", name="Preview reply").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Check the reply")
+    expect(page.locator("pre.mail-text")).to_contain_text("figures you asked for")
     page.get_by_role("button", name="Send reply").click()
     expect(page.get_by_role("status")).to_contain_text("Reply queued")
 
@@ -414,8 +419,8 @@ def _route_paths(office: Office) -> list[tuple[str, str]]:
         "index": "0",
         "username": TRIAGE[0],
     }
-    actions = {"/cases/{reference}/{action}": list(CASE_ACTIONS)}
-    actions["/admin/users/{username}/{action}"] = ["disable", "enable", "reset"]
+    actions = {"/cases/{reference}/{action}": [*CASE_ACTIONS, "reply"]}
+    actions["/admin/users/{username}/{action}"] = ["disable", "enable", "reset", "email"]
     found: list[tuple[str, str]] = []
     for route in app.routes:
         if isinstance(route, Mount) or not isinstance(route, Route) or route.path == "/login":

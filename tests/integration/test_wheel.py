@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from servers import DovecotServer, SmtpSink, free_port, wait_until
 from sqlalchemy import func, select
-from support.builders import HUMAN, INBOX, MACHINE, PARO, base_config, message
+from support.builders import HUMAN, MACHINE, PARO, dovecot_profile, message, write_profile
 
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import Case, Disposition, StoredMessage
@@ -148,42 +148,18 @@ def test_classify_works_with_no_configuration(installed: Installed, tmp_path: Pa
 
 
 def _write_profile(tmp_path: Path, dovecot: DovecotServer, sink: SmtpSink, web_port: int) -> Path:
-    data = base_config(f"sqlite:///{tmp_path / 'register.sqlite3'}")
-    lines = [_toml_section(name, values) for name, values in data.items()]
-    lines.append(
-        _toml_section(
-            "imap",
-            {
-                "host": dovecot.host,
-                "port": dovecot.port,
-                "security": "none",
-                "username": dovecot.user,
-                "password_env": "TEST_IMAP_PASSWORD",
-                "processed_folder": "Processed",
-            },
-        )
+    data = dovecot_profile(
+        f"sqlite:///{tmp_path / 'register.sqlite3'}",
+        (dovecot.host, dovecot.port, dovecot.user),
+        (sink.host, sink.port),
+        password_env="TEST_IMAP_PASSWORD",
     )
-    smtp = {"host": sink.host, "port": sink.port, "security": "none", "from_address": INBOX}
-    lines.append(_toml_section("smtp", smtp))
-    lines.append(_toml_section("actions", {"acknowledge_since": "2020-01-01T00:00:00Z"}))
-    web = {"listen": f"127.0.0.1:{web_port}", "secret_key_env": "TEST_WEB_KEY"}
-    lines.append(_toml_section("web", {**web, "secure_cookies": False}))
-    path = tmp_path / "office.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    tomllib.loads(path.read_text(encoding="utf-8"))  # the test's own TOML is well formed
-    return path
-
-
-def _toml_section(name: str, values: dict[str, object]) -> str:
-    def value(v: object) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, int):
-            return str(v)
-        return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-    body = "\n".join(f"{key} = {value(v)}" for key, v in values.items())
-    return f"[{name}]\n{body}\n"
+    data["web"] = {
+        "listen": f"127.0.0.1:{web_port}",
+        "secret_key_env": "TEST_WEB_KEY",
+        "secure_cookies": False,
+    }
+    return write_profile(tmp_path / "office.toml", data)
 
 
 @pytest.fixture

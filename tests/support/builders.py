@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -34,6 +35,28 @@ def base_config(db_url: str) -> dict[str, Any]:
     }
 
 
+def profile_toml(data: dict[str, dict[str, Any]]) -> str:
+    """The few value types a profile in the tests needs; strings as JSON is valid TOML."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return str(v)
+        return json.dumps(str(v))
+
+    return "".join(
+        f"[{name}]\n" + "".join(f"{key} = {value(v)}\n" for key, v in section.items()) + "\n"
+        for name, section in data.items()
+    )
+
+
+def write_profile(path: Path, data: dict[str, dict[str, Any]]) -> Path:
+    """A profile on disk, for tests that drive the command line as an operator does."""
+    path.write_text(profile_toml(data), encoding="utf-8")
+    return path
+
+
 REAL_INBOX = "elections@opcc.testshire.police.uk"
 
 
@@ -47,6 +70,27 @@ def real_office(data: dict[str, Any]) -> dict[str, Any]:
     data["paro"] = {**data["paro"], "email": "paro@testshire.gov.uk"}
     if "smtp" in data:
         data["smtp"] = {**data["smtp"], "from_address": REAL_INBOX}
+    return data
+
+
+def dovecot_profile(
+    db_url: str, imap: tuple[str, int, str], smtp: tuple[str, int], **secret: str
+) -> dict[str, Any]:
+    """A whole profile, for writing to disk: ``imap`` (host, port, user) read into Processed,
+    ``smtp`` (host, port) the sink, every message acknowledged; ``secret`` the password key."""
+    data = base_config(db_url)
+    host, port, user = imap
+    data["imap"] = {
+        "host": host,
+        "port": port,
+        "security": "none",
+        "username": user,
+        "processed_folder": "Processed",
+        "timeout_seconds": 5.0,
+        **secret,
+    }
+    data["smtp"] = {"host": smtp[0], "port": smtp[1], "security": "none", "from_address": INBOX}
+    data["actions"] = {"acknowledge_since": "2020-01-01T00:00:00Z"}
     return data
 
 
@@ -107,11 +151,16 @@ def message(
     headers: dict[str, str] | None = None,
     date: dt.datetime | None = None,
 ) -> bytes:
+    """A person's message; stamped on delivery at ``date`` by the receiving server (Received),
+    as real mail is, so a Maildir or mbox import reads its arrival from it."""
     msg = EmailMessage()
+    sent = format_datetime(date or dt.datetime(2027, 4, 1, 10, 0, tzinfo=dt.UTC))
+    if "Received" not in (headers or {}):
+        msg["Received"] = f"from mail.example.net by mx.opcc.example; {sent}"
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(date or dt.datetime(2027, 4, 1, 10, 0, tzinfo=dt.UTC))
+    msg["Date"] = sent
     if message_id:
         msg["Message-ID"] = message_id
     for key, value in (headers or {}).items():

@@ -34,6 +34,9 @@ import uvicorn
 from playwright.sync_api import BrowserContext, Page, Playwright, expect, sync_playwright
 from servers import LOCALHOST, START_TIMEOUT_S, STOP_TIMEOUT_S, free_port, wait_until
 
+from inbox_agent.settings import WebSettings
+from inbox_agent.web.server import http_options
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = (
     "--headless",
@@ -50,7 +53,7 @@ AXE_JS_DEFAULT = Path.home() / ".cache" / "inbox-agent" / "axe" / "node_modules"
 class WebServer:
     """The app under uvicorn, in a daemon thread; ``url`` is ``http://127.0.0.1:<port>``."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, web: WebSettings | None = None) -> None:
         self.port = free_port()
         config = uvicorn.Config(
             app,
@@ -59,8 +62,7 @@ class WebServer:
             log_config=None,
             access_log=False,
             lifespan="off",
-            ws="none",
-            server_header=False,
+            **http_options(web or WebSettings()),
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)

@@ -40,14 +40,21 @@ def test_demo_run_once_builds_the_register_and_rerun_changes_nothing(
     assert "cases opened 9" in err and "machine mail 3" in err
     outbox = demo.parent.parent / "demo" / "outbox" / "new"
     sent = sorted(outbox.iterdir())
-    assert len(sent) == 10  # nine acknowledgements and one PARO forward
+    kinds = sorted(
+        re.search(rb"^Message-ID: <([a-z_]+)\.", path.read_bytes(), re.M | re.I)[1]  # type: ignore[index]
+        for path in sent
+    )
+    # nine acknowledgements; the demo protocol routes the electoral question to the PARO,
+    # the subject access request to the DPO and the media enquiry to the media team
+    forwards = [b"dpo_forward", b"media_team_forward", b"paro_forward"]
+    assert kinds == [b"acknowledgement"] * 9 + forwards
     code, out, _ = run(capsys, "--config", str(demo), "register", "list")
     assert code == 0
     assert len([line for line in out.splitlines() if line.startswith("DEMO-")]) == 9
 
     code, _, err = run(capsys, "--config", str(demo), "run", "--once")
     assert code == 0 and "fetched 0" in err and "cases opened 0" in err
-    assert len(list(outbox.iterdir())) == 10
+    assert len(list(outbox.iterdir())) == 12
 
 
 def test_export_csv_has_the_protocol_columns(

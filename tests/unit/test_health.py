@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -311,6 +312,22 @@ def test_threshold_comes_from_the_alerts_section(tmp_path: Path) -> None:
         reg.dispose()
 
 
+def test_an_outbox_that_stopped_draining_is_critical(
+    register: Register, settings: Settings
+) -> None:
+    interval = dt.timedelta(seconds=settings.poll.interval_seconds)
+    with register.transaction() as s:
+        _source(s, success=NOW - dt.timedelta(minutes=1), error=None)
+        _email(s, OutboxStatus.QUEUED, NOW - 3 * interval)  # due three intervals ago: fine
+        _email(s, OutboxStatus.QUEUED, NOW + dt.timedelta(hours=1))  # backing off: fine
+    assert _health(register, settings).problems == ()
+    with register.transaction() as s:
+        _email(s, OutboxStatus.QUEUED, NOW - 3 * interval - dt.timedelta(seconds=1))
+    health = _health(register, settings)
+    assert health.critical
+    assert [p.split(":")[0] for p in health.problems] == ["the outbox is not draining"]
+
+
 def test_json_has_every_section_and_ages_in_seconds(register: Register, settings: Settings) -> None:
     with register.transaction() as s:
         _source(s, success=NOW - dt.timedelta(minutes=2), error=None)
@@ -324,6 +341,7 @@ def test_json_has_every_section_and_ages_in_seconds(register: Register, settings
         "retrying_messages": 0,
         "queued_emails": 1,
         "oldest_queued_age_seconds": 180,
+        "oldest_due_age_seconds": 180,
     }
     for key in ("outbox_failed", "quarantined", "overdue_statutory", "poll_failing_since"):
         assert key in data
@@ -450,3 +468,24 @@ def test_status_on_the_demo_through_the_cli(
 )
 def test_format_age(seconds: int, text: str) -> None:
     assert format_age(dt.timedelta(seconds=seconds)) == text
+
+
+def test_several_mailboxes_give_one_json_document_and_one_nagios_line(tmp_path: Path) -> None:
+    north, south = (_settings(tmp_path / name) for name in ("north", "south"))
+    for settings, success in ((north, utc_now()), (south, utc_now() - dt.timedelta(hours=4))):
+        reg = Register(settings.database.url)
+        with reg.transaction() as s:
+            _source(s, success=success, error=None)
+        reg.dispose()
+    boxes = [Mailbox("north", north), Mailbox("south", south)]
+    out = io.StringIO()
+    assert commands.status(boxes, out, fmt="json") == 1
+    doc = json.loads(out.getvalue())
+    assert doc["ok"] is False and set(doc["mailboxes"]) == {"north", "south"}
+    assert doc["mailboxes"]["north"]["ok"] is True and "version" in doc["build"]
+    out = io.StringIO()
+    assert commands.status(boxes, out, fmt="nagios") == 2
+    line = out.getvalue()
+    assert line.startswith("INBOX-AGENT CRITICAL - south: no successful poll for 4 h 0 min")
+    assert " north_pending=0 " in line
+    assert re.search(r" south_last_success_age=14[0-9]{3}s;;10800;0$", line.strip())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import functools
 import io
 import shutil
 from email.message import EmailMessage
@@ -35,7 +36,7 @@ from inbox_agent.register.models import (
     WebUser,
 )
 from inbox_agent.settings import Settings, WebSettings, settings_from_dict
-from inbox_agent.web import accounts, casework
+from inbox_agent.web import accounts, casework, signin
 from inbox_agent.web.downloads import register_csv, register_xlsx
 from inbox_agent.web.mailview import (
     attachment_bytes,
@@ -46,7 +47,7 @@ from inbox_agent.web.mailview import (
     sanitise_html,
 )
 from inbox_agent.web.queue import QueueFilters, find_cases
-from inbox_agent.web.security import LoginThrottle, csrf_token, csrf_valid, safe_next
+from inbox_agent.web.security import csrf_token, csrf_valid, safe_next
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2027, 4, 14, 10, 0, tzinfo=dt.UTC)  # Wednesday
@@ -208,21 +209,33 @@ def test_safe_next_only_allows_local_paths(target: str | None, expected: str) ->
     assert safe_next(target) == expected
 
 
-def test_login_throttle_counts_per_account_and_per_client() -> None:
-    throttle = LoginThrottle(per_account=3, per_client=5, window=dt.timedelta(minutes=15))
-    keys = throttle.keys("Tom", "10.0.0.1")
-    for _ in range(3):
-        assert not throttle.blocked(keys, NOW)
-        throttle.failed(keys, NOW)
-    assert throttle.blocked(keys, NOW)
-    assert throttle.blocked(throttle.keys("tom ", "10.9.9.9"), NOW), "per account, any client"
-    assert not throttle.blocked(throttle.keys("ann", "10.0.0.2"), NOW)
-    assert not throttle.blocked(keys, NOW + dt.timedelta(minutes=16)), "the window passes"
-    spraying = LoginThrottle(per_account=3, per_client=5)
-    for n in range(5):
-        spraying.failed(spraying.keys(f"user{n}", "10.0.0.1"), NOW)
-    assert spraying.blocked(spraying.keys("new", "10.0.0.1"), NOW), "per client, any account"
-    assert not spraying.blocked(spraying.keys("new", "10.0.0.2"), NOW)
+def test_login_throttle_counts_per_account_and_source_before_hashing(register: Register) -> None:
+    def attempt(name: str, client: str, at: dt.datetime, device: str | None = None) -> bool:
+        with register.transaction() as s:
+            keys = signin.attempt_keys(name, client, device)
+            return signin.count_attempt(s, keys, at) is None
+
+    assert [attempt("Tom", "10.0.0.1", NOW) for _ in range(6)] == [True] * 5 + [False]
+    assert attempt("tom ", "10.9.9.9", NOW), "another source is not kept out by this one"
+    assert attempt("tom", "10.0.0.1", NOW, device="d1"), "a known browser counts on its own"
+    assert attempt("tom", "10.0.0.1", NOW + dt.timedelta(minutes=16)), "the window passes"
+    spraying = [attempt(f"user{n}", "10.0.0.7", NOW) for n in range(31)]
+    assert spraying == [True] * 30 + [False], "per source, any account"
+    with register.transaction() as s:
+        found = {(lock.kind, lock.username, lock.client) for lock in signin.lockouts(s, NOW)}
+        assert found == {("source", "", "10.0.0.7")}
+        assert signin.clear_lockouts(s, key="source:10.0.0.7") == 1
+    assert attempt("new", "10.0.0.7", NOW)
+
+
+def test_device_cookies_are_signed_and_per_account() -> None:
+    cookies = signin.DeviceCookies("k" * 40, secure=True)
+    value = cookies.issue("Tom")
+    assert cookies.name == "__Host-inbox-agent-device"
+    assert cookies.device_for(value, "tom")
+    assert cookies.device_for(value, "ann") is None
+    assert cookies.device_for(value[:-2] + "xx", "tom") is None
+    assert signin.DeviceCookies("z" * 40, secure=False).device_for(value, "tom") is None
 
 
 # --------------------------------------------------------------------------- settings
@@ -448,9 +461,21 @@ def test_reply_is_threaded_from_the_office_and_recorded(
     with register.transaction() as s:
         case = add_case(s, "TST-2027-0001", requester_email="ann@example.org", subject="Budget")
         add_message(s, case, raw, "ann@example.org")
+        draft = "Dear Ann,\n\nThank you for your email.\n\nSam"
+        reply = functools.partial(casework.send_reply, s, settings, case, draft=draft, actor="sam")
         with pytest.raises(casework.ActionError, match="Write the reply"):
-            casework.send_reply(s, settings, case, "  \r\n ", actor="sam", now=NOW)
-        row = casework.send_reply(s, settings, case, "It is £5.\r\nSam", actor="sam", now=NOW)
+            reply("  \r\n ", form_token="t" * 30, now=NOW)
+        with pytest.raises(casework.ActionError, match="unchanged draft"):
+            reply(
+                " Dear Ann,\r\n\r\nThank you for   your email.\n\nSam ",
+                form_token="t" * 30,
+                now=NOW,
+            )
+        with pytest.raises(casework.ActionError, match="100,001 characters long"):
+            reply("x" * 100_001, form_token="t" * 30, now=NOW)
+        row = reply("It is £5.\r\nSam", form_token="t" * 30, now=NOW)
+        with pytest.raises(casework.AlreadySent):
+            reply("It is £5.\r\nSam", form_token="t" * 30, now=NOW)
         sent = row.raw.decode()
         assert "In-Reply-To: <m1@example.org>" in sent
         assert "References: <older@example.org> <m1@example.org>" in sent
