@@ -507,7 +507,7 @@ class CaseworkSettings(_Section):
     """Statutory casework: the letters' links, the officers' reminders and the escalation.
 
     ``officer_addresses`` maps the officer names staff assign on the case page to where their
-    reminders go; a case whose officer has no address is reminded to the office inbox, so no
+    reminders go; else the web account of that name's email; else the office inbox, so no
     reminder is ever silently dropped. ``chief_executive`` receives the escalation when a
     statutory date is missed; without it the escalation goes to the office inbox too.
     """

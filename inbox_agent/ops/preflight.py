@@ -368,7 +368,10 @@ def check_register(settings: Settings) -> str:
         if state.current is None:
             return f"{where}: empty; inbox-agent run creates the schema"
         if not state.up_to_date:
-            return f"{where}: revision {state.current}; run migrates it to {state.head}"
+            return (
+                f"{where}: revision {state.current}; inbox-agent db upgrade (or run, at "
+                f"start) migrates it to {state.head}"
+            )
         with register.transaction() as session:
             cases = session.scalar(select(func.count()).select_from(Case))
         return f"{where}, revision {state.current} (current), {cases} cases"

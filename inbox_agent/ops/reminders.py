@@ -32,7 +32,7 @@ from inbox_agent.logs import redact
 from inbox_agent.ops.outbox_job import OutboxJob
 from inbox_agent.outbox import queue_email
 from inbox_agent.register.locks import serialize
-from inbox_agent.register.models import AuditEvent, Case, CaseStatus, ReminderSent
+from inbox_agent.register.models import AuditEvent, Case, CaseStatus, ReminderSent, WebUser
 from inbox_agent.settings import Settings
 from inbox_agent.statutory import clock_state, regime_of
 
@@ -79,6 +79,7 @@ def plan_reminders(
     today: dt.date,
     hour: int,
     cal: UkCalendar,
+    accounts: dict[str, str] | None = None,
 ) -> list[Planned]:
     """Every reminder owed now, sent or not; the caller drops the keys already in the register.
 
@@ -88,7 +89,7 @@ def plan_reminders(
     cfg = settings.casework
     planned: list[Planned] = []
     for c in cases:
-        officer_to = _officer_address(settings, c.officer)
+        officer_to = _officer_address(settings, c.officer, accounts)
         if c.officer and c.assignment_id is not None:
             key = f"{ASSIGNED}:{c.case_id}:{c.assignment_id}"
             planned.append(Planned(key, ASSIGNED, c.case_id, c.reference, officer_to, c))
@@ -116,14 +117,34 @@ def plan_reminders(
     return planned
 
 
-def _officer_address(settings: Settings, officer: str | None) -> str:
-    """The officer's address from ``casework.officer_addresses``, else the office inbox."""
+def _officer_address(
+    settings: Settings, officer: str | None, accounts: dict[str, str] | None = None
+) -> str:
+    """Where the officer's reminders go: ``casework.officer_addresses``, else the email of the
+    web account with that name, else the office inbox (never nowhere)."""
     if officer:
-        wanted = " ".join(officer.split()).casefold()
+        wanted = _folded(officer)
         for name, address in settings.casework.officer_addresses.items():
-            if " ".join(name.split()).casefold() == wanted:
+            if _folded(name) == wanted:
                 return str(address)
+        if accounts and accounts.get(wanted):
+            return accounts[wanted]
     return str(settings.office.inbox_address)
+
+
+def _folded(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def account_addresses(session: Session) -> dict[str, str]:
+    """Active web accounts' emails by display name and username (folded), for the officers."""
+    found: dict[str, str] = {}
+    for user in session.scalars(select(WebUser).where(WebUser.active.is_(True))):
+        if user.email:
+            for name in (user.username, user.display_name):
+                if name:
+                    found.setdefault(_folded(name), user.email)
+    return found
 
 
 def case_facts(session: Session, settings: Settings, cal: UkCalendar) -> list[CaseFacts]:
@@ -184,7 +205,12 @@ def queue_reminders(
     serialize(session, "reminders")  # a second node waits here, then sees our keys
     local = now.astimezone(ZoneInfo(settings.office.timezone))
     planned = plan_reminders(
-        case_facts(session, settings, cal), settings, today=local.date(), hour=local.hour, cal=cal
+        case_facts(session, settings, cal),
+        settings,
+        today=local.date(),
+        hour=local.hour,
+        cal=cal,
+        accounts=account_addresses(session),
     )
     if not planned:
         return []

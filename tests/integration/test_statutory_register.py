@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from support.builders import base_config
 from support.statutory_cases import statutory_case
 
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import AuditEvent, Case, CaseStatus, ClockEventRow
+from inbox_agent.settings import Settings, settings_from_dict
 from inbox_agent.statutory import (
     CaseworkError,
     clock_state,
@@ -20,6 +23,7 @@ from inbox_agent.statutory import (
     record_clock_event,
     record_outcome,
 )
+from inbox_agent.web.casework import reclassify
 
 pytestmark = pytest.mark.integration
 
@@ -40,6 +44,11 @@ def register(db_url: str) -> Iterator[Register]:
 def _foi(register: Register) -> None:
     with register.transaction() as s:
         statutory_case(s, 1, RECEIVED, due=dt.date(2026, 6, 9))
+
+
+def _settings() -> Settings:
+    data = base_config("sqlite://") | {"maildir": {"path": "/tmp/unused"}}
+    return settings_from_dict(data, Path("/tmp/inbox-agent.toml"))
 
 
 def _get(s: Session, reference: str) -> Case:
@@ -93,6 +102,9 @@ def test_clock_steps_outcome_and_review(register: Register) -> None:
             reason="Cheque received",
             **step,  # type: ignore[arg-type]
         )
+    with register.transaction() as s:  # confirming the category keeps the clock's steps
+        case = _get(s, "TST-2026-0001")
+        reclassify(s, _settings(), cal, case, category="foi_request", note="", actor="sam", now=NOW)
     with register.transaction() as s:
         case = _get(s, "TST-2026-0001")
         assert case.due_date == dt.date(2026, 7, 1)  # worked in test_statutory_clock
@@ -188,6 +200,8 @@ def test_clock_steps_outcome_and_review(register: Register) -> None:
         assert actions == [
             "clock_event_recorded",
             "clock_event_recorded",
+            "category_corrected",
+            "reclassification_recorded",
             "outcome_recorded",
             "review_opened",
             "review_requested",

@@ -85,3 +85,12 @@ def test_the_daemon_runs_the_reminders_every_poll_one_at_a_time(
     [job] = [a for a in added if a["id"] == "reminders:default"]
     assert isinstance(job["func"], ReminderJob)
     assert (job["seconds"], job["max_instances"], job["coalesce"]) == (60, 1, True)
+
+
+def test_an_officer_without_a_configured_address_is_found_by_their_web_account() -> None:
+    raj = replace(FACTS, officer="Raj  Reviewer", due=None)
+    planned = plan_reminders(
+        [raj], SETTINGS, today=dt.date(2026, 3, 4), hour=9, cal=CAL,
+        accounts={"raj reviewer": "raj@x.example"},
+    )  # fmt: skip
+    assert [(p.key, p.recipient) for p in planned] == [("assigned:1:7", "raj@x.example")]
