@@ -21,11 +21,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from builders import imap_settings, message, smtp_config
 from playwright.sync_api import BrowserContext, Playwright, expect
 from servers import DovecotServer, SmtpSink
 from sqlalchemy import func, select, text
-from webserver import WebServer, chromium, sign_in
+from support.builders import imap_settings, message, smtp_config
+from support.webserver import WebServer, chromium, sign_in
 
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register

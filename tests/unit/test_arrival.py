@@ -8,8 +8,8 @@ import mailbox
 from pathlib import Path
 
 import pytest
-from builders import base_config
 from sqlalchemy import select
+from support.builders import base_config
 
 from inbox_agent.arrival import delivery_time, mbox_from_line_time, received_header_time
 from inbox_agent.follow_up import FLAGGED, REOPENED, follow_up_effect
