@@ -12,6 +12,14 @@ facts a template may use, chooses the template, and makes the result safe to sen
   display name arrives as text;
 * nothing of the sender's message is echoed back except their name and subject line.
 
+**Welsh.** An office under the Welsh Language Standards (``welsh.standards``) answers in the
+requester's language: Welsh mail in Welsh (``templates/acknowledgement/cy/``: the same names,
+wording blocks included), English mail in English, and mail whose language is not known
+bilingually, Welsh first, with one line at the top saying the English follows
+(``language.reply_languages``). The Welsh text uses the office's own Welsh names
+(``[welsh]``), Welsh dates ("dydd Iau 29 Ebrill 2027") and the Welsh titles of the people
+a message was passed to; the HTML alternative marks each part with its ``lang``.
+
 Machine mail is never acknowledged, so there is deliberately no template for it.
 """
 
@@ -41,10 +49,15 @@ from inbox_agent.bundled import templates_dir
 from inbox_agent.classify import Category
 from inbox_agent.deadlines import election_phase
 from inbox_agent.errors import ConfigError
+from inbox_agent.language import Language, reply_languages
 from inbox_agent.protocol import Outcome, Recipient, protocol_outcome
 from inbox_agent.settings import Settings
 
 REVIEW_TEMPLATE = "acknowledgement/review.txt.j2"
+WELSH_TEMPLATES = "acknowledgement/cy/"  # the Welsh version of each acknowledgement/ template
+BILINGUAL_NOTE = "Mae'r fersiwn Saesneg isod. The English version is below."
+HTML_LANG = {Language.WELSH: "cy", Language.ENGLISH: "en-GB"}
+PARO_TITLE_CY = "Swyddog Canlyniadau Ardal yr Heddlu"
 HTML_TEMPLATE = "acknowledgement/base.html.j2"
 PARO_COVER_TEMPLATE = "forward/paro_cover.txt.j2"
 INTERNAL_COVER_TEMPLATE = "forward/internal_cover.txt.j2"
@@ -73,6 +86,30 @@ _MONTHS = (
     "November",
     "December",
 )
+_DAYS_CY = (
+    "dydd Llun",
+    "dydd Mawrth",
+    "dydd Mercher",
+    "dydd Iau",
+    "dydd Gwener",
+    "dydd Sadwrn",
+    "dydd Sul",
+)
+_MONTHS_CY = (
+    "Ionawr",
+    "Chwefror",
+    "Mawrth",
+    "Ebrill",
+    "Mai",
+    "Mehefin",
+    "Gorffennaf",
+    "Awst",
+    "Medi",
+    "Hydref",
+    "Tachwedd",
+    "Rhagfyr",
+)
+_WELSH_VOWELS = frozenset("aeiouwyâêîôûŵŷ")
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _LINE_BREAKING = frozenset({"Cc", "Zl", "Zp"})
 _REPLY_PREFIX = re.compile(r"^(?:re\s*:\s*)+", re.IGNORECASE)
@@ -95,6 +132,34 @@ def long_date(day: date) -> str:
     under another locale still writes British English.
     """
     return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def long_date_cy(day: date, soft: bool = False) -> str:
+    """``dydd Iau 29 Ebrill 2027``: the Welsh long date, as it reads inside a sentence.
+
+    ``soft``: the soft mutation that follows "ar" (on): "ar ddydd Iau 29 Ebrill 2027".
+    """
+    name = _DAYS_CY[day.weekday()]
+    if soft:
+        name = "d" + name
+    return f"{name} {day.day} {_MONTHS_CY[day.month - 1]} {day.year}"
+
+
+def join_cy(items: list[str]) -> str:
+    """Welsh "X a Y": "a'r" before the article ("y Prif Weithredwr a'r Prif Gwnstabl"),
+    "ac" before a vowel, else "a"."""
+    if not items:
+        return ""
+    joined = items[0]
+    for item in items[1:]:
+        first, _, rest = item.partition(" ")
+        if first.lower() in ("y", "yr") and rest:
+            joined += f" a'r {rest}"
+        elif item[:1].lower() in _WELSH_VOWELS:
+            joined += f" ac {item}"
+        else:
+            joined += f" a {item}"
+    return joined
 
 
 def long_datetime(moment: datetime) -> str:
@@ -170,6 +235,8 @@ def template_environment(template_dir: Path | None) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["long_date"] = long_date
+    env.filters["long_date_cy"] = long_date_cy
+    env.filters["join_cy"] = join_cy
     env.filters["long_datetime"] = long_datetime
     return env
 
@@ -201,6 +268,7 @@ def render_acknowledgement(
     needs_review: bool,
     outcome: Outcome | None = None,
     forwarded_to: tuple[Recipient, ...] = (),
+    language: Language = Language.ENGLISH,
     template: str | None = None,
     recorded_request: str = "",
 ) -> RenderedEmail:
@@ -215,7 +283,8 @@ def render_acknowledgement(
 
     A case marked for review gets the generic template whatever its category, because the
     category is a guess and the reply must not promise a route (a PARO forward, a statutory
-    clock) that staff may overturn.
+    clock) that staff may overturn. ``language`` is the requester's preference; the office's
+    ``[welsh]`` settings decide what it is answered in (Welsh, English, or both).
     """
     if category is Category.AUTOMATED:
         raise ValueError("machine mail is never acknowledged: there is no template for it")
@@ -238,36 +307,95 @@ def render_acknowledgement(
         "forwarded_to": [r.title for r in forwarded_to],
         "paro_forwarded": any(r.title == PARO_TITLE for r in forwarded_to),
         "paro_title": PARO_TITLE,
+        "forwarded_to_cy": [welsh_title(settings, r) for r in forwarded_to],
+        "paro_title_cy": PARO_TITLE_CY,
         "recorded_request": recorded_request,  # staff's record, for a written confirmation
     }
-    context["blocks"] = [
-        _normalise(render_template(env, BLOCK_TEMPLATE.format(block), context)).strip()
-        for block in outcome.blocks
-    ]
+    languages = reply_languages(settings.welsh.standards, language)
     subject = acknowledgement_subject(
-        reference, original_subject, settings.policy.acknowledgement_subject_prefix
+        reference, original_subject, subject_prefix(settings, languages)
     )
-    body = _normalise(render_template(env, name, context))
-    html = render_template(env, HTML_TEMPLATE, {"subject": subject, "paragraphs": _blocks(body)})
+    parts = [(lang, _render_in(env, name, outcome.blocks, context, lang)) for lang in languages]
+    body = parts[0][1]
+    if len(parts) > 1:
+        rule = "-" * WRAP_WIDTH
+        body = f"{BILINGUAL_NOTE}\n\n" + f"\n{rule}\n\n".join(text for _, text in parts)
+    sections = [{"lang": HTML_LANG[lang], "paragraphs": _blocks(text)} for lang, text in parts]
+    if len(parts) > 1:
+        sections[0]["paragraphs"] = [[BILINGUAL_NOTE], *sections[0]["paragraphs"]]
+    html = render_template(
+        env,
+        HTML_TEMPLATE,
+        {
+            "subject": subject,
+            "lang": sections[0]["lang"],
+            "sections": sections,
+            "paragraphs": _blocks(body),  # one list, for an office's own base.html.j2
+        },
+    )
     return RenderedEmail(subject=subject, text=_wrap(body), html=html)
+
+
+def _render_in(
+    env: Environment,
+    name: str,
+    blocks: tuple[str, ...],
+    context: dict[str, Any],
+    language: Language,
+) -> str:
+    """One language's letter: its wording blocks first, then the category's template."""
+    block_template = _named(BLOCK_TEMPLATE, language)
+    rendered = [
+        _normalise(render_template(env, block_template.format(block), context)).strip()
+        for block in blocks
+    ]
+    return _normalise(render_template(env, _named(name, language), context | {"blocks": rendered}))
+
+
+def _named(template: str, language: Language) -> str:
+    """The Welsh version of an acknowledgement template lives under ``cy/``, same name."""
+    if language is Language.WELSH:
+        return template.replace("acknowledgement/", WELSH_TEMPLATES, 1)
+    return template
+
+
+def subject_prefix(settings: Settings, languages: tuple[Language, ...]) -> str:
+    """The subject when the sender gave none: in the reply's language(s), Welsh first."""
+    words = {
+        Language.WELSH: settings.welsh.acknowledgement_subject_prefix,
+        Language.ENGLISH: settings.policy.acknowledgement_subject_prefix,
+    }
+    return " / ".join(words[lang] for lang in languages)
+
+
+def welsh_title(settings: Settings, recipient: Recipient) -> str:
+    """A recipient's Welsh title ([welsh] recipients, by the protocol's key); the PARO's."""
+    if recipient.title == PARO_TITLE:
+        return PARO_TITLE_CY
+    for key, configured in settings.protocol.recipients.items():
+        if configured == recipient:
+            return settings.welsh.recipients.get(key, recipient.title)
+    return recipient.title
 
 
 def check_protocol_templates(settings: Settings) -> None:
     """Every wording block a rule names must exist: found at start-up, not in a letter."""
     env = template_environment(settings.policy.template_dir)
+    languages = reply_languages(settings.welsh.standards, Language.UNKNOWN)  # all it may use
+    patterns = [_named(BLOCK_TEMPLATE, lang) for lang in languages]
     for index, rule in enumerate(settings.protocol.rules):
-        for block in rule.blocks:
+        for template in (p.format(block) for block in rule.blocks for p in patterns):
             try:
-                env.get_template(BLOCK_TEMPLATE.format(block))
+                env.get_template(template)
             except TemplateNotFound as exc:
                 raise ConfigError(
                     f"{settings.source}: protocol.rules.{index}.blocks: no template "
-                    f"{BLOCK_TEMPLATE.format(block)} ({rule.cite})"
+                    f"{template} ({rule.cite})"
                 ) from exc
             except TemplateError as exc:
                 raise ConfigError(
                     f"{settings.source}: protocol.rules.{index}.blocks: template "
-                    f"{BLOCK_TEMPLATE.format(block)} is broken: {exc}"
+                    f"{template} is broken: {exc}"
                 ) from exc
 
 
@@ -363,6 +491,7 @@ def _office_context(settings: Settings) -> dict[str, Any]:
         "policy": settings.policy,
         "election": settings.election,
         "recipients": settings.protocol.recipients,
+        "welsh": settings.welsh,
     }
 
 

@@ -22,6 +22,7 @@ from inbox_agent.acknowledge import (
 from inbox_agent.cases import audit
 from inbox_agent.classify import Category
 from inbox_agent.decide import Decision
+from inbox_agent.language import Language
 from inbox_agent.outbox import queue_email
 from inbox_agent.parse import ParsedMail
 from inbox_agent.protocol import Recipient
@@ -118,6 +119,7 @@ def _queue_acknowledgement(
         needs_review=case.needs_review,
         outcome=decision.outcome,
         forwarded_to=forwarded,
+        language=Language(case.language),
         template=template,
         recorded_request=case.information_sought if template else "",
     )

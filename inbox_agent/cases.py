@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from inbox_agent.classify.requester import RequesterType, requester_type
 from inbox_agent.decide import Decision
+from inbox_agent.language import Language
 from inbox_agent.parse import ParsedMail
 from inbox_agent.register.locks import serialize
 from inbox_agent.register.models import (
@@ -150,6 +151,19 @@ def audit(
     )
 
 
+def requester_language(session: Session, email: str) -> Language:
+    """The language this requester's latest case recorded, when one did (else UNKNOWN)."""
+    if not email:
+        return Language.UNKNOWN
+    recorded = session.scalars(
+        select(Case.language)
+        .where(Case.requester_email == email, Case.language != "")
+        .order_by(Case.id.desc())
+        .limit(1)
+    ).first()
+    return Language(recorded) if recorded else Language.UNKNOWN
+
+
 def open_case(
     session: Session,
     message: StoredMessage,
@@ -162,6 +176,7 @@ def open_case(
     version: str,
     now: dt.datetime,
     received_on: dt.date,
+    language: Language = Language.UNKNOWN,
 ) -> Case:
     """Create the register row with the protocol's columns filled from the message."""
     requester = mail.requester
@@ -185,6 +200,7 @@ def open_case(
         date_added_to_register=now,
         due_date=decision.due_date,
         updated_at=now,
+        language=language.value,
     )
     session.add(case)
     session.flush()
@@ -203,6 +219,7 @@ def open_case(
         forward_paro=decision.forward_paro,
         needs_review=decision.needs_review,
         due_date=decision.due_date.isoformat() if decision.due_date else None,
+        language=language.value,
         reasons=list(decision.reasons),
     )
     return case

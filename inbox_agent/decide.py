@@ -89,15 +89,23 @@ def decide(facts: Facts, calendar: UkCalendar) -> Decision:
     office's protocol for the category, the election phase and the topics of the message.
     Nothing is routed on a guess, nor when the sending of it is held back or switched off,
     so the acknowledgement never claims a forward that did not happen.
+
+    Only mail whose headers or structure say it is a machine's is logged without a case. When
+    the text model alone reads a message as machine text (no machine header, no bounce or
+    auto-reply structure), it may be a person whose words look like a robot's: it opens a
+    case marked for review, with no acknowledgement (a robot must never be answered), which
+    staff rescue by putting it in its category or close as machine mail.
     """
     category = facts.classification.category
-    if category is Category.AUTOMATED:
+    if category is Category.AUTOMATED and facts.classification.machine_headers:
         return _no_case(Action.LOG_MACHINE, category, "machine mail is never acknowledged")
     if facts.thread_case is not None:
         what = "the force's disclosure for" if facts.from_force else "reply in the thread of"
         return _no_case(Action.JOIN_CASE, category, f"{what} {facts.thread_case}")
     if facts.from_force:
         return _unmatched_force_mail(facts, category)
+    if category is Category.AUTOMATED:
+        return _machine_text_case(facts)
     unsure = facts.classification.confidence < facts.review_below
     reasons: list[str] = []
     if unsure:
@@ -129,6 +137,17 @@ def decide(facts: Facts, calendar: UkCalendar) -> Decision:
 
 def _no_case(action: Action, category: Category, reason: str) -> Decision:
     return Decision(action, category, False, False, False, None, (reason,))
+
+
+def _machine_text_case(facts: Facts) -> Decision:
+    """Machine text by the words alone: a case for staff, nothing sent, no clock."""
+    reason = (
+        "only the text model reads this as machine mail (no machine headers, no bounce or "
+        "auto-reply structure): a case for review, no acknowledgement"
+    )
+    return Decision(
+        Action.OPEN_CASE, Category.AUTOMATED, False, False, True, None, (reason, *_held_back(facts))
+    )
 
 
 def _unmatched_force_mail(facts: Facts, category: Category) -> Decision:

@@ -28,15 +28,18 @@ from inbox_agent.cases import (
     is_force_mail,
     join_case,
     open_case,
+    requester_language,
     treat_undeclared_as_public,
 )
 from inbox_agent.classify.classifier import classify_message
+from inbox_agent.classify.text import mail_text
 from inbox_agent.clock import Clock, utc_now
 from inbox_agent.deadlines import UkCalendar, election_phase, received_local_date
 from inbox_agent.decide import Action, Facts, decide
 from inbox_agent.errors import OperatorError, SenderError, TransientError
 from inbox_agent.fetch import FetchReport, ImapFetcher
 from inbox_agent.follow_up import note_follow_up
+from inbox_agent.language import detect_language, preference
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.logs import SINGLE_MAILBOX
 from inbox_agent.oauth import token_provider
@@ -271,6 +274,10 @@ class Pipeline:
                 note_follow_up(session, self.settings, thread, message, now)
             log.info("event=joined case=%s stored_message=%d", thread.reference, message.id)
             return "joined"
+        # the requester's language: this message's own words, else what they wrote in before
+        language = preference(
+            detect_language(mail_text(mail)), requester_language(session, requester)
+        )
         case = open_case(
             session,
             message,
@@ -282,13 +289,14 @@ class Pipeline:
             version=classification.version,
             now=now,
             received_on=received_on,
+            language=language,
         )
         if protocol.undeclared_are_public:
             treat_undeclared_as_public(session, case, now)
         queue_actions(
             session, self.settings, case, message, mail, decision, now=now, received_on=received_on
         )
-        _log_case(case.reference, mail, decision.category)
+        _log_case(case.reference, mail, decision.category, case.language)
         return "cases_opened"
 
     def _log_machine(
@@ -326,6 +334,12 @@ class Pipeline:
         return exhausted
 
 
-def _log_case(reference: str, mail: ParsedMail, category: str) -> None:
+def _log_case(reference: str, mail: ParsedMail, category: str, language: str) -> None:
     forwarded = " forwarded_by_staff=yes" if mail.forwarded else ""
-    log.info("event=case_opened case=%s category=%s%s", reference, category, forwarded)
+    log.info(
+        "event=case_opened case=%s category=%s language=%s%s",
+        reference,
+        category,
+        language or "unknown",
+        forwarded,
+    )

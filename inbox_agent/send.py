@@ -89,10 +89,14 @@ class SmtpTransport:
         cfg = self.cfg
         try:
             conn = self._open()
-        except OSError as exc:
-            mismatch = tls_mismatch("smtp", cfg.host, cfg.port, cfg.security, exc)
-            if mismatch is not None:
-                raise mismatch from exc
+        except OSError as exc:  # smtplib's exceptions are OSErrors too
+            # smtplib reports a greeting that timed out as "connection unexpectedly closed"
+            disconnected = isinstance(exc, smtplib.SMTPServerDisconnected)
+            cause = exc.__context__ if disconnected else exc
+            if isinstance(cause, OSError):
+                mismatch = tls_mismatch("smtp", cfg.host, cfg.port, cfg.security, cause)
+                if mismatch is not None:
+                    raise mismatch from exc
             raise
         try:
             self._login(conn)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -312,6 +313,47 @@ class PolicySettings(_Section):
     ] = "Election enquiry"
 
 
+class WelshSettings(_Section):
+    """The Welsh Language Standards, for an office in Wales (``standards = true``).
+
+    A Welsh office answers mail written in Welsh in Welsh, and mail from someone whose
+    preference it does not know bilingually, Welsh first; mail in English is answered in
+    English. What a Welsh acknowledgement says in the office's own words is given here in
+    Welsh: its name, the SPOC's title and the title of each ``[protocol.recipients]`` entry
+    (the wording blocks have Welsh templates, ``templates/acknowledgement/cy/``). A
+    translation must be the office's, not the software's. An office outside Wales leaves
+    ``standards`` false and answers in English, whatever the language of the mail (it
+    still records it).
+    """
+
+    standards: bool = False
+    office_name: str = ""
+    spoc_role: str = ""
+    acknowledgement_subject_prefix: Annotated[
+        str, Field(min_length=1, max_length=80, pattern=r"^[^\r\n]+$")
+    ] = "Ymholiad etholiad"
+    # Welsh titles of [protocol.recipients], by the same keys, as they read after "at" (to):
+    # "y Prif Weithredwr", "dîm cyfathrebu'r swyddfa"
+    recipients: dict[str, Annotated[str, Field(min_length=1)]] = {}
+
+    @model_validator(mode="after")
+    def _named(self) -> WelshSettings:
+        if self.standards:
+            for key in ("office_name", "spoc_role"):
+                if not getattr(self, key).strip():
+                    raise ValueError(
+                        f"welsh.{key}: required when welsh.standards = true (the Welsh "
+                        f"{key.replace('_', ' ')} in acknowledgements)"
+                    )
+        return self
+
+    def missing_titles(self, keys: Iterable[str]) -> list[str]:
+        """The protocol's recipients this Welsh office has not yet named in Welsh."""
+        if not self.standards:
+            return []
+        return [key for key in keys if key not in self.recipients]
+
+
 class ActionsSettings(_Section):
     """What the daemon may send on its own, and the brakes on it (RFC 3834 and experience)."""
 
@@ -536,6 +578,7 @@ class Settings(_Section):
     calendar: CalendarSettings = CalendarSettings()
     policy: PolicySettings = PolicySettings()
     protocol: ProtocolSettings = ProtocolSettings()
+    welsh: WelshSettings = WelshSettings()
     actions: ActionsSettings = ActionsSettings()
     logging: LoggingSettings = LoggingSettings()
     alerts: AlertsSettings = AlertsSettings()
@@ -567,6 +610,11 @@ class Settings(_Section):
                     f"protocol.recipients.{key}.email is this inbox: a forward to it would "
                     "come straight back; leave the recipient and its routes out"
                 )
+        if missing := self.welsh.missing_titles(self.protocol.recipients.keys()):
+            raise ValueError(
+                f"welsh.recipients.{missing[0]}: welsh.standards = true and "
+                f"protocol.recipients.{missing[0]} is configured: give its Welsh title"
+            )
         return self
 
     @property

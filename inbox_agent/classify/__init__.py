@@ -28,3 +28,7 @@ class Classification:
     confidence: float  # 0..1
     reasons: tuple[str, ...]  # human-readable: which rules fired, model scores
     version: str  # classifier version, stored with the case
+    # The message says it is machine mail (headers, a bounce or auto-reply's structure, a
+    # robot's subject or sender). Only then is it logged without a case: ``automated`` from
+    # the words alone may be a person, so it opens a case for review instead (``decide``).
+    machine_headers: bool = False

@@ -6,7 +6,9 @@ the rules (``rules.py``: spaCy Matcher/PhraseMatcher over subject and body, ever
 and by the trained textcat (``textcat.py``: ``text.mail_text``, the sender's own words, plus
 the rules' evidence as words), and ``fusion.py`` decides between them. A website form's
 relay is a person's message, so the model's "automated" is set aside for it. Without a
-shipped model the rules decide alone.
+shipped model the rules decide alone. Only the header path sets ``machine_headers``: the
+model's "automated" is a reading of the words, and ``decide`` opens a case for review on it
+rather than dropping what may be a person's message.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from inbox_agent.classify import Category, Classification
 from inbox_agent.classify.fusion import fuse
 from inbox_agent.classify.machine import is_form_submission, machine_reasons
 from inbox_agent.classify.rules import rule_evidence
-from inbox_agent.classify.text import mail_text
+from inbox_agent.classify.text import classify_subject, mail_text
 from inbox_agent.classify.textcat import TextModel, evidence_words, shipped_model
 from inbox_agent.parse import ParsedMail
 
@@ -32,9 +34,10 @@ def classify_with_model(
 ) -> Classification:
     reasons = machine_reasons(mail, own_addresses)
     if reasons:
-        return Classification(Category.AUTOMATED, 1.0, reasons, MACHINE_VERSION)
-    subject = mail.forwarded.subject if mail.forwarded is not None else mail.subject
-    rules, rule_scores = rule_evidence(subject, mail.request_text)
+        return Classification(
+            Category.AUTOMATED, 1.0, reasons, MACHINE_VERSION, machine_headers=True
+        )
+    rules, rule_scores = rule_evidence(classify_subject(mail), mail.request_text)
     if model is None:
         return rules
     evidence = evidence_words(rules.category, rule_scores)

@@ -2,8 +2,9 @@
 
 The corpus is JSON lines in ``data/corpus/*.jsonl`` (the labelling guide is ``GUIDE.md`` next
 to it), one message per line with the fields ``id, label, subject, body, sender_name,
-sender_email, sender_role, office, html, notes``; ``html: true`` means the body is the
-message's HTML, sent as its only part.
+sender_email, sender_role, office, html, notes`` and optionally ``language`` ("cy" for a
+message written in Welsh; "en" by default); ``html: true`` means the body is the message's
+HTML, sent as its only part.
 
 **The split** is a pure function of the record's id: the first 8 bytes of
 ``sha256("inbox-agent-split-v1:" + id)`` as a fraction put it in train (< 0.70), dev (< 0.85)
@@ -13,9 +14,9 @@ a record once in test stays in test. Per-label counts are printed by ``model eva
 
 **A fresh hold-out** is pinned to test instead: a record with ``"split": "test"`` (the only
 value allowed; ``fresh_holdout.jsonl`` sets it on every line) is never trained or tuned on,
-whatever its id hashes to. ``model evaluate --split test`` reports it in its own tables, after
-the hashed test split, because it was written after the rest had been tuned and so measures
-the classifier on messages nobody has looked at through it.
+whatever its id hashes to. ``model evaluate --split test`` reports each hold-out file in its
+own tables, after the hashed test split, because it was written after the rest had been
+tuned and so measures the classifier on messages nobody has looked at through it.
 
 **The test split is never used for tuning.** Training fits on train; the architecture, the
 training length (spaCy keeps the best dev checkpoint) and every fusion constant are chosen on
@@ -70,6 +71,7 @@ class Record:
     notes: str = ""
     source: str = ""  # file:line, for error messages
     pinned: str = ""  # "test" for a fresh hold-out record: its split whatever the id hashes to
+    language: str = "en"  # "cy" for a message written in Welsh (reported on its own too)
 
     @property
     def split(self) -> str:
@@ -128,6 +130,9 @@ def record_from_json(data: dict[str, Any], source: str = "") -> Record:
     pinned = text("split")
     if pinned not in ("", "test"):
         raise ValueError(f"split {pinned!r}: a record may only be pinned to 'test'")
+    language = text("language") or "en"
+    if language not in ("en", "cy"):
+        raise ValueError(f"language {language!r}: 'en' (the default) or 'cy'")
     return Record(
         id=str(data["id"]),
         label=Category(data["label"]),
@@ -141,6 +146,7 @@ def record_from_json(data: dict[str, Any], source: str = "") -> Record:
         notes=text("notes"),
         source=source,
         pinned=pinned,
+        language=language,
     )
 
 

@@ -11,8 +11,10 @@ Each record goes through exactly the production path (``corpus.record_message`` 
 For each: per-category precision / recall / F1, macro-F1 over the categories present in the
 split, the confusion matrix, PARO forwards (electoral process at a confidence at or above
 ``cases.review_below_confidence``: precision and recall) and how the review threshold splits
-the cases. On the test split, records pinned to test (the fresh hold-out, see ``corpus.py``)
-get their own tables after the hashed test split's. Then machine-mail recall on the sisimai
+the cases. On the test split, records pinned to test (the fresh hold-outs, see ``corpus.py``)
+get their own tables after the hashed test split's, one hold-out file at a time. A group that
+holds messages written in Welsh gets its Welsh messages' tables as well, so a Welsh office
+sees its own figures beside the overall ones. Then machine-mail recall on the sisimai
 bounces (every file must be automated).
 """
 
@@ -235,11 +237,15 @@ def run_evaluation(
     else:
         print(f"model {model.version} ({', '.join(c.value for c in model.labels)})", file=out)
     results: dict[str, Scores] = {}
-    for name, group in ((split, hashed), ("the fresh hold-out (pinned to test)", fresh)):
-        if group or name == split:
-            prefix = "" if name == split else "hold-out "
-            for title, scores in _evaluate_group(name, group, model, review_below, out).items():
-                results[prefix + title] = scores
+    for name, prefix, group in _groups(split, hashed, fresh):
+        welsh = [r for r in group if r.language == "cy"]
+        parts = [(name, prefix, group)]
+        if welsh and len(welsh) < len(group):
+            parts.append((f"{name}, Welsh messages only", f"{prefix}welsh ", welsh))
+        for title_of, key_prefix, records_of in parts:
+            scores_by_system = _evaluate_group(title_of, records_of, model, review_below, out)
+            for title, scores in scores_by_system.items():
+                results[key_prefix + title] = scores
     if sisimai is not None and not (sisimai / "bsd").is_dir():
         print(
             f"\nmachine mail: no sisimai corpus at {sisimai} "
@@ -256,6 +262,25 @@ def run_evaluation(
             file=out,
         )
     return results
+
+
+def _groups(
+    split: str, hashed: Sequence[Record], fresh: Sequence[Record]
+) -> list[tuple[str, str, list[Record]]]:
+    """The hashed split, then each hold-out file's records: (title, result key prefix, records).
+
+    The first hold-out keeps the title and key it always had; later files are named by file.
+    """
+    groups = [(split, "", list(hashed))]
+    by_file: dict[str, list[Record]] = {}
+    for record in fresh:
+        by_file.setdefault(record.source.split(":", 1)[0], []).append(record)
+    for i, (file, records) in enumerate(sorted(by_file.items())):
+        title = "the fresh hold-out (pinned to test)"
+        if i:
+            title = f"the fresh hold-out {file} (pinned to test)"
+        groups.append((title, "hold-out " if not i else f"hold-out {file} ", records))
+    return groups
 
 
 def _evaluate_group(

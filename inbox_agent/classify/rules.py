@@ -76,11 +76,14 @@ SHORT = {
 }
 
 
+# Quoted history and signatures never decide the category: the new text does (a reply's
+# subject is quoted too, ``text.classify_subject``). They are still read, so that a quoted
+# phrase can no longer borrow the weight of the sender's own words.
 ZONE_WEIGHT = {
     Zone.SUBJECT: 1.5,
     Zone.BODY: 1.0,
-    Zone.QUOTED: 0.5,
-    Zone.SIGNATURE: 0.75,
+    Zone.QUOTED: 0.0,
+    Zone.SIGNATURE: 0.0,
     Zone.DISCLAIMER: 0.0,
 }
 

@@ -7,11 +7,21 @@ original; its subject is the original's too). Lines are put in *zones* by ``body
 same zoning the rule classifier weighs its evidence by:
 
 * quoted: lines starting with ">", and everything from a reply header on ("On ... wrote:",
-  perhaps wrapped; "-----Original Message-----"; an Outlook "From:" / "Sent:" block);
-* signature: from a sign-off line ("-- ", "Kind regards", "Sent from my iPhone") on;
-* disclaimer: a paragraph with two or more boilerplate cues ("confidential", "in error").
+  perhaps wrapped; "-----Original Message-----"; an Outlook "From:" / "Sent:" block), in
+  English and in Welsh ("Ar ... ysgrifennodd:", "-----Neges Wreiddiol-----", "Oddi wrth:" /
+  "Anfonwyd:");
+* signature: from a sign-off line ("-- ", "Kind regards", "Cofion", "Yn gywir", "Sent from
+  my iPhone") on;
+* disclaimer: a paragraph with two or more boilerplate cues ("confidential", "in error",
+  "drwy gamgymeriad").
 
-Only body lines reach the model; the rules still read every zone, with zone weights.
+**The new text decides.** Only body lines reach the model, and the rules give quoted and
+signature lines no weight (``rules.ZONE_WEIGHT``). A reply's subject ("Re: FOI request",
+"Ateb: ...") is the earlier message's, so it is quoted context too: ``classify_subject``
+leaves it out, and a journalist's question under a quoted FOI response is read as the
+question. This zoning is the project's own rather than a reply parser's from PyPI:
+``mail-parser-reply`` (1.36) knows no Welsh headers, cuts an FOI request's "- item" list as
+a signature, and returns text fragments where the rules need a zone per line.
 """
 
 from __future__ import annotations
@@ -35,21 +45,44 @@ class Zone(StrEnum):
 SIGN_OFF = re.compile(
     r"(?i)^(--|many thanks|thanks( again| very much| in advance)?|thank you|(kind|best|warm)"
     r" regards|regards|best wishes|best|cheers|yours (sincerely|faithfully|truly)"
-    r"|sent from my .*)[\s,.!]*$"
+    r"|sent from my .*"
+    # Welsh: "Cofion (cynnes|gorau)", "Yn gywir", "Diolch (yn fawr)", "Anfonwyd o'm iPhone"
+    r"|cofion( cynnes| gorau| caredig)?|yn gywir|yn ddiffuant|gyda diolch|gan ddiolch"
+    r"|diolch( yn fawr( iawn)?| o galon| ymlaen llaw| eto)?|hwyl( fawr)?|pob hwyl"
+    r"|anfonwyd o'?m .*|anfonwyd o fy .*)[\s,.!]*$"
 )
-QUOTE_HEADER = re.compile(r"(?i)^(-{2,}\s*original message\s*-{2,}|_{10,}|on .{4,200} wrote:)$")
-FORWARD = re.compile(r"(?i)^-{2,}\s*forwarded message\s*-{2,}|^begin forwarded message")
+QUOTE_HEADER = re.compile(
+    r"(?i)^(-{2,}\s*(original message|neges wreiddiol)\s*-{2,}|_{10,}"
+    r"|on .{4,200} wrote:|ar .{4,200} ysgrifennodd:)$"
+)
+FORWARD = re.compile(
+    r"(?i)^-{2,}\s*(forwarded message|neges wedi'?i (h?anfon|blaen-?yrru) ymlaen)\s*-{2,}"
+    r"|^begin forwarded message"
+)
+# The earlier message's subject, as mail clients in English and Welsh mark a reply to it.
+REPLY_SUBJECT = re.compile(r"(?i)^\s*(re|ateb|ymateb|aw|sv|antw)\s*(\[\d+\])?\s*:")
 DISCLAIMER_CUES = re.compile(
     r"(?i)confidential|intended (solely |only )?(for|recipient)|addressee|in error"
     r"|notify the sender|delete (it|this)|monitored|virus|disclaimer|privileged"
     r"|views expressed|unauthori[sz]ed|print this"
+    r"|cyfrinachol|derbynnydd|drwy gamgymeriad|rhowch wybod i'?r anfonwr|dil[eë]u'?r"
+    r"|ymwadiad|firws|breintiedig|barn bersonol"
 )
+# Outlook's header block in English and Welsh: "From:" then "Sent:"/"Date:" within 3 lines.
+_FROM_LINE = re.compile(r"(?i)^(from|oddi wrth|gan)\s*:")
+_SENT_LINE = re.compile(r"(?i)\b(sent|date|anfonwyd|dyddiad)\s*:")
 
 
 def mail_text(mail: ParsedMail) -> str:
     """The model's text for a parsed message: the forwarded original's when there is one."""
+    return model_text(classify_subject(mail), mail.request_text)
+
+
+def classify_subject(mail: ParsedMail) -> str:
+    """The subject the classifiers read: the forwarded original's when staff forwarded one,
+    and nothing for a reply, whose subject is the earlier message's (quoted context)."""
     subject = mail.forwarded.subject if mail.forwarded is not None else mail.subject
-    return model_text(subject, mail.request_text)
+    return "" if REPLY_SUBJECT.match(subject) else subject
 
 
 def model_text(subject: str, body: str) -> str:
@@ -83,14 +116,15 @@ def body_zones(lines: list[str]) -> list[Zone]:
 
 
 def starts_quote(lines: list[str], i: int) -> bool:
-    """A reply header: "On ... wrote:" (perhaps wrapped) or an Outlook From:/Sent: block."""
+    """A reply header: "On ... wrote:" / "Ar ... ysgrifennodd:" (perhaps wrapped) or an
+    Outlook From:/Sent: (Oddi wrth:/Anfonwyd:) block."""
     line = lines[i].strip()
     if QUOTE_HEADER.match(line):
         return True
     following = " ".join(x.strip() for x in lines[i + 1 : i + 4])
-    if line.lower().startswith("on ") and i + 1 < len(lines):
+    if line.lower().startswith(("on ", "ar ")) and i + 1 < len(lines):
         return bool(QUOTE_HEADER.match(line + " " + lines[i + 1].strip()))
-    return line.lower().startswith("from:") and bool(re.search(r"(?i)\b(sent|date):", following))
+    return bool(_FROM_LINE.match(line)) and bool(_SENT_LINE.search(following))
 
 
 def mark_disclaimers(lines: list[str], zones: list[Zone]) -> list[Zone]:

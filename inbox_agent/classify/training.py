@@ -26,7 +26,7 @@ from thinc.api import Config
 from inbox_agent.classify import Category
 from inbox_agent.classify.corpus import Record, by_split, corpus_digest, record_mail
 from inbox_agent.classify.rules import rule_evidence
-from inbox_agent.classify.text import mail_text
+from inbox_agent.classify.text import classify_subject, mail_text
 from inbox_agent.classify.textcat import (
     MODEL_DIR,
     evidence_words,
@@ -56,8 +56,7 @@ class Example:
 
 def mail_example(mail: ParsedMail, label: Category, source: str) -> Example:
     """A parsed message as the classifier reads it: its text and the rules' evidence."""
-    subject = mail.forwarded.subject if mail.forwarded is not None else mail.subject
-    rules, rule_scores = rule_evidence(subject, mail.request_text)
+    rules, rule_scores = rule_evidence(classify_subject(mail), mail.request_text)
     return Example(mail_text(mail), label, source, evidence_words(rules.category, rule_scores))
 
 

@@ -158,6 +158,9 @@ class Case(Base):
     exemptions: Mapped[list[str]] = mapped_column(CleanJSON, default=list)
     responded_on: Mapped[dt.date | None] = mapped_column(Date)
     clock_started_on: Mapped[dt.date | None] = mapped_column(Date)
+    # the requester's language preference when the case opened (inbox_agent/language.py):
+    # "cy" Welsh, "en" English, "" not known (a Welsh office then answers bilingually)
+    language: Mapped[str] = mapped_column(CleanText, default="", server_default="")
     review_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     # the requester wrote again after the case was answered or closed, and nobody has read it
     new_reply_at: Mapped[dt.datetime | None] = mapped_column(index=True)

@@ -118,6 +118,11 @@ def follow_ups(session: Session, case: Case, old: str, new: str) -> list[str]:
             f"An acknowledgement worded for '{old}' went to the requester: check whether they "
             "need a corrected one."
         )
+    if old == Category.AUTOMATED.value and not notes:
+        notes.append(
+            "No acknowledgement went out: the words read as machine mail. Reply to the "
+            "requester if they should have one."
+        )
     forwarded = bool(_sent_rows(session, case, "paro_forward"))
     electoral = Category.ELECTORAL_PROCESS.value
     if forwarded and new != electoral:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import ssl
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from builders import base_config, real_office
 from servers import DovecotServer, SmtpSink, free_port
 
@@ -151,3 +153,33 @@ def test_starttls_to_the_tls_port_and_an_untrusted_certificate(
     )
     code, text = _check(trusted)
     assert code == 0, text
+
+
+def _smtp_settings(tmp_path: Path, dovecot: DovecotServer, port: int, security: str) -> Settings:
+    settings = _settings(tmp_path, dovecot, port)
+    assert settings.smtp is not None
+    smtp = settings.smtp.model_copy(update={"security": security})
+    return settings.model_copy(update={"smtp": smtp})
+
+
+def test_smtp_security_that_does_not_match_the_port_is_the_operators(
+    tmp_path: Path, dovecot: DovecotServer, ca: trustme.CA
+) -> None:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    smtps, plain = SmtpSink(implicit_tls=context), SmtpSink()
+    smtps.start()
+    plain.start()
+    try:
+        code, text = _check(_smtp_settings(tmp_path, dovecot, smtps.port, "starttls"))
+        assert code == 2, text
+        assert f"outgoing mail: FAILED: smtp.security: 127.0.0.1:{smtps.port} expects TLS" in text
+        code, text = _check(_smtp_settings(tmp_path, dovecot, plain.port, "ssl"))
+        assert code == 2, text
+        assert "smtp.security: 127.0.0.1" in text and "does not speak TLS" in text
+        code, text = _check(_smtp_settings(tmp_path, dovecot, plain.port, "starttls"))
+        assert code == 2 and "does not offer STARTTLS" in text
+        assert smtps.messages == plain.messages == []
+    finally:
+        smtps.stop()
+        plain.stop()

@@ -15,20 +15,28 @@ from pathlib import Path
 import pytest
 
 from inbox_agent.acknowledge import (
+    BILINGUAL_NOTE,
     SUBJECT_MAX,
     RenderedEmail,
     bundled_templates_dir,
+    check_protocol_templates,
+    join_cy,
     long_date,
+    long_date_cy,
     render_acknowledgement,
     render_paro_cover,
+    route_recipient,
 )
 from inbox_agent.classify import Category
 from inbox_agent.errors import ConfigError
+from inbox_agent.language import Language
+from inbox_agent.protocol import protocol_outcome
 from inbox_agent.settings import Settings, load_settings
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 CONFIGS = sorted(CONFIG_DIR.glob("*.toml"))
 DEMO = CONFIG_DIR / "example.toml"
+WELSH_OFFICE = CONFIG_DIR / "dyfed-powys.toml"
 ACKNOWLEDGED = [c for c in Category if c is not Category.AUTOMATED]
 
 
@@ -61,6 +69,7 @@ def render(
     requester_name: str = "Jo Bloggs",
     original_subject: str = "A question about the budget",
     needs_review: bool = False,
+    language: Language = Language.ENGLISH,
 ) -> RenderedEmail:
     return render_acknowledgement(
         settings,
@@ -71,6 +80,7 @@ def render(
         due_date=due_date,
         received_on=received_on or settings.election.nominations_close,
         needs_review=needs_review,
+        language=language,
     )
 
 
@@ -128,6 +138,129 @@ def test_reply_does_not_echo_the_message() -> None:
         assert "Secret plan 12345" not in email.text
 
 
+# --- Welsh: the Welsh Language Standards ------------------------------------------------
+
+WELSH_TEMPLATES = bundled_templates_dir() / "acknowledgement" / "cy"
+
+
+def test_every_acknowledgement_template_has_a_welsh_version() -> None:
+    """Every letter, partial and wording block, by the same relative name under cy/."""
+    root = bundled_templates_dir() / "acknowledgement"
+    english = {p.relative_to(root) for p in root.rglob("*.txt.j2") if "cy" not in p.parts}
+    assert len(english) > 30
+    assert {p.relative_to(WELSH_TEMPLATES) for p in WELSH_TEMPLATES.rglob("*.txt.j2")} == english
+
+
+@pytest.mark.parametrize("needs_review", [False, True])
+@pytest.mark.parametrize("category", ACKNOWLEDGED, ids=str)
+def test_a_welsh_office_answers_welsh_in_welsh(category: Category, needs_review: bool) -> None:
+    settings = load_settings(WELSH_OFFICE)
+    email = render(settings, category, language=Language.WELSH, needs_review=needs_review)
+    text = flat(email.text)
+    assert text.startswith("Annwyl Jo Bloggs,")
+    assert f"Cyfeirnod eich achos yw {reference_for(settings)}." in text
+    assert f"{settings.welsh.spoc_role} {settings.welsh.office_name}" in text
+    assert "Dear" not in text and "Kind regards" not in text and "Thank you" not in text
+    assert "{{" not in email.text and BILINGUAL_NOTE not in text
+    assert email.html is not None and '<html lang="cy">' in email.html
+    for line in email.text.splitlines():
+        assert len(line) <= 72 or " " not in line, line
+
+
+@pytest.mark.parametrize("category", ACKNOWLEDGED, ids=str)
+def test_unknown_preference_is_answered_bilingually_welsh_first(category: Category) -> None:
+    settings = load_settings(WELSH_OFFICE)
+    email = render(settings, category, language=Language.UNKNOWN)
+    text = flat(email.text)
+    assert text.startswith(BILINGUAL_NOTE)
+    welsh, english = text.index("Annwyl Jo Bloggs,"), text.index("Dear Jo Bloggs,")
+    assert welsh < english
+    assert text.count(reference_for(settings)) == 2
+    assert email.html is not None
+    assert email.html.index('<div lang="cy">') < email.html.index('<div lang="en-GB">')
+
+
+def test_english_mail_to_a_welsh_office_is_answered_in_english() -> None:
+    settings = load_settings(WELSH_OFFICE)
+    text = flat(render(settings, Category.FOI_REQUEST, language=Language.ENGLISH).text)
+    assert text.startswith("Dear Jo Bloggs,") and "Annwyl" not in text
+
+
+@pytest.mark.parametrize("language", [Language.WELSH, Language.UNKNOWN])
+def test_an_office_outside_wales_answers_in_english(language: Language) -> None:
+    text = flat(render(load_settings(DEMO), Category.FOI_REQUEST, language=language).text)
+    assert text.startswith("Dear Jo Bloggs,") and "Annwyl" not in text
+
+
+def test_welsh_acknowledgements_use_welsh_dates() -> None:
+    settings = load_settings(WELSH_OFFICE)
+    due = dt.date(2028, 5, 2)
+    foi = flat(render(settings, Category.FOI_REQUEST, language=Language.WELSH, due_date=due).text)
+    assert "o dan Ddeddf Rhyddid Gwybodaeth 2000" in foi
+    assert "erbyn dydd Mawrth 2 Mai 2028" in foi
+    assert "a ddaeth i law ar ddydd Mercher 5 Ebrill 2028" in foi  # "ar" mutates "dydd"
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_every_protocol_wording_block_renders_in_welsh(path: Path) -> None:
+    """Each office's own rules, with its blocks and routes, as a Welsh office would send them."""
+    settings = load_settings(path)
+    titles = {key: f"teitl Cymraeg {key}" for key in settings.protocol.recipients}
+    welsh = settings.welsh.model_copy(
+        update={
+            "standards": True,
+            "office_name": "Swyddfa",
+            "spoc_role": "Prif",
+            "recipients": titles,
+        }
+    )
+    settings = settings.model_copy(update={"welsh": welsh})
+    check_protocol_templates(settings)
+    for rule in settings.protocol.rules:
+        outcome = protocol_outcome(settings.protocol, rule.categories[0], rule.phases[0])
+        forwarded = tuple(route_recipient(settings, key) for key in outcome.routes)
+        email = render_acknowledgement(
+            settings,
+            category=rule.categories[0],
+            reference="TST-2027-0001",
+            requester_name="Jo",
+            original_subject="Cwestiwn",
+            due_date=dt.date(2027, 4, 29),
+            received_on=dt.date(2027, 4, 1),
+            needs_review=False,
+            outcome=outcome,
+            forwarded_to=forwarded,
+            language=Language.WELSH,
+        )
+        text = flat(email.text)
+        assert "{{" not in text and "Dear" not in text
+        for key in (k for k in outcome.routes if k != "paro"):
+            if rule.categories[0] is not Category.ELECTORAL_PROCESS:
+                assert titles[key] in text, (rule.cite, key)
+
+
+def test_welsh_joins_names_with_a_ar_and_ac() -> None:
+    assert join_cy(["y Prif Weithredwr", "y Prif Gwnstabl"]) == (
+        "y Prif Weithredwr a'r Prif Gwnstabl"
+    )
+    assert join_cy(["dîm cyfathrebu'r swyddfa", "Swyddog Diogelu Data"]) == (
+        "dîm cyfathrebu'r swyddfa a Swyddog Diogelu Data"
+    )
+    assert join_cy(["y Prif Weithredwr", "uned yr heddlu"]) == "y Prif Weithredwr ac uned yr heddlu"
+
+
+def test_bilingual_subject_without_one_of_their_own() -> None:
+    settings = load_settings(WELSH_OFFICE)
+    email = render(settings, Category.FOI_REQUEST, language=Language.UNKNOWN, original_subject="")
+    assert email.subject == f"[{reference_for(settings)}] Ymholiad etholiad / Election enquiry"
+
+
+def test_long_date_in_welsh() -> None:
+    assert long_date_cy(dt.date(2027, 4, 29)) == "dydd Iau 29 Ebrill 2027"
+    assert long_date_cy(dt.date(2028, 1, 2)) == "dydd Sul 2 Ionawr 2028"
+    assert long_date_cy(dt.date(2028, 1, 2), soft=True) == "ddydd Sul 2 Ionawr 2028"
+
+
 # --- what each category says ------------------------------------------------------------
 
 
@@ -174,6 +307,9 @@ def test_meeting_wording_follows_the_election_phase(path: Path) -> None:
     poll = render(settings, Category.MEETING_REQUEST, received_on=settings.election.poll_date)
     later = settings.election.poll_date + dt.timedelta(1)
     after_poll = render(settings, Category.MEETING_REQUEST, received_on=later).text
+    if path.stem == "dyfed-powys":  # an example office without a [protocol]: no phases
+        assert before == after == poll.text == after_poll
+        return
     # Norfolk 19 and Cambridgeshire 13-15 draw no line at the close of nominations
     if path.stem not in ("norfolk", "cambridgeshire-peterborough"):
         assert before != after

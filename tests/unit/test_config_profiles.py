@@ -299,6 +299,18 @@ BROKEN = {
         'password_env = "TESTSHIRE_IMAP_PASSWORD"\npassword_file = "imap-password"\n',
         ["imap", "password_env", "password_file"],
     ),
+    "welsh-office-without-its-welsh-name": (
+        "[paro]\n",
+        '[welsh]\nstandards = true\nspoc_role = "Prif Weithredwr"\n\n[paro]\n',
+        ["welsh", "welsh.office_name", "required when welsh.standards = true"],
+    ),
+    "welsh-office-without-a-recipients-welsh-title": (
+        "[paro]\n",
+        '[welsh]\nstandards = true\noffice_name = "Swyddfa"\nspoc_role = "Prif Weithredwr"\n\n'
+        '[protocol.recipients.dpo]\ntitle = "the DPO"\nemail = "dpo@testshire.example.org"\n\n'
+        "[paro]\n",
+        ["welsh.recipients.dpo", "give its Welsh title"],
+    ),
 }
 
 

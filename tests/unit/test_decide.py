@@ -21,9 +21,12 @@ def facts(
     thread: str | None = None,
     requester: bool = True,
     received: dt.date = THURSDAY,
+    machine_headers: bool = False,
 ) -> Facts:
     return Facts(
-        classification=Classification(category, confidence, ("test",), "t"),
+        classification=Classification(
+            category, confidence, ("test",), "t", machine_headers=machine_headers
+        ),
         received_on=received,
         thread_case=thread,
         has_requester=requester,
@@ -54,14 +57,34 @@ def test_confident_human_mail_opens_a_case(
 
 
 def test_machine_mail_is_logged_never_acknowledged() -> None:
-    d = decide(facts(Category.AUTOMATED, 1.0), CAL)
+    d = decide(facts(Category.AUTOMATED, 1.0, machine_headers=True), CAL)
     assert d.action is Action.LOG_MACHINE
     assert not d.acknowledge and not d.forward_paro and d.due_date is None
 
 
 def test_machine_mail_in_a_thread_is_still_machine_mail() -> None:
-    d = decide(facts(Category.AUTOMATED, 1.0, thread="TST-2027-0001"), CAL)
+    d = decide(facts(Category.AUTOMATED, 1.0, thread="TST-2027-0001", machine_headers=True), CAL)
     assert d.action is Action.LOG_MACHINE
+
+
+@pytest.mark.parametrize("confidence", [0.45, 0.99])
+def test_machine_text_without_machine_headers_opens_a_review_case(confidence: float) -> None:
+    """The words alone may be a person's: a case for staff, never an acknowledgement."""
+    d = decide(facts(Category.AUTOMATED, confidence), CAL)
+    assert d.action is Action.OPEN_CASE
+    assert (d.category, d.acknowledge, d.forward_paro, d.needs_review, d.due_date) == (
+        Category.AUTOMATED,
+        False,
+        False,
+        True,
+        None,
+    )
+    assert "only the text model" in d.reasons[0]
+
+
+def test_machine_text_in_a_thread_joins_its_case() -> None:
+    d = decide(facts(Category.AUTOMATED, 0.9, thread="TST-2027-0002"), CAL)
+    assert d.action is Action.JOIN_CASE and not d.acknowledge
 
 
 def test_reply_joins_its_case_without_a_new_acknowledgement() -> None:

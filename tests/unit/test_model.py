@@ -32,7 +32,7 @@ from inbox_agent.classify.corpus import (
 from inbox_agent.classify.corrections import correction_examples, record_correction
 from inbox_agent.classify.evaluation import SISIMAI
 from inbox_agent.classify.fusion import fuse
-from inbox_agent.classify.text import mail_text, model_text, own_words
+from inbox_agent.classify.text import classify_subject, mail_text, model_text, own_words
 from inbox_agent.classify.textcat import MODEL_DIR, TextModel, load_model, shipped_model
 from inbox_agent.classify.training import Example, train_textcat
 from inbox_agent.cli import main
@@ -208,7 +208,8 @@ def test_a_fresh_hold_out_record_is_pinned_to_test() -> None:
     with pytest.raises(ValueError, match="only be pinned to 'test'"):
         record_from_json(_row("h-x", "foi_request", "s", "b", split="train"))
     fresh = [r for r in load_corpus() if r.pinned]
-    assert fresh and all(r.source.startswith("fresh_holdout.jsonl") for r in fresh)
+    assert fresh and all(r.source.startswith("fresh_holdout") for r in fresh)
+    assert {r.language for r in fresh} == {"en", "cy"}
 
 
 def test_the_split_is_a_stable_function_of_the_id() -> None:
@@ -297,6 +298,25 @@ def test_quoted_history_signatures_and_disclaimers_are_dropped() -> None:
     )
     assert own_words(body) == "Thanks - and can the PARO confirm the count venue?"
     assert model_text("  Re:  count ", body).startswith("Re: count\n\nThanks")
+
+
+@pytest.mark.parametrize("subject", ["Re: FOI request", "RE: FOI request", "Ateb: Cais RhG"])
+def test_a_reply_subject_is_quoted_context_and_is_not_read(subject: str) -> None:
+    """The earlier message's subject does not decide a reply: its new text does."""
+    mail = parse_message(message("Jo <jo@example.org>", subject, "Can you comment?"))
+    assert mail_text(mail) == "Can you comment?"
+    assert classify_subject(mail) == ""
+
+
+def test_welsh_reply_headers_and_sign_offs_are_zoned() -> None:
+    body = (
+        "Diolch am y ffigurau. Pryd fydd y cyfrif?\n\nCofion,\nElen\n\n"
+        "Ar Iau, 2 Ebr 2026 am 11:30, Un Pwynt Cyswllt <spoc@opcc.example.org> ysgrifennodd:\n"
+        "Dyma'r ffigurau a gais o dan Ddeddf Rhyddid Gwybodaeth.\n"
+    )
+    assert own_words(body) == "Diolch am y ffigurau. Pryd fydd y cyfrif?"
+    outlook = "Iawn.\n\n-----Neges Wreiddiol-----\nOddi wrth: X\nAnfonwyd: 1 Ebrill\nPwnc: Y\nZ\n"
+    assert own_words(outlook) == "Iawn."
 
 
 # --- training, evaluation, corrections ----------------------------------------------------------

@@ -933,11 +933,51 @@ def test_background_mention_alone_is_unsure() -> None:
     assert "in passing" in result.reasons[-1]
 
 
-def test_quoted_thread_counts_less_than_new_text() -> None:
+def test_quoted_thread_never_decides_the_category() -> None:
     quoted = "\n\nOn 2 Apr 2024, at 10:00, OPCC Election wrote:\n> When do nominations close?"
     result = classify_text("Re: query", "Could you also send the precept for this year?" + quoted)
     assert result.category is INFO
-    assert any("[quoted]" in reason for reason in result.reasons)
+    assert not any("[quoted]" in reason for reason in result.reasons)
+
+
+@pytest.mark.parametrize(
+    ("new_text", "quoted", "expected"),
+    [
+        (  # a journalist's question under our FOI response: the question decides
+            "For our story on Friday, can the office comment on the fall in officer numbers?",
+            "On 9 Apr 2026, at 12:40, FOI Team <foi@opcc.example.org> wrote:\n"
+            "> In response to your request under the Freedom of Information Act 2000 we hold\n"
+            "> the following figures.",
+            Category.MEDIA_ENQUIRY,
+        ),
+        (  # Welsh: "Ar ... ysgrifennodd:" quotes a subject access answer under an FOI request
+            "Hoffwn wneud cais o dan Ddeddf Rhyddid Gwybodaeth 2000 am gyllideb y swyddfa.",
+            "Ar 3 Ebr 2026 am 10:00, Tîm Diogelu Data <dd@opcc.example.org> ysgrifennodd:\n"
+            "Dyma gopi o'r data personol sydd gennym amdanoch, fel y gofynnoch.",
+            Category.FOI_REQUEST,
+        ),
+        (  # an Outlook block in Welsh, not ">"-quoted
+            "Can I visit the custody suite before polling day?",
+            "-----Neges Wreiddiol-----\nOddi wrth: Etholiad\nAnfonwyd: 2 Ebrill 2026\n"
+            "Pwnc: FOI\nUnder the Freedom of Information Act, here is the data you asked for.",
+            Category.MEETING_REQUEST,
+        ),
+    ],
+)
+def test_quoted_history_in_either_language_never_decides(
+    new_text: str, quoted: str, expected: Category
+) -> None:
+    result = classify_text("", f"{new_text}\n\n{quoted}")
+    assert result.category is expected, result.reasons
+
+
+def test_a_signature_disclaimer_citing_the_foi_act_decides_nothing() -> None:
+    body = (
+        "How many PCSOs work in Llanelli at the moment?\n\nCofion,\nEmlyn\n"
+        "Gellir datgelu'r e-bost hwn o dan Ddeddf Rhyddid Gwybodaeth 2000.\n"
+    )
+    result = classify_text("PCSOs", body)
+    assert result.category is INFO, result.reasons
 
 
 def test_typos_are_one_letter_slips() -> None:
