@@ -21,7 +21,9 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import docx
 from docx.oxml import parse_xml
@@ -43,6 +45,7 @@ from inbox_agent.statistics import quarterly_figures, statistics_records  # noqa
 from inbox_agent.statutory import record_clock_event, record_outcome  # noqa: E402
 from inbox_agent.web.casework import assign_officer  # noqa: E402
 
+T = TypeVar("T")
 TZ = "Europe/London"
 NOW = dt.datetime(2026, 11, 16, 9, 0, tzinfo=dt.UTC)
 
@@ -94,7 +97,7 @@ def _docx() -> bytes:
     return out.getvalue()
 
 
-def _timed(fn):  # type: ignore[no-untyped-def]
+def _timed(fn: Callable[[], T]) -> tuple[T, float]:
     t = time.perf_counter()
     result = fn()
     return result, round(time.perf_counter() - t, 3)
