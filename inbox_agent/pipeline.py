@@ -43,8 +43,8 @@ from inbox_agent.language import detect_language, preference
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.logs import SINGLE_MAILBOX
 from inbox_agent.oauth import token_provider
+from inbox_agent.ops.preflight import check_templates
 from inbox_agent.parse import ParsedMail, parse_message
-from inbox_agent.preflight import check_templates
 from inbox_agent.register.db import Register
 from inbox_agent.register.locks import mailbox_lease
 from inbox_agent.register.models import Disposition, MailboxState, StoredMessage

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from inbox_agent.classify import Category
 from inbox_agent.deadlines import UkCalendar
-from inbox_agent.health import OPEN_STATUSES, overdue_condition
+from inbox_agent.ops.health import OPEN_STATUSES, overdue_condition
 from inbox_agent.register.models import Case, CaseStatus, StoredMessage
 
 PAGE_SIZE = 50

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import HUMAN, INBOX, MACHINE, PARO, imap_settings, message, smtp_config
 from servers import DovecotServer, ReceivedMessage, SmtpSink, free_port
 from sqlalchemy import func, select
+from support.builders import HUMAN, INBOX, MACHINE, PARO, imap_settings, message, smtp_config
 
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register

@@ -14,9 +14,9 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from builders import HUMAN, imap_settings, message, smtp_config
 from servers import DovecotServer, SmtpSink
 from sqlalchemy import select
+from support.builders import HUMAN, imap_settings, message, smtp_config
 
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import HUMAN, MACHINE, imap_settings, message, smtp_config
 from servers import LOCALHOST, DovecotServer, PostgresServer, SmtpSink, free_port
 from sqlalchemy import func
 from sqlalchemy import select as sql_select
+from support.builders import HUMAN, MACHINE, imap_settings, message, smtp_config
 
 from inbox_agent.errors import MailboxUnavailable, RegisterUnavailable, TransientError
 from inbox_agent.fetch import ImapFetcher

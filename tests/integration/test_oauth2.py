@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import HUMAN, INBOX, base_config, message, real_office
 from servers import DovecotServer, SmtpSink
+from support.builders import HUMAN, INBOX, base_config, message, real_office
 
-from inbox_agent.commands import check_config
+from inbox_agent.cli.commands import check_config
 from inbox_agent.errors import ConfigError
 from inbox_agent.fetch import ImapFetcher, imap_session
 from inbox_agent.oauth import HttpTokenProvider, build_token_provider

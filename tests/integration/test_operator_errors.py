@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import HUMAN, dovecot_profile, message, write_profile
 from servers import DovecotServer, SmtpSink
 from sqlalchemy import select
+from support.builders import HUMAN, dovecot_profile, message, write_profile
 
 from inbox_agent.cli import main
 from inbox_agent.errors import ConfigError

@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from builders import imap_settings, maildir_settings
+from support.builders import imap_settings, maildir_settings
 
 from inbox_agent.errors import MailboxUnavailable
 from inbox_agent.idle import STABLE_SECONDS, Backoff, IdleWatcher, has_new_mail, says_bye

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import base_config
 from pydantic import SecretStr
+from support.builders import base_config
 
 from inbox_agent.errors import ConfigError, TokenUnavailable
 from inbox_agent.oauth import MsalTokenProvider, build_token_provider, xoauth2_string

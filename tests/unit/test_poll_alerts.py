@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from builders import base_config
 from sqlalchemy import select
+from support.builders import base_config
 
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register

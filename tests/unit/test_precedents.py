@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from transparency_office import MONDAY, A, B, C, Office, opened_office
+from support.transparency_office import MONDAY, A, B, C, Office, opened_office
 
-from inbox_agent import precedents
-from inbox_agent.precedents import RegisterIndex, answer_body, request_text
-from inbox_agent.publish import approve_publication
+from inbox_agent.transparency import precedents
+from inbox_agent.transparency.precedents import RegisterIndex, answer_body, request_text
+from inbox_agent.transparency.publish import approve_publication
 
 TEXTS = [
     request_text("Overtime", "Please send the overtime spend of the force for 2025/26."),

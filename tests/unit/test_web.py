@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import message
 from openpyxl import load_workbook
 from sqlalchemy import select
+from support.builders import message
 
 from inbox_agent.cli import main
 from inbox_agent.deadlines import UkCalendar
@@ -63,7 +63,7 @@ def register(tmp_path: Path) -> Register:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    from builders import base_config
+    from support.builders import base_config
 
     data = base_config(f"sqlite:///{tmp_path / 'r.sqlite3'}")
     data["maildir"] = {"path": str(tmp_path / "mail")}

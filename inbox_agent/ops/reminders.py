@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session, selectinload
 from inbox_agent.acknowledge import RenderedEmail, one_line, render_template, template_environment
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.logs import redact
+from inbox_agent.ops.outbox_job import OutboxJob
 from inbox_agent.outbox import queue_email
-from inbox_agent.outbox_job import OutboxJob
 from inbox_agent.register.locks import serialize
 from inbox_agent.register.models import AuditEvent, Case, CaseStatus, ReminderSent, WebUser
 from inbox_agent.settings import Settings

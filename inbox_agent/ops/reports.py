@@ -27,13 +27,13 @@ from inbox_agent.acknowledge import (
 )
 from inbox_agent.classify import Category
 from inbox_agent.deadlines import UkCalendar
+from inbox_agent.ops.outbox_job import OutboxJob
 from inbox_agent.outbox import queue_email
-from inbox_agent.outbox_job import OutboxJob
-from inbox_agent.parity import ParityAlert, build_parity
-from inbox_agent.publish import PUBLISH, local_date
 from inbox_agent.register.locks import serialize
 from inbox_agent.register.models import AuditEvent, Case, CaseStatus, OutboxMessage, Publication
 from inbox_agent.settings import Settings
+from inbox_agent.transparency.parity import ParityAlert, build_parity
+from inbox_agent.transparency.publish import PUBLISH, local_date
 
 log = logging.getLogger(__name__)
 REPORT = "report"

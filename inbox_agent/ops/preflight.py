@@ -141,8 +141,8 @@ def render_every_template(settings: Settings) -> tuple[int, list[str]]:
     own, so an office's override in ``policy.template_dir`` is tried exactly as it will be
     used.
     """
-    from inbox_agent.publish import render_disclosure_log
-    from inbox_agent.reports import WeeklySummary, render_weekly_summary
+    from inbox_agent.ops.reports import WeeklySummary, render_weekly_summary
+    from inbox_agent.transparency.publish import render_disclosure_log
 
     moment = dt.datetime.combine(settings.election.poll_date, dt.time(9, 30), dt.UTC)
     return _render_all(
@@ -183,9 +183,9 @@ def _pass_renders(settings: Settings) -> list[Render]:
     """What a pass can send: every acknowledgement (each category, phase and protocol
     topic), the PARO and forward covers, the poll and operator alerts."""
     from inbox_agent.acknowledge import render_acknowledgement, render_paro_cover
-    from inbox_agent.alerts import failure_alert, operator_alert, recovery_alert
     from inbox_agent.deadlines import UkCalendar
     from inbox_agent.decide import due_date_for
+    from inbox_agent.ops.alerts import failure_alert, operator_alert, recovery_alert
 
     calendar = UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
     reference = _reference(settings)

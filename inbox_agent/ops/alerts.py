@@ -37,7 +37,7 @@ from inbox_agent.acknowledge import (
 from inbox_agent.cases import audit
 from inbox_agent.clock import Clock
 from inbox_agent.errors import ConfigError, InboxAgentError
-from inbox_agent.health import POLL_ALERT
+from inbox_agent.ops.health import POLL_ALERT
 from inbox_agent.outbox import queue_email
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import AlertState, OutboxMessage

@@ -37,14 +37,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox_agent.acknowledge import render_template, template_environment
-from inbox_agent.anonymise import (
-    Anonymiser,
-    Lexicon,
-    Redaction,
-    apply_redactions,
-    names_from_email,
-    sender_names,
-)
 from inbox_agent.classify.text import own_words
 from inbox_agent.errors import OperatorError, SenderError
 from inbox_agent.parse import parse_message
@@ -56,6 +48,14 @@ from inbox_agent.register.models import (
     WebUser,
 )
 from inbox_agent.settings import Settings
+from inbox_agent.transparency.anonymise import (
+    Anonymiser,
+    Lexicon,
+    Redaction,
+    apply_redactions,
+    names_from_email,
+    sender_names,
+)
 
 PUBLISH = "publish"
 WITHHOLD = "withhold"
