@@ -47,13 +47,17 @@ from inbox_agent.ops.preflight import check_templates
 from inbox_agent.parse import ParsedMail, parse_message
 from inbox_agent.register.db import Register
 from inbox_agent.register.locks import mailbox_lease
-from inbox_agent.register.models import Disposition, MailboxState, StoredMessage
+from inbox_agent.register.models import (
+    SEARCH_TEXT_MAX,
+    Disposition,
+    MailboxState,
+    StoredMessage,
+)
 from inbox_agent.send import DrainReport, Sender
 from inbox_agent.settings import Settings
 from inbox_agent.topics import detect_topics
 
 log = logging.getLogger(__name__)
-SEARCH_TEXT_MAX = 200_000  # the words kept for the queue's search (the raw bytes keep all)
 
 
 @dataclass

@@ -68,6 +68,9 @@ def _strip_nul(value: Any) -> Any:
     return value
 
 
+SEARCH_TEXT_MAX = 200_000  # characters of a message's words kept for the queue's search
+
+
 class CleanText(TypeDecorator[str]):
     """Text that any backend accepts, whatever a sender put in it."""
 
@@ -197,7 +200,8 @@ class StoredMessage(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("stored_messages.id"))
     # set by ``inbox-agent retention --apply`` when ``raw`` is emptied; hashes stay for dedup
     raw_deleted_at: Mapped[dt.datetime | None]
-    # the plain text, lower-cased, for the queue's search (emptied with ``raw`` by retention)
+    # the plain text, lower-cased, for the queue's search (emptied with ``raw`` by retention);
+    # at most SEARCH_TEXT_MAX characters (the raw bytes keep everything)
     search_text: Mapped[str | None] = mapped_column(CleanText)
 
     case: Mapped[Case | None] = relationship(back_populates="messages")

@@ -5,6 +5,9 @@ Revises: 0006
 Create Date: 2026-12-03 13:30:00.000000
 
 Chained after 0006 (statutory casework), which reached main first.
+
+Messages stored before this revision get their search text here (parsed from the raw bytes,
+in batches), so the queue's search finds words in every message of an upgraded register too.
 """
 
 from __future__ import annotations
@@ -72,6 +75,44 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("email", _text(), nullable=False, server_default=""))
     with op.batch_alter_table("stored_messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("search_text", _text(), nullable=True))
+    _fill_search_text()
+
+
+BATCH = 200
+
+
+def _fill_search_text() -> None:
+    """The plain text of every stored message that still has its bytes, lower-cased."""
+    from inbox_agent.errors import InboxAgentError
+    from inbox_agent.parse import parse_message
+    from inbox_agent.register.models import SEARCH_TEXT_MAX
+
+    conn = op.get_bind()
+    messages = sa.table(
+        "stored_messages",
+        sa.column("id", sa.Integer()),
+        sa.column("raw", sa.LargeBinary()),
+        sa.column("search_text", _text()),
+    )
+    last = 0
+    while True:
+        rows = conn.execute(
+            sa.select(messages.c.id, messages.c.raw)
+            .where(messages.c.id > last, messages.c.search_text.is_(None))
+            .order_by(messages.c.id)
+            .limit(BATCH)
+        ).all()
+        if not rows:
+            return
+        for message_id, raw in rows:
+            last = message_id
+            try:
+                words = parse_message(bytes(raw)).text.lower()[:SEARCH_TEXT_MAX] if raw else ""
+            except (InboxAgentError, RecursionError, ValueError):
+                words = ""  # unreadable mail stays findable by its case's columns
+            conn.execute(
+                sa.update(messages).where(messages.c.id == message_id).values(search_text=words)
+            )
 
 
 def downgrade() -> None:
