@@ -133,7 +133,7 @@ def classify_one(settings: Settings, path: Path, today: dt.date) -> dict[str, An
     except SenderError as exc:
         return {"file": str(path), "category": None, "error": str(exc), "quarantine": True}
     result = classify_message(mail, settings.own_addresses)
-    calendar = UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
+    calendar = UkCalendar.from_settings(settings.calendar)
     facts = Facts(
         result,
         today,
@@ -398,7 +398,7 @@ def _correct_category(settings: Settings, args: argparse.Namespace, out: IO[str]
     from inbox_agent.classify.training.corrections import record_correction
     from inbox_agent.decide import due_date_for
 
-    calendar = UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
+    calendar = UkCalendar.from_settings(settings.calendar)
     reg = Register(settings.database.url)
     try:
         with reg.transaction() as session:

@@ -530,13 +530,13 @@ def create_app(
     )
     # a slash redirect would be built from the request's Host header: never echo it back
     app.router.redirect_slashes = False
-    zone = ZoneInfo(settings.office.timezone)
+    zone = settings.office.zone
     app.state.web = WebContext(
         settings=settings,
         register=register,
         clock=clock,
         env=_environment(zone),
-        calendar=UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days),
+        calendar=UkCalendar.from_settings(settings.calendar),
         zone=zone,
         gate=signin.HashGate(cfg.login_concurrency),
         devices=signin.DeviceCookies(secret_key, secure=secure),
