@@ -53,7 +53,7 @@ from inbox_agent.web.accounts import StaffUser, authenticate, load_user, user_by
 from inbox_agent.web.security import (
     CSRF_FIELD,
     DEFAULT_HEADERS,
-    BodyLimitMiddleware,
+    RequestLimitMiddleware,
     SecurityHeadersMiddleware,
     csrf_token,
     csrf_valid,
@@ -516,7 +516,11 @@ def create_app(
         routes=_routes(),
         middleware=[
             Middleware(SecurityHeadersMiddleware),
-            Middleware(BodyLimitMiddleware, max_bytes=cfg.max_request_bytes),
+            Middleware(
+                RequestLimitMiddleware,
+                max_bytes=cfg.max_request_bytes,
+                max_header_bytes=cfg.max_header_bytes,
+            ),
             Middleware(
                 SessionMiddleware,
                 secret_key=secret_key,

@@ -367,13 +367,19 @@ def test_accounts_refuse_bad_input(
         accounts.add_user(s, username, password, role=role, display_name="", actor="t", now=NOW)
 
 
-def test_users_command_reads_the_password_from_stdin_never_argv(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _demo_config(tmp_path: Path) -> Path:
+    """The example profile and the demo mailbox, copied; its register lands in demo/."""
     shutil.copytree(ROOT / "demo" / "maildir", tmp_path / "demo" / "maildir")
     (tmp_path / "config").mkdir()
     config = tmp_path / "config" / "example.toml"
     shutil.copy(ROOT / "config" / "example.toml", config)
+    return config
+
+
+def test_users_command_reads_the_password_from_stdin_never_argv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _demo_config(tmp_path)
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     argv = ["--config", str(config), "users", "add", "sam", "--role", "admin", "--name", "Sam"]
     assert main(argv) == 0
@@ -385,6 +391,30 @@ def test_users_command_reads_the_password_from_stdin_never_argv(
     out, err = capsys.readouterr()
     assert "sam: added (admin)" in out and "at least 12 characters" in err
     assert "sam                      admin   disabled" in out
+
+
+def test_users_lockouts_and_unlock_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _demo_config(tmp_path)
+    assert main(["--config", str(config), "users", "lockouts"]) == 0
+    assert "no sign-in lockouts" in capsys.readouterr().out
+    register = Register(f"sqlite:///{tmp_path / 'demo' / 'register.sqlite3'}")
+    try:
+        now = dt.datetime.now(dt.UTC)
+        with register.transaction() as s:
+            keys = signin.attempt_keys("sam", "192.0.2.7", None)
+            for _ in range(6):
+                signin.count_attempt(s, keys, now)
+    finally:
+        register.dispose()
+    assert main(["--config", str(config), "users", "lockouts"]) == 0
+    out = capsys.readouterr().out
+    assert "pair     account sam" in out and "source 192.0.2.7" in out
+    assert main(["--config", str(config), "users", "unlock", "sam"]) == 0
+    assert "sam: 2 sign-in counter(s) cleared" in capsys.readouterr().out
+    assert main(["--config", str(config), "users", "lockouts"]) == 0
+    assert "no sign-in lockouts" in capsys.readouterr().out
 
 
 def test_read_password_asks_twice_on_a_terminal() -> None:
