@@ -338,7 +338,7 @@ def _sign_in(
         )
         if user is None:
             return SignIn(None)
-        signin.forget_failures(session, keys)
+        signin.forget_failures(session, keys, now)
         token = sessions.start_session(session, user.id, client, now, resume)
     return SignIn(user, token)
 

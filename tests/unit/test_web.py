@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 from support.builders import message
 
 from inbox_agent.cli import main
@@ -30,6 +30,7 @@ from inbox_agent.register.models import (
     Case,
     CaseStatus,
     LabelCorrection,
+    LoginThrottle,
     OutboxMessage,
     OutboxStatus,
     StoredMessage,
@@ -222,10 +223,19 @@ def test_login_throttle_counts_per_account_and_source_before_hashing(register: R
     spraying = [attempt(f"user{n}", "10.0.0.7", NOW) for n in range(31)]
     assert spraying == [True] * 30 + [False], "per source, any account"
     with register.transaction() as s:
+        rows = s.scalar(select(func.count()).select_from(LoginThrottle))
+    assert not any(attempt(f"more{n}", "10.0.0.7", NOW) for n in range(20))
+    with register.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(LoginThrottle)) == rows, "no growth"
+    with register.transaction() as s:
         found = {(lock.kind, lock.username, lock.client) for lock in signin.lockouts(s, NOW)}
         assert found == {("source", "", "10.0.0.7")}
         assert signin.clear_lockouts(s, key="source:10.0.0.7") == 1
     assert attempt("new", "10.0.0.7", NOW)
+    later = NOW + dt.timedelta(hours=2)
+    with register.transaction() as s:  # a success sweeps out counters long past their window
+        signin.forget_failures(s, signin.attempt_keys("ann", "10.0.0.9", None), later)
+        assert s.scalar(select(func.count()).select_from(LoginThrottle)) == 0
 
 
 def test_device_cookies_are_signed_and_per_account() -> None:
