@@ -34,9 +34,10 @@ from inbox_agent.cases import (
 from inbox_agent.classify.classifier import classify_message
 from inbox_agent.classify.text import mail_text
 from inbox_agent.clock import Clock, utc_now
-from inbox_agent.deadlines import UkCalendar, election_phase, received_local_date
-from inbox_agent.decide import Action, Facts, decide
+from inbox_agent.deadlines import UkCalendar, received_local_date
+from inbox_agent.decide import Action, decide
 from inbox_agent.errors import OperatorError, SenderError, TransientError
+from inbox_agent.facts import gather_facts
 from inbox_agent.fetch import FetchReport, ImapFetcher, imap_credentials
 from inbox_agent.follow_up import note_follow_up
 from inbox_agent.language import detect_language, preference
@@ -49,7 +50,6 @@ from inbox_agent.register.locks import mailbox_lease
 from inbox_agent.register.models import Disposition, MailboxState, StoredMessage
 from inbox_agent.send import DrainReport, Sender
 from inbox_agent.settings import Settings
-from inbox_agent.topics import detect_topics
 
 log = logging.getLogger(__name__)
 SEARCH_TEXT_MAX = 200_000  # the words kept for the queue's search (the raw bytes keep all)
@@ -239,25 +239,15 @@ class Pipeline:
         thread = finder(session, mail, prefix)
         received_on = received_local_date(message.received_at, self.settings.office.timezone)
         requester = mail.requester.email if mail.requester else ""
-        actions = self.settings.actions
-        facts = Facts(
-            classification=classification,
-            received_on=received_on,
+        facts = gather_facts(
+            self.settings,
+            mail,
+            classification,
+            received_on,
             thread_case=thread.reference if thread else None,
-            has_requester=bool(requester),
-            review_below=self.settings.cases.review_below_confidence,
-            target_working_days=self.settings.cases.target_working_days,
             delivered_at=message.received_at,
             acknowledge_since=self.acknowledge_since,
             recent_acknowledgements=recent_acknowledgements(session, requester, now),
-            max_acknowledgements_per_day=actions.max_acknowledgements_per_sender_per_day,
-            acknowledgements_enabled=actions.acknowledge,
-            paro_forwarding_enabled=actions.forward_paro,
-            internal_forwarding_enabled=actions.forward_internal,
-            phase=election_phase(received_on, self.settings.election),
-            topics=detect_topics(mail),
-            protocol=protocol,
-            from_force=from_force,
         )
         decision = decide(facts, self.calendar)
         if decision.action is Action.LOG_MACHINE:

@@ -15,11 +15,10 @@ from typing import IO, Any
 from sqlalchemy import select
 
 from inbox_agent import __version__
-from inbox_agent.cases import is_force_mail
 from inbox_agent.classify.classifier import classify_message
 from inbox_agent.clock import utc_now
-from inbox_agent.deadlines import UkCalendar, election_phase, received_local_date
-from inbox_agent.decide import Facts, decide
+from inbox_agent.deadlines import UkCalendar, received_local_date
+from inbox_agent.decide import decide
 from inbox_agent.deployment import Deployment, Mailbox
 from inbox_agent.errors import (
     ConfigError,
@@ -28,6 +27,7 @@ from inbox_agent.errors import (
     TransientError,
     unwritable,
 )
+from inbox_agent.facts import gather_facts
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.logs import mailbox_context
 from inbox_agent.ops.health import Health, build_health, build_info, render_health, render_nagios
@@ -40,7 +40,6 @@ from inbox_agent.register.locks import InstanceLock, instance_lock
 from inbox_agent.register.models import Case
 from inbox_agent.scheduler import run_daemon
 from inbox_agent.settings import Settings
-from inbox_agent.topics import detect_topics
 
 log = logging.getLogger(__name__)
 
@@ -134,18 +133,7 @@ def classify_one(settings: Settings, path: Path, today: dt.date) -> dict[str, An
         return {"file": str(path), "category": None, "error": str(exc), "quarantine": True}
     result = classify_message(mail, settings.own_addresses)
     calendar = UkCalendar.from_settings(settings.calendar)
-    facts = Facts(
-        result,
-        today,
-        None,
-        mail.requester is not None,
-        settings.cases.review_below_confidence,
-        settings.cases.target_working_days,
-        phase=election_phase(today, settings.election),
-        topics=detect_topics(mail),
-        protocol=settings.protocol,
-        from_force=is_force_mail(mail, settings.protocol.force_domains),
-    )
+    facts = gather_facts(settings, mail, result, today)
     decision = decide(facts, calendar)
     requester = mail.requester
     return {
