@@ -37,14 +37,13 @@ from inbox_agent.clock import Clock, utc_now
 from inbox_agent.deadlines import UkCalendar, election_phase, received_local_date
 from inbox_agent.decide import Action, Facts, decide
 from inbox_agent.errors import OperatorError, SenderError, TransientError
-from inbox_agent.fetch import FetchReport, ImapFetcher
+from inbox_agent.fetch import FetchReport, ImapFetcher, imap_credentials
 from inbox_agent.follow_up import note_follow_up
 from inbox_agent.language import detect_language, preference
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.logs import SINGLE_MAILBOX
-from inbox_agent.oauth import token_provider
+from inbox_agent.ops.preflight import check_templates
 from inbox_agent.parse import ParsedMail, parse_message
-from inbox_agent.preflight import check_templates
 from inbox_agent.register.db import Register
 from inbox_agent.register.locks import mailbox_lease
 from inbox_agent.register.models import Disposition, MailboxState, StoredMessage
@@ -85,10 +84,7 @@ class Pipeline:
         self.register = register
         self.clock = clock
         self.stop = stop or threading.Event()
-        self.calendar = UkCalendar(
-            extra_closures=settings.calendar.extra_closures,
-            extra_working_days=settings.calendar.extra_working_days,
-        )
+        self.calendar = UkCalendar.from_settings(settings.calendar)
         self.own_addresses = settings.own_addresses
         # mail delivered before this is registered but never answered automatically
         self.acknowledge_since: dt.datetime | None = settings.actions.acknowledge_since
@@ -100,15 +96,15 @@ class Pipeline:
     def fetcher(self) -> ImapFetcher | LocalFetcher:
         s = self.settings
         if s.imap is not None:
-            password = s.imap_password
+            password, tokens = imap_credentials(s)
             return ImapFetcher(
                 s.imap,
-                password.get_secret_value() if password else "",
+                password,
                 self.register,
                 max_bytes=s.poll.max_message_bytes,
                 clock=self.clock,
                 stop=self.stop,
-                tokens=token_provider(s) if s.imap.auth == "oauth2" else None,
+                tokens=tokens,
             )
         assert s.maildir is not None  # Settings guarantees exactly one source
         return LocalFetcher(

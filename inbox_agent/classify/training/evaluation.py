@@ -29,9 +29,9 @@ from typing import IO
 
 from inbox_agent.classify import Category, Classification
 from inbox_agent.classify.classifier import classify_with_model
-from inbox_agent.classify.corpus import Record, record_message
 from inbox_agent.classify.textcat import TextModel
-from inbox_agent.classify.training import mail_example
+from inbox_agent.classify.training.corpus import Record, record_message
+from inbox_agent.classify.training.train import mail_example
 from inbox_agent.errors import SenderError
 from inbox_agent.parse import ParsedMail, parse_message
 
@@ -40,7 +40,7 @@ CORPORA_ENV = "INBOX_AGENT_CORPORA"
 # other projects' bounces, auto-replies and malformed MIME, kept beside the checkout (never
 # copied into it); $INBOX_AGENT_CORPORA points elsewhere for a checkout that stands alone
 PUBLIC_CORPORA = Path(
-    os.environ.get(CORPORA_ENV) or Path(__file__).resolve().parents[3] / "shared" / "corpora"
+    os.environ.get(CORPORA_ENV) or Path(__file__).resolve().parents[4] / "shared" / "corpora"
 )
 SISIMAI = PUBLIC_CORPORA / "sisimai" / "maildir"
 SHORT = {

@@ -50,7 +50,7 @@ SPLITS = ("train", "dev", "test")
 SPLIT_SALT = "inbox-agent-split-v1:"
 TRAIN_SHARE = 0.70
 DEV_SHARE = 0.15
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus"
+DEFAULT_CORPUS = Path(__file__).resolve().parents[3] / "data" / "corpus"
 CORPUS_INBOX = "spoc@opcc.example.org"
 CORPUS_DATE = "Mon, 06 Apr 2026 09:30:00 +0100"
 

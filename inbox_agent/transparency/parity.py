@@ -32,12 +32,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox_agent.classify.requester import RequesterType
-from inbox_agent.consistency import SameQuestion, Unpublished, compare_answers
 from inbox_agent.deadlines import UkCalendar
-from inbox_agent.publish import WITHHOLD, answer_text, local_date
 from inbox_agent.register.models import Case, CaseStatus, Publication, RosterPerson
-from inbox_agent.roster import CANDIDATE_ROLES
 from inbox_agent.settings import Settings
+from inbox_agent.transparency.consistency import SameQuestion, Unpublished, compare_answers
+from inbox_agent.transparency.publish import WITHHOLD, answer_text, local_date
+from inbox_agent.transparency.roster import CANDIDATE_ROLES
 
 MEETING_CATEGORY = "meeting_request"
 _OFFER = re.compile(r"(?i)\b(?:meet(?:ing)?s?|briefings?|visits?|familiarisation)\b")
@@ -236,7 +236,7 @@ def _compare(
     publications: dict[int, Publication],
 ) -> None:
     """The same question across candidates (those not on the roster by their own name)."""
-    from inbox_agent.precedents import register_index
+    from inbox_agent.transparency.precedents import register_index
 
     groups: dict[str, list[Case]] = {people[pid].name: cases for pid, cases in by_candidate.items()}
     unmatched = {line.reference for line in report.unmatched}

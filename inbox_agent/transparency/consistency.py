@@ -25,10 +25,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from inbox_agent.precedents import RegisterIndex, answer_body
-from inbox_agent.publish import PUBLISH, WITHHOLD, answer_text
 from inbox_agent.register.models import Case, Publication
 from inbox_agent.similar import SAME_QUESTION, similarity
+from inbox_agent.transparency.precedents import RegisterIndex, answer_body
+from inbox_agent.transparency.publish import PUBLISH, WITHHOLD, answer_text
 
 SAME_ANSWER = 0.5
 UNEQUAL_RATIO = 0.5

@@ -14,10 +14,10 @@ from typing import IO, TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from inbox_agent.classify import Category
+from inbox_agent.cli.transparency import cli_actor
 from inbox_agent.clock import Clock, utc_now
 from inbox_agent.register.models import RECORDED_METHODS
 from inbox_agent.settings import Settings
-from inbox_agent.transparency import cli_actor
 
 if TYPE_CHECKING:  # the pipeline's modules load only when a contact is recorded
     from inbox_agent.contacts import ContactRecord
@@ -53,8 +53,8 @@ def run(settings: Settings, args: argparse.Namespace, out: IO[str], clock: Clock
     from inbox_agent.deadlines import UkCalendar
     from inbox_agent.register.db import Register
 
-    calendar = UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
-    zone = ZoneInfo(settings.office.timezone)
+    calendar = UkCalendar.from_settings(settings.calendar)
+    zone = settings.office.zone
     now = clock()
     register = Register(settings.database.url)
     try:

@@ -33,10 +33,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox_agent.classify.text import own_words
-from inbox_agent.publish import PUBLISH, answer_text, local_date
 from inbox_agent.register.models import AuditEvent, Case, Publication
 from inbox_agent.settings import Settings
 from inbox_agent.similar import RELATED, SimilarityIndex, count_texts
+from inbox_agent.transparency.publish import PUBLISH, answer_text, local_date
 
 MAX_INDEXED = 3000
 LISTED = 8

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from builders import message
 from sqlalchemy.orm import Session
 
 from inbox_agent.register.models import Case, CaseStatus, ReferenceCounter, StoredMessage
+from support.builders import message
 
 
 def statutory_case(

@@ -21,8 +21,8 @@ from prometheus_client.registry import Collector
 
 from inbox_agent.clock import Clock
 from inbox_agent.errors import ConfigError, InboxAgentError
-from inbox_agent.health import Health, build_health
 from inbox_agent.logs import SINGLE_MAILBOX
+from inbox_agent.ops.health import Health, build_health
 from inbox_agent.pipeline import PassReport, Pipeline
 from inbox_agent.register.db import Register
 from inbox_agent.settings import Settings

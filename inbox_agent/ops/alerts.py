@@ -22,7 +22,7 @@ import datetime as dt
 import logging
 import textwrap
 from collections.abc import Callable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,7 +37,7 @@ from inbox_agent.acknowledge import (
 from inbox_agent.cases import audit
 from inbox_agent.clock import Clock
 from inbox_agent.errors import ConfigError, InboxAgentError
-from inbox_agent.health import POLL_ALERT
+from inbox_agent.ops.health import POLL_ALERT
 from inbox_agent.outbox import queue_email
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import AlertState, OutboxMessage
@@ -254,7 +254,7 @@ def _fallback_text(settings: Settings, error: str, exc: ConfigError) -> str:
 
 def _local(settings: Settings, moment: dt.datetime) -> dt.datetime:
     try:
-        return moment.astimezone(ZoneInfo(settings.office.timezone))
+        return moment.astimezone(settings.office.zone)
     except (ZoneInfoNotFoundError, ValueError):
         return moment
 

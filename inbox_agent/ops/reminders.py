@@ -21,20 +21,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from inbox_agent.acknowledge import RenderedEmail, one_line, render_template, template_environment
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.logs import redact
+from inbox_agent.ops.outbox_job import OutboxJob
 from inbox_agent.outbox import queue_email
-from inbox_agent.outbox_job import OutboxJob
 from inbox_agent.register.locks import serialize
 from inbox_agent.register.models import AuditEvent, Case, CaseStatus, ReminderSent, WebUser
 from inbox_agent.settings import Settings
-from inbox_agent.statutory import clock_state, regime_of
+from inbox_agent.statutory import clock_state, first_received_times, regime_of
 
 log = logging.getLogger(__name__)
 REMINDER = "reminder"
@@ -148,14 +147,27 @@ def account_addresses(session: Session) -> dict[str, str]:
 
 
 def case_facts(session: Session, settings: Settings, cal: UkCalendar) -> list[CaseFacts]:
-    """The open cases with an officer or a statutory clock, with their latest assignment."""
-    cases = session.scalars(select(Case).where(Case.status.in_(OPEN)).order_by(Case.id)).all()
+    """The open cases with an officer or a statutory clock, with their latest assignment.
+
+    A handful of queries whatever the number of cases: every poll runs this.
+    """
+    query = (
+        select(Case)
+        .where(Case.status.in_(OPEN))
+        .options(selectinload(Case.clock_events))
+        .order_by(Case.id)
+    )
+    cases = session.scalars(query).all()
+    first = first_received_times(session)
+    assignments = _assignments(session)
     facts = []
     for case in cases:
         regime = regime_of(case)
         if regime is None and not case.officer:
             continue
-        clock = clock_state(case, cal, settings.office.timezone) if regime else None
+        tz = settings.office.timezone
+        clock = clock_state(case, cal, tz, first.get(case.id)) if regime else None
+        latest = assignments.get(case.id)
         facts.append(
             CaseFacts(
                 case_id=case.id,
@@ -163,7 +175,7 @@ def case_facts(session: Session, settings: Settings, cal: UkCalendar) -> list[Ca
                 subject=case.subject,
                 category=case.category,
                 officer=case.officer,
-                assignment_id=_assignment(case),
+                assignment_id=latest[0] if latest and latest[1] == case.officer else None,
                 due=clock.due if clock else None,
                 responded=case.responded_on is not None,
             )
@@ -171,12 +183,17 @@ def case_facts(session: Session, settings: Settings, cal: UkCalendar) -> list[Ca
     return facts
 
 
-def _assignment(case: Case) -> int | None:
-    """The audit event that assigned the current officer (the latest such event)."""
-    for event in reversed(case.events):
-        if event.action == "officer_assigned":
-            return event.id if event.detail.get("officer") == case.officer else None
-    return None
+def _assignments(session: Session) -> dict[int, tuple[int, str | None]]:
+    """Per case, the latest ``officer_assigned`` event: its id and the officer it named."""
+    rows = session.execute(
+        select(AuditEvent.case_id, AuditEvent.id, AuditEvent.detail)
+        .where(AuditEvent.action == "officer_assigned", AuditEvent.case_id.is_not(None))
+        .order_by(AuditEvent.id)
+    )
+    latest: dict[int, tuple[int, str | None]] = {}
+    for case_id, event_id, detail in rows:
+        latest[int(case_id)] = (int(event_id), (detail or {}).get("officer"))
+    return latest
 
 
 def render_reminder(settings: Settings, planned: Planned, today: dt.date) -> RenderedEmail:
@@ -203,7 +220,7 @@ def queue_reminders(
     if not settings.casework.reminders:
         return []
     serialize(session, "reminders")  # a second node waits here, then sees our keys
-    local = now.astimezone(ZoneInfo(settings.office.timezone))
+    local = now.astimezone(settings.office.zone)
     planned = plan_reminders(
         case_facts(session, settings, cal),
         settings,

@@ -24,7 +24,6 @@ from spacy.tokens import DocBin
 from thinc.api import Config
 
 from inbox_agent.classify import Category
-from inbox_agent.classify.corpus import Record, by_split, corpus_digest, record_mail
 from inbox_agent.classify.rules import rule_evidence
 from inbox_agent.classify.text import classify_subject, mail_text
 from inbox_agent.classify.textcat import (
@@ -33,10 +32,11 @@ from inbox_agent.classify.textcat import (
     model_fingerprint,
     model_input,
 )
+from inbox_agent.classify.training.corpus import Record, by_split, corpus_digest, record_mail
 from inbox_agent.errors import OperatorError
 from inbox_agent.parse import ParsedMail
 
-CONFIG_DIR = Path(__file__).resolve().parent / "model"
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "model"
 ARCHITECTURES = {
     "bow": CONFIG_DIR / "config.cfg",
     "ensemble": CONFIG_DIR / "config-ensemble.cfg",

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox_agent.classify import Category
-from inbox_agent.classify.training import Example, mail_example
+from inbox_agent.classify.training.train import Example, mail_example
 from inbox_agent.errors import OperatorError, SenderError
 from inbox_agent.parse import parse_message
 from inbox_agent.register.db import Register

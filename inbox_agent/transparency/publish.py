@@ -31,20 +31,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox_agent.acknowledge import render_template, template_environment
-from inbox_agent.anonymise import (
-    Anonymiser,
-    Lexicon,
-    Redaction,
-    apply_redactions,
-    names_from_email,
-    sender_names,
-)
 from inbox_agent.classify.text import own_words
 from inbox_agent.errors import OperatorError, SenderError
 from inbox_agent.parse import parse_message
@@ -56,6 +47,14 @@ from inbox_agent.register.models import (
     WebUser,
 )
 from inbox_agent.settings import Settings
+from inbox_agent.transparency.anonymise import (
+    Anonymiser,
+    Lexicon,
+    Redaction,
+    apply_redactions,
+    names_from_email,
+    sender_names,
+)
 
 PUBLISH = "publish"
 WITHHOLD = "withhold"
@@ -326,7 +325,7 @@ def paragraphs(text: str) -> list[list[str]]:
 
 
 def local_date(moment: dt.datetime, settings: Settings) -> dt.date:
-    return moment.astimezone(ZoneInfo(settings.office.timezone)).date()
+    return moment.astimezone(settings.office.zone).date()
 
 
 def approved(session: Session) -> list[tuple[Publication, Case]]:

@@ -15,12 +15,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from inbox_agent import __version__, contacts_cli, transparency
+from inbox_agent import __version__
 from inbox_agent.bundled import BUNDLES, Bundle, bundled_dir
+from inbox_agent.cli import contacts as contacts_cli
+from inbox_agent.cli import transparency
 from inbox_agent.deployment import Deployment, load_deployment
 from inbox_agent.errors import InboxAgentError, OperatorError
-from inbox_agent.health import NAGIOS_UNKNOWN, build_info, nagios_unknown
 from inbox_agent.logs import redact, setup_logging
+from inbox_agent.ops.health import NAGIOS_UNKNOWN, build_info, nagios_unknown
 from inbox_agent.settings import Settings
 
 log = logging.getLogger("inbox_agent")
@@ -215,7 +217,7 @@ def _print_files(bundle: Bundle | None) -> int:
 
 def _dispatch(args: argparse.Namespace, deployment: Deployment) -> int:
     """``run``, ``check-config`` and ``status`` cover every mailbox; the rest work on one."""
-    from inbox_agent import commands
+    from inbox_agent.cli import commands
 
     if args.command == "run":
         return commands.run(deployment.only(args.mailbox), once=args.once)
@@ -240,7 +242,7 @@ def _dispatch(args: argparse.Namespace, deployment: Deployment) -> int:
 
 
 def _dispatch_one(args: argparse.Namespace, settings: Settings) -> int:
-    from inbox_agent import commands
+    from inbox_agent.cli import commands
 
     if args.command in transparency.COMMANDS:
         return transparency.run(settings, args, sys.stdout)
@@ -273,7 +275,3 @@ def _dispatch_one(args: argparse.Namespace, settings: Settings) -> int:
         return users_command(register, args, sys.stdout)
     finally:
         register.dispose()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

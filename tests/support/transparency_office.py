@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from builders import INBOX, base_config, message
 from sqlalchemy import select
 
 from inbox_agent.pipeline import PassReport, Pipeline
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import Case
-from inbox_agent.roster import import_roster_csv
 from inbox_agent.settings import Settings, settings_from_dict
+from inbox_agent.transparency.roster import import_roster_csv
+from support.builders import INBOX, base_config, message
 
 MONDAY = dt.datetime(2027, 4, 12, 9, 0, tzinfo=dt.UTC)  # no bank holiday for weeks after it
 

@@ -28,16 +28,16 @@ from inbox_agent.errors import (
     TransientError,
     unwritable,
 )
-from inbox_agent.health import Health, build_health, build_info, render_health, render_nagios
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.logs import mailbox_context
+from inbox_agent.ops.health import Health, build_health, build_info, render_health, render_nagios
+from inbox_agent.ops.retention import apply_retention, plan_retention, render_report
 from inbox_agent.parse import parse_message
 from inbox_agent.pipeline import PassReport, Pipeline
 from inbox_agent.register.db import Register, schema_state, sqlite_path
 from inbox_agent.register.export import all_cases, case_row, write_csv, write_jsonl
 from inbox_agent.register.locks import InstanceLock, instance_lock
 from inbox_agent.register.models import Case
-from inbox_agent.retention import apply_retention, plan_retention, render_report
 from inbox_agent.scheduler import run_daemon
 from inbox_agent.settings import Settings
 from inbox_agent.topics import detect_topics
@@ -133,7 +133,7 @@ def classify_one(settings: Settings, path: Path, today: dt.date) -> dict[str, An
     except SenderError as exc:
         return {"file": str(path), "category": None, "error": str(exc), "quarantine": True}
     result = classify_message(mail, settings.own_addresses)
-    calendar = UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
+    calendar = UkCalendar.from_settings(settings.calendar)
     facts = Facts(
         result,
         today,
@@ -343,7 +343,7 @@ def check_config(
 ) -> int:
     """Each check in turn (``preflight``); 2 if the operator must fix something, 1 if only
     a peer was unavailable, 0 when all passed. Never the secret, never a write."""
-    from inbox_agent.preflight import run_checks
+    from inbox_agent.ops.preflight import run_checks
 
     print(f"configuration {settings.source}: valid", file=out)
     today = received_local_date(utc_now(), settings.office.timezone)
@@ -358,8 +358,10 @@ def check_config(
 
 
 def model(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
-    """``model train | evaluate | correct``: see inbox_agent/classify/{training,evaluation}.py."""
-    from inbox_agent.classify import corpus, corrections, evaluation, textcat, training
+    """``model train | evaluate | correct``: see inbox_agent/classify/training/."""
+    from inbox_agent.classify import textcat
+    from inbox_agent.classify.training import corpus, corrections, evaluation
+    from inbox_agent.classify.training import train as training
 
     if args.model_command == "correct":
         return _correct_category(settings, args, out)
@@ -393,10 +395,10 @@ def model(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
 def _correct_category(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
     """A staff correction: the case's new category, its due date, and a training label."""
     from inbox_agent.classify import Category
-    from inbox_agent.classify.corrections import record_correction
+    from inbox_agent.classify.training.corrections import record_correction
     from inbox_agent.decide import due_date_for
 
-    calendar = UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
+    calendar = UkCalendar.from_settings(settings.calendar)
     reg = Register(settings.database.url)
     try:
         with reg.transaction() as session:
@@ -451,7 +453,7 @@ def db(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
 def quarantine(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
     """``quarantine list`` and ``quarantine release ID-or-REF``: see inbox_agent/quarantine.py."""
     from inbox_agent import quarantine as shunt
-    from inbox_agent.transparency import cli_actor
+    from inbox_agent.cli.transparency import cli_actor
 
     reg = Register(settings.database.url)
     try:

@@ -16,8 +16,9 @@ import quopri
 import re
 import unicodedata
 
-from builders import INBOX
 from hypothesis import strategies as st
+
+from support.builders import INBOX
 
 SENDER = b"sender@placeholder.example.com"
 QUESTION = (

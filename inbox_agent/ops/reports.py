@@ -25,21 +25,20 @@ from inbox_agent.acknowledge import (
     render_template,
     template_environment,
 )
-from inbox_agent.classify import Category
+from inbox_agent.classify import STATUTORY
 from inbox_agent.deadlines import UkCalendar
+from inbox_agent.ops.outbox_job import OutboxJob
 from inbox_agent.outbox import queue_email
-from inbox_agent.outbox_job import OutboxJob
-from inbox_agent.parity import ParityAlert, build_parity
-from inbox_agent.publish import PUBLISH, local_date
 from inbox_agent.register.locks import serialize
 from inbox_agent.register.models import AuditEvent, Case, CaseStatus, OutboxMessage, Publication
 from inbox_agent.settings import Settings
+from inbox_agent.transparency.parity import ParityAlert, build_parity
+from inbox_agent.transparency.publish import PUBLISH, local_date
 
 log = logging.getLogger(__name__)
 REPORT = "report"
 TEMPLATE = "report/weekly_summary.txt.j2"
 QUEUED = "weekly_report_queued"
-STATUTORY = (Category.FOI_REQUEST.value, Category.SUBJECT_ACCESS_REQUEST.value)
 
 
 @dataclass(frozen=True)

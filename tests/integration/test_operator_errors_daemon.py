@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import HUMAN, dovecot_profile, message, write_profile
 from servers import DovecotServer, SmtpSink
 from sqlalchemy import select
+from support.builders import HUMAN, dovecot_profile, message, write_profile
+from support.clock import FakeClock
 
 from inbox_agent.cli import main
 from inbox_agent.errors import ConfigError
@@ -185,14 +186,6 @@ def test_a_template_that_fails_on_real_mail_counts_no_attempt_and_holds_the_mail
     assert _count(tmp_path, Case) == len(HUMAN) + 1
     assert {d for d, _, _ in _stored(tmp_path)} == {Disposition.CASE}
     assert dovecot.uids("INBOX") == []
-
-
-class FakeClock:
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 def test_the_daemon_alerts_at_once_on_an_operator_error_and_again_when_fixed(

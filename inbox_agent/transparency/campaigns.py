@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from inbox_agent.precedents import RegisterIndex
 from inbox_agent.similar import NEAR_DUPLICATE
+from inbox_agent.transparency.precedents import RegisterIndex
 
 MIN_SENDERS = 3
 WINDOW = 1000  # the most recent requests compared: a campaign arrives as a burst

@@ -109,7 +109,7 @@ def run(settings: Settings, args: argparse.Namespace, out: IO[str], clock: Clock
 def _roster(
     session: Session, settings: Settings, args: argparse.Namespace, out: IO[str], now: dt.datetime
 ) -> int:
-    from inbox_agent import roster
+    from inbox_agent.transparency import roster
 
     command = args.roster_command
     if command == "list":
@@ -171,7 +171,7 @@ def _person_json(person: RosterPerson) -> dict[str, object]:
 
 
 def _read(path: Path | None) -> str | None:
-    from inbox_agent import publish
+    from inbox_agent.transparency import publish
 
     if path is None:
         return None
@@ -184,7 +184,7 @@ def _read(path: Path | None) -> str | None:
 def _publication(
     session: Session, settings: Settings, args: argparse.Namespace, out: IO[str], now: dt.datetime
 ) -> int:
-    from inbox_agent import publish
+    from inbox_agent.transparency import publish
 
     command = args.publication_command
     if command == "list":
@@ -236,7 +236,7 @@ def _all_publications(session: Session) -> list[tuple[Publication, Case]]:
 def _publish(
     session: Session, settings: Settings, args: argparse.Namespace, out: IO[str], now: dt.datetime
 ) -> int:
-    from inbox_agent import publish
+    from inbox_agent.transparency import publish
 
     output = args.output or settings.transparency.publish_dir
     if output is None:
@@ -259,13 +259,13 @@ def _publish(
 def _calendar(settings: Settings) -> UkCalendar:
     from inbox_agent.deadlines import UkCalendar
 
-    return UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
+    return UkCalendar.from_settings(settings.calendar)
 
 
 def _parity(
     session: Session, settings: Settings, args: argparse.Namespace, out: IO[str], now: dt.datetime
 ) -> int:
-    from inbox_agent import parity
+    from inbox_agent.transparency import parity
 
     report = parity.build_parity(session, settings, now, _calendar(settings), compare=True)
     if args.json:
@@ -278,7 +278,7 @@ def _parity(
 def _report(
     session: Session, settings: Settings, args: argparse.Namespace, out: IO[str], now: dt.datetime
 ) -> int:
-    from inbox_agent import reports
+    from inbox_agent.ops import reports
 
     calendar = _calendar(settings)
     if not args.send:
