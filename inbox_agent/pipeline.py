@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -177,7 +178,10 @@ class Pipeline:
                 state.first_success_at = state.first_success_at or started
             return state.first_success_at
 
-    def process_pending(self, report: PassReport) -> None:
+    def process_pending(
+        self, report: PassReport, progress: Callable[[int, int], None] | None = None
+    ) -> None:
+        """Each pending message in turn; ``progress(done, total)`` after each (for ``import``)."""
         with self.register.transaction() as session:
             ids = list(
                 session.scalars(
@@ -186,10 +190,12 @@ class Pipeline:
                     .order_by(StoredMessage.id)
                 )
             )
-        for message_id in ids:
+        for done, message_id in enumerate(ids, 1):
             if self.stop.is_set():
                 break
             self._process_one(message_id, report)
+            if progress is not None:
+                progress(done, len(ids))
 
     def _process_one(self, message_id: int, report: PassReport) -> None:
         try:

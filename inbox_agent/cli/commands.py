@@ -240,21 +240,38 @@ def _show(case: Case, out: IO[str]) -> None:
         )
 
 
+IMPORT_PROGRESS_EVERY = 100  # messages between two progress lines of ``import``
+
+
 def import_mailbox(settings: Settings, path: Path) -> int:
+    """Register a Maildir or mbox export without emailing anyone; progress goes to stderr.
+
+    A large export takes a while: a line after each stored batch and every hundred processed
+    messages tells the operator it is moving, and how far it has to go.
+    """
     reg = Register(settings.database.url)
     try:
         pipeline = Pipeline(settings, reg)
         pipeline.acknowledge_since = pipeline.clock()  # an import never emails anyone
         report = PassReport()
         fetcher = LocalFetcher(
-            path, reg, max_bytes=settings.poll.max_message_bytes, clock=pipeline.clock
+            path,
+            reg,
+            max_bytes=settings.poll.max_message_bytes,
+            clock=pipeline.clock,
+            progress=lambda f: print(f"import: read {f.seen}, stored {f.stored}", file=sys.stderr),
         )
         report.fetch = fetcher.fetch_new()
-        pipeline.process_pending(report)
+        pipeline.process_pending(report, progress=_print_progress)
         _print_pass(report, sys.stderr)
     finally:
         reg.dispose()
     return 0
+
+
+def _print_progress(done: int, total: int) -> None:
+    if done % IMPORT_PROGRESS_EVERY == 0 or done == total:
+        print(f"import: processed {done}/{total}", file=sys.stderr, flush=True)
 
 
 def status(mailboxes: Sequence[Mailbox], out: IO[str], *, fmt: str = "text") -> int:
