@@ -15,7 +15,7 @@ from typing import IO, Any
 from sqlalchemy import select
 
 from inbox_agent import __version__
-from inbox_agent.cases import is_force_mail
+from inbox_agent.cases import is_force_disclosure
 from inbox_agent.classify.classifier import classify_message
 from inbox_agent.clock import utc_now
 from inbox_agent.deadlines import UkCalendar, election_phase, received_local_date
@@ -144,7 +144,7 @@ def classify_one(settings: Settings, path: Path, today: dt.date) -> dict[str, An
         phase=election_phase(today, settings.election),
         topics=detect_topics(mail),
         protocol=settings.protocol,
-        from_force=is_force_mail(mail, settings.protocol.force_domains),
+        from_force=is_force_disclosure(mail, settings.protocol.force_domains),
     )
     decision = decide(facts, calendar)
     requester = mail.requester
