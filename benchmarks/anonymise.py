@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    from inbox_agent.anonymise import Anonymiser, load_corpus, score_corpus
+    from inbox_agent.transparency.anonymise import Anonymiser, load_corpus, score_corpus
 
     imported = time.perf_counter()
     lexicon, texts = load_corpus(args.corpus)

@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _messages(corpus: Path) -> list[Any]:
     """The corpus's messages as parsed mail; the test fixtures when there is no corpus."""
-    from inbox_agent.classify.corpus import load_corpus, record_mail
+    from inbox_agent.classify.training.corpus import load_corpus, record_mail
     from inbox_agent.parse import parse_message
 
     if corpus.is_dir() and any(corpus.glob("*.jsonl")):

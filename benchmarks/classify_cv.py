@@ -36,13 +36,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main(argv: list[str] | None = None) -> int:
     from inbox_agent.classify import Category, Classification
-    from inbox_agent.classify.corpus import by_split, load_corpus, record_mail
-    from inbox_agent.classify.evaluation import score
     from inbox_agent.classify.fusion import fuse
     from inbox_agent.classify.machine import machine_reasons
     from inbox_agent.classify.rules import rule_evidence
     from inbox_agent.classify.textcat import load_model
-    from inbox_agent.classify.training import Example, mail_example, train_textcat
+    from inbox_agent.classify.training.corpus import by_split, load_corpus, record_mail
+    from inbox_agent.classify.training.evaluation import score
+    from inbox_agent.classify.training.train import Example, mail_example, train_textcat
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, default=ROOT / "data" / "corpus")

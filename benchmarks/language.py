@@ -63,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         seconds, megabytes = load_figures(mode)
         print(f"lingua {name}: load {seconds:.2f} s, +{megabytes:.0f} MB resident")
 
-    from inbox_agent.classify.corpus import load_corpus, record_mail
     from inbox_agent.classify.text import mail_text
+    from inbox_agent.classify.training.corpus import load_corpus, record_mail
     from inbox_agent.language import Language, detect_language
 
     records = load_corpus(args.corpus)

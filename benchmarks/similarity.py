@@ -122,10 +122,10 @@ def _register(texts: list[str]) -> None:
     import datetime as dt
     import tempfile
 
-    from inbox_agent.campaigns import WINDOW, group_campaigns
-    from inbox_agent.precedents import case_scores, register_index
     from inbox_agent.register.db import Register
     from inbox_agent.register.models import Case
+    from inbox_agent.transparency.campaigns import WINDOW, group_campaigns
+    from inbox_agent.transparency.precedents import case_scores, register_index
 
     now = dt.datetime(2027, 4, 12, 9, 0, tzinfo=dt.UTC)
 

@@ -16,7 +16,12 @@
         └── RegisterUnavailable  the database is down or locked
 
 Library exceptions are wrapped with ``raise ... from exc`` at the module that talks to the
-library, so callers only ever need to know this tree.
+library, so callers only ever need to know this tree. A failure that repeats identically on
+every attempt is the operator's even when a peer reports it: a TLS mode that does not match
+the port or a certificate not trusted (``peers``), a folder the server does not have, a
+refused login, a PostgreSQL role or database refused, a SQLite file that cannot be written
+(``register.db.register_error``). The command line maps the tree to exit codes: 2 for an
+OperatorError, 1 for the rest.
 """
 
 from __future__ import annotations

@@ -28,12 +28,12 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from inbox_agent.alerts import PollAlerts
 from inbox_agent.errors import MailboxUnavailable, OperatorError, TransientError
 from inbox_agent.idle import IdleWatcher
 from inbox_agent.logs import mailbox_context
+from inbox_agent.ops.alerts import PollAlerts
+from inbox_agent.ops.watchdog import BusyTimer, Watchdog, WatchdogJob
 from inbox_agent.pipeline import PassReport, Pipeline
-from inbox_agent.watchdog import BusyTimer, Watchdog, WatchdogJob
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = dt.timedelta(minutes=15)
@@ -157,7 +157,7 @@ def run_daemon(pipelines: Sequence[Pipeline], interval: int | None = None) -> No
     one failing mailbox backs off alone while the others keep polling. ``interval``
     overrides each profile's ``poll.interval_seconds`` (tests).
     """
-    from inbox_agent.metrics import start_metrics  # prometheus-client only when configured
+    from inbox_agent.ops.metrics import start_metrics  # prometheus-client only when configured
 
     stop = pipelines[0].stop
     watchdog = Watchdog.from_environment()
@@ -230,7 +230,7 @@ def _add_jobs(scheduler: BackgroundScheduler, job: PollJob) -> None:
         next_run_time=dt.datetime.now(dt.UTC),
     )
     if pipeline.settings.casework.reminders:
-        from inbox_agent.reminders import ReminderJob  # officers' reminders, escalations
+        from inbox_agent.ops.reminders import ReminderJob  # officers' reminders, escalations
 
         scheduler.add_job(
             ReminderJob(pipeline.settings, pipeline.register, pipeline.sender, pipeline.clock),
@@ -242,7 +242,7 @@ def _add_jobs(scheduler: BackgroundScheduler, job: PollJob) -> None:
             misfire_grace_time=seconds,
         )
     if pipeline.settings.transparency.weekly_report_to is not None:
-        from inbox_agent.reports import WeeklyReportJob  # the summary to the Chief Executive
+        from inbox_agent.ops.reports import WeeklyReportJob  # the summary to the Chief Executive
 
         report = WeeklyReportJob(
             pipeline.settings, pipeline.register, pipeline.sender, pipeline.clock
@@ -270,7 +270,7 @@ def _start_idle_watcher(job: PollJob, scheduler: BackgroundScheduler) -> IdleWat
     settings = pipeline.settings
     if settings.imap is None or not settings.imap.idle:
         return None
-    from inbox_agent.oauth import token_provider
+    from inbox_agent.fetch import imap_credentials
 
     job_id = f"poll:{pipeline.name}"
 
@@ -279,13 +279,13 @@ def _start_idle_watcher(job: PollJob, scheduler: BackgroundScheduler) -> IdleWat
             scheduler.modify_job(job_id, next_run_time=dt.datetime.now(dt.UTC))
 
     job.trigger = trigger
-    password = settings.imap_password
+    password, tokens = imap_credentials(settings)
     watcher = IdleWatcher(
         settings.imap,
-        password.get_secret_value() if password else "",
+        password,
         job.wake,
         stop=pipeline.stop,
-        tokens=token_provider(settings) if settings.imap.auth == "oauth2" else None,
+        tokens=tokens,
         mailbox=pipeline.name,
     )
     watcher.start()

@@ -28,12 +28,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from inbox_agent.classify import STATUTORY
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.exemptions import Outcome, ReviewOutcome
 from inbox_agent.register.models import Case
-from inbox_agent.statutory import clock_start, clock_state, regime_of
+from inbox_agent.statutory import clock_start, clock_state, first_received_times, regime_of
 from inbox_agent.statutory_clock import Regime
 
 QUARTERS_SHOWN = 4
@@ -132,15 +133,18 @@ def quarterly_figures(
 def statistics_records(session: Session, cal: UkCalendar, timezone: str) -> list[RequestRecord]:
     """Every FOI request, subject access request and internal review in the register."""
     records = []
-    for case in session.scalars(select(Case).order_by(Case.id)):
+    first = first_received_times(session)
+    statutory = (Case.category.in_(STATUTORY)) | (Case.review_of_id.is_not(None))
+    query = select(Case).where(statutory).options(selectinload(Case.clock_events))
+    for case in session.scalars(query.order_by(Case.id)):
         regime = regime_of(case)
-        clock = clock_state(case, cal, timezone) if regime else None
+        clock = clock_state(case, cal, timezone, first.get(case.id)) if regime else None
         if regime is None or clock is None:
             continue
         records.append(
             RequestRecord(
                 regime=regime,
-                received=clock_start(case, timezone),
+                received=clock_start(case, timezone, first.get(case.id)),
                 statutory_due=clock.statutory_due,
                 due=clock.due,
                 responded_on=case.responded_on,

@@ -136,6 +136,7 @@ class ClockState:
     stopped_by: ClockKind | None = None
     stopped_on: dt.date | None = None
     extended: bool = False
+    earliest: dt.date | None = None  # no step before this: the receipt, or the last answer
 
     @property
     def stopped(self) -> bool:
@@ -146,9 +147,10 @@ def start_clock(regime: Regime, received: dt.date, cal: UkCalendar) -> ClockStat
     """The clock on the day of receipt, before any step."""
     if regime is Regime.SAR:
         due = sar_months_due_date(received, 1, cal)
-        return ClockState(regime, received, 1, due, due)
+        return ClockState(regime, received, 1, due, due, earliest=received)
     days = FOI_WORKING_DAYS if regime is Regime.FOI else REVIEW_WORKING_DAYS
-    return _counted(regime, effective_receipt_date(received, cal), days, cal)
+    state = _counted(regime, effective_receipt_date(received, cal), days, cal)
+    return replace(state, earliest=received)
 
 
 def _counted(regime: Regime, anchor: dt.date, remaining: int, cal: UkCalendar) -> ClockState:
@@ -160,7 +162,7 @@ def apply_event(state: ClockState, event: ClockEvent, cal: UkCalendar) -> ClockS
     """The clock after one more step; ``ClockError`` when the step is not allowed now."""
     if event.kind not in ALLOWED[state.regime]:
         raise ClockError(f"{KIND_LABELS[event.kind]} does not apply to this kind of case.")
-    if event.on < state.anchor and not state.stopped:
+    if event.on < (state.earliest or state.anchor) and not state.stopped:
         raise ClockError("A step cannot be dated before the clock started.")
     if event.kind in ANSWERS:
         return _stop(state, event)
@@ -189,12 +191,14 @@ def _resume(state: ClockState, event: ClockEvent, cal: UkCalendar) -> ClockState
         raise ClockError("The answer cannot be dated before the clock was stopped.")
     if state.regime is Regime.SAR:  # the month runs again from the day of receipt
         due = sar_months_due_date(event.on, 1, cal)
-        return ClockState(state.regime, event.on, 1, due, due)
+        return ClockState(state.regime, event.on, 1, due, due, earliest=event.on)
     if event.kind is ClockKind.FEE_PAID:  # s.10(2): the notice-to-payment days disregarded
         used = working_days_used(state.anchor, state.stopped_on, cal)
-        return _counted(state.regime, event.on, state.remaining - used, cal)
-    # s.1(3): 20 working days again from the clarification's (effective) receipt
-    return _counted(state.regime, effective_receipt_date(event.on, cal), FOI_WORKING_DAYS, cal)
+        resumed = _counted(state.regime, event.on, state.remaining - used, cal)
+    else:  # s.1(3): 20 working days again from the clarification's (effective) receipt
+        anchor = effective_receipt_date(event.on, cal)
+        resumed = _counted(state.regime, anchor, FOI_WORKING_DAYS, cal)
+    return replace(resumed, earliest=event.on)
 
 
 def extension_limit(state: ClockState, cal: UkCalendar) -> dt.date:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from servers import DovecotServer, PostgresServer, ServerError, SmtpSink, find_postgres_bin_dir
 
-from inbox_agent.classify.evaluation import CORPORA_ENV, PUBLIC_CORPORA
+from inbox_agent.classify.training.evaluation import CORPORA_ENV, PUBLIC_CORPORA
 
 
 @pytest.fixture

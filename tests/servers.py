@@ -22,6 +22,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import datetime as dt
 import grp
 import math
 import os
@@ -443,10 +444,14 @@ class DovecotServer:
         *,
         flags: Sequence[bytes] = (),
         user: str | None = None,
+        internal_date: dt.datetime | None = None,
     ) -> int:
-        """Append one message and return the UID the server gave it (APPENDUID)."""
+        """Append one message and return the UID the server gave it (APPENDUID).
+
+        ``internal_date`` sets the arrival time the server reports (INTERNALDATE).
+        """
         with self.client(user) as imap:
-            response = imap.append(folder, raw, flags=tuple(flags))
+            response = imap.append(folder, raw, flags=tuple(flags), msg_time=internal_date)
         match = re.search(rb"APPENDUID \d+ (\d+)", bytes(response))
         if match is None:
             raise ServerError(f"APPEND to {folder!r} returned no APPENDUID: {response!r}")

@@ -151,7 +151,7 @@ class Case(Base):
     decisions_and_risk_mitigations: Mapped[str | None] = mapped_column(CleanText)
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     updated_at: Mapped[dt.datetime]
-    # the roster entry the requester was matched to (inbox_agent/roster.py), if any
+    # the roster entry the requester was matched to (inbox_agent/transparency/roster.py), if any
     person_id: Mapped[int | None] = mapped_column(ForeignKey("roster_people.id"), index=True)
     # statutory casework (inbox_agent/statutory.py): outcome, exemptions, review link
     outcome: Mapped[str | None] = mapped_column(CleanText)
@@ -422,7 +422,7 @@ class RosterRole(StrEnum):
 
 
 class RosterPerson(Base):
-    """A candidate, prospective candidate, agent or representative (``inbox_agent/roster.py``).
+    """A candidate, prospective candidate, agent or representative (``transparency/roster.py``).
 
     Imported from the PARO's statement of persons nominated (``source``, ``source_date``) or
     added by staff. The serving PCC and Deputy PCC are flagged so that equal treatment can be
@@ -509,7 +509,7 @@ class ClockEventRow(Base):
 
 
 class ReminderSent(Base):
-    """One reminder queued (``inbox_agent/reminders.py``); the unique key makes each one once.
+    """One reminder queued (``inbox_agent/ops/reminders.py``); the unique key makes each one once.
 
     The key names the case, the kind and the date it concerns, so a restart or a second node
     trying the same reminder hits the constraint instead of emailing the officer again.

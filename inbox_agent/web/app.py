@@ -53,7 +53,7 @@ from inbox_agent.web.accounts import StaffUser, authenticate, load_user, user_by
 from inbox_agent.web.security import (
     CSRF_FIELD,
     DEFAULT_HEADERS,
-    BodyLimitMiddleware,
+    RequestLimitMiddleware,
     SecurityHeadersMiddleware,
     csrf_token,
     csrf_valid,
@@ -338,7 +338,7 @@ def _sign_in(
         )
         if user is None:
             return SignIn(None)
-        signin.forget_failures(session, keys)
+        signin.forget_failures(session, keys, now)
         token = sessions.start_session(session, user.id, client, now, resume)
     return SignIn(user, token)
 
@@ -516,7 +516,11 @@ def create_app(
         routes=_routes(),
         middleware=[
             Middleware(SecurityHeadersMiddleware),
-            Middleware(BodyLimitMiddleware, max_bytes=cfg.max_request_bytes),
+            Middleware(
+                RequestLimitMiddleware,
+                max_bytes=cfg.max_request_bytes,
+                max_header_bytes=cfg.max_header_bytes,
+            ),
             Middleware(
                 SessionMiddleware,
                 secret_key=secret_key,
@@ -530,13 +534,13 @@ def create_app(
     )
     # a slash redirect would be built from the request's Host header: never echo it back
     app.router.redirect_slashes = False
-    zone = ZoneInfo(settings.office.timezone)
+    zone = settings.office.zone
     app.state.web = WebContext(
         settings=settings,
         register=register,
         clock=clock,
         env=_environment(zone),
-        calendar=UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days),
+        calendar=UkCalendar.from_settings(settings.calendar),
         zone=zone,
         gate=signin.HashGate(cfg.login_concurrency),
         devices=signin.DeviceCookies(secret_key, secure=secure),

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from inbox_agent.acknowledge import RenderedEmail, acknowledgement_subject
 from inbox_agent.classify import Category
-from inbox_agent.classify.corrections import record_correction
+from inbox_agent.classify.training.corrections import record_correction
 from inbox_agent.deadlines import UkCalendar, received_local_date
 from inbox_agent.decide import due_date_for
 from inbox_agent.outbox import OutgoingFile, queue_email

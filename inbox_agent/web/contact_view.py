@@ -51,7 +51,7 @@ def record_contact_form(ctx: Ctx) -> Response:
             category=_category(form.get("category", "")),
             name=form.get("name", "").strip(),
             text=form.get("text", ""),
-            at=_when(form.get("at", ""), ZoneInfo(ctx.settings.office.timezone), ctx.now),
+            at=_when(form.get("at", ""), ctx.settings.office.zone, ctx.now),
             email=form.get("email", "").strip(),
             phone=form.get("phone", "").strip(),
             subject=form.get("subject", "").strip(),

@@ -1,4 +1,4 @@
-"""The dashboard's figures: the daemon's health (``inbox_agent.health``) and the case counts.
+"""The dashboard's figures: the daemon's health (``inbox_agent.ops.health``) and the case counts.
 
 Health is the same snapshot ``inbox-agent status`` prints, so the page and the command never
 disagree. The counts are what the SPOC reports on: cases per category (open and in all), and
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from inbox_agent.health import Health, build_health, overdue_condition
+from inbox_agent.ops.health import Health, build_health, overdue_condition
 from inbox_agent.register.models import Case
 from inbox_agent.settings import Settings
 from inbox_agent.web.queue import OPEN
@@ -74,7 +74,7 @@ def week_counts(session: Session, today: dt.date, zone: ZoneInfo) -> tuple[WeekC
 
 
 def build_dashboard(session: Session, settings: Settings, now: dt.datetime) -> Dashboard:
-    zone = ZoneInfo(settings.office.timezone)
+    zone = settings.office.zone
     categories = category_counts(session)
     today = now.astimezone(zone).date()
     overdue = session.scalar(select(func.count()).select_from(Case).where(overdue_condition(today)))

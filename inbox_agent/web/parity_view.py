@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from inbox_agent.parity import build_parity
+from inbox_agent.transparency.parity import build_parity
 from inbox_agent.web.app import Ctx
 
 

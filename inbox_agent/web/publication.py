@@ -1,6 +1,6 @@
 """The disclosure-log screens: answers waiting for a decision, one draft beside its original.
 
-Every decision goes through ``inbox_agent.publish`` (``draft_publication``,
+Every decision goes through ``inbox_agent.transparency.publish`` (``draft_publication``,
 ``approve_publication``, ``withhold_publication``, ``publish_log``), the functions behind
 ``inbox-agent publication`` and ``inbox-agent publish``: the identifier check on staff's texts,
 the audit events and the published texts are the CLI's, whichever door staff used. This module
@@ -20,12 +20,12 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from inbox_agent import publish
-from inbox_agent.anonymise import Redaction
 from inbox_agent.deadlines import UkCalendar
-from inbox_agent.parity import ParityAlert, answered_on, build_parity
 from inbox_agent.register.models import Case, Publication
 from inbox_agent.settings import Settings
+from inbox_agent.transparency import publish
+from inbox_agent.transparency.anonymise import Redaction
+from inbox_agent.transparency.parity import ParityAlert, answered_on, build_parity
 from inbox_agent.web.app import Ctx
 
 LIST_URL = "/publication"

@@ -16,12 +16,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox_agent.anonymise import Anonymiser
 from inbox_agent.attachment_checks import Verdict, inspect_attachment
 from inbox_agent.outbox import OutgoingFile
-from inbox_agent.publish import lexicon_for
 from inbox_agent.register.models import AuditEvent, Case, OutboxMessage, ReplyAttachment
 from inbox_agent.settings import Settings
+from inbox_agent.transparency.anonymise import Anonymiser
+from inbox_agent.transparency.publish import lexicon_for
 from inbox_agent.web.app import Ctx
 from inbox_agent.web.casework import ActionError
 

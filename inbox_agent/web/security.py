@@ -7,7 +7,8 @@
   Error pages (404, 405, and a 500 from a bug) carry the same headers.
 * Every form carries a per-session random token; a POST without it is refused.
 * A request body larger than ``web.max_request_bytes`` is refused with 413 before it is
-  read (by its Content-Length) or as soon as it passes the limit (chunked).
+  read (by its Content-Length) or as soon as it passes the limit (chunked); a request head
+  larger than ``web.max_header_bytes`` with 431.
 * Sign-in limits are ``web.signin``'s.
 """
 
@@ -77,18 +78,29 @@ class BodyTooLarge(Exception):
     """Raised inside the app when a chunked body passes the limit; answered 413."""
 
 
-class BodyLimitMiddleware:
-    """Refuses request bodies over ``max_bytes``: by Content-Length, else while streaming."""
+class RequestLimitMiddleware:
+    """Refuses a request head over ``max_header_bytes`` (431) and a body over ``max_bytes``
+    (413): by Content-Length before reading, else as soon as a streamed body passes it.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    uvicorn's h11 parser already drops a head that keeps growing past the same bound while it
+    is still incomplete (``server.http_options``); this catches one that arrived whole.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, max_header_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope.get("headers", []):
+        headers = scope.get("headers", [])
+        if sum(len(n) + len(v) + 4 for n, v in headers) > self.max_header_bytes:
+            limit = self.max_header_bytes
+            await _refuse(send, 431, f"Request headers too large: at most {limit}")
+            return
+        for name, value in headers:
             if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
                 await _too_large(send, self.max_bytes)
                 return
@@ -117,11 +129,15 @@ class BodyLimitMiddleware:
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    body = f"Request body too large: at most {limit} bytes are accepted.\n".encode()
+    await _refuse(send, 413, f"Request body too large: at most {limit}")
+
+
+async def _refuse(send: Send, status: int, text: str) -> None:
+    body = f"{text} bytes are accepted.\n".encode()
     headers = [(n.encode(), v.encode()) for n, v in DEFAULT_HEADERS]
     headers += [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
     headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -15,12 +15,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from inbox_agent.register.models import WebSession, WebUser
 
 TOUCH_EVERY = dt.timedelta(seconds=30)  # last_seen_at is written at most this often
+KEEP_ENDED = dt.timedelta(days=30)  # ended or abandoned sessions are deleted after this
 IDLE = "idle"
 EXPIRED = "expired"
 SIGNED_OUT = "signed_out"
@@ -53,7 +54,9 @@ def start_session(
     """A new session for the account; the id to put in the cookie.
 
     ``resume`` is a form the previous session left unsent, for the case page to put back.
+    Sessions unused for ``KEEP_ENDED`` are deleted here, so the table stays small.
     """
+    session.execute(delete(WebSession).where(WebSession.last_seen_at < now - KEEP_ENDED))
     token = secrets.token_urlsafe(32)
     session.add(
         WebSession(

@@ -61,13 +61,17 @@ class AttemptKey:
 
 
 def attempt_keys(username: str, client: str, device: str | None) -> list[AttemptKey]:
-    """The counters this attempt counts against; a known device counts against itself only."""
+    """The counters this attempt counts against; a known device counts against itself only.
+
+    The source comes first: once an address is at its limit, its guesses at new names add no
+    rows, so spraying random usernames cannot grow the table without bound.
+    """
     name = _name(username)[:USERNAME_KEY_MAX]
     if device is not None:
         return [AttemptKey(f"device:{device}", "device", name, client)]
     return [
-        AttemptKey(f"pair:{name}|{client}", "pair", name, client),
         AttemptKey(f"source:{client}", "source", "", client),
+        AttemptKey(f"pair:{name}|{client}", "pair", name, client),
         AttemptKey(f"account:{name}", "account", name, ""),
     ]
 
@@ -119,11 +123,15 @@ def count_attempt(session: Session, keys: list[AttemptKey], now: dt.datetime) ->
     return None
 
 
-def forget_failures(session: Session, keys: list[AttemptKey]) -> None:
-    """After a correct password: the person at this source (or device) is who they say."""
+def forget_failures(session: Session, keys: list[AttemptKey], now: dt.datetime) -> None:
+    """After a correct password: the person at this source (or device) is who they say.
+
+    Counters whose window ended long ago are deleted at the same time, so the table holds
+    only the last half hour or so of attempts.
+    """
     mine = [k.key for k in keys if k.kind in ("pair", "device")]
-    if mine:
-        session.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(mine)))
+    stale = LoginThrottle.last_attempt_at < now - 2 * WINDOW
+    session.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(mine) | stale))
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from inbox_agent.campaigns import CampaignGroup, campaigns, group_of
 from inbox_agent.foi_flags import FOI, FoiFlag, RequestFacts, foi_flags
-from inbox_agent.parity import answered_on
-from inbox_agent.precedents import (
+from inbox_agent.register.models import Case
+from inbox_agent.similar import RELATED
+from inbox_agent.transparency.campaigns import CampaignGroup, campaigns, group_of
+from inbox_agent.transparency.parity import answered_on
+from inbox_agent.transparency.precedents import (
     Precedent,
     ReuseError,
     answer_body,
@@ -34,9 +36,7 @@ from inbox_agent.precedents import (
     register_index,
     requester_key,
 )
-from inbox_agent.publish import local_date
-from inbox_agent.register.models import Case
-from inbox_agent.similar import RELATED
+from inbox_agent.transparency.publish import local_date
 from inbox_agent.web.accounts import list_users
 from inbox_agent.web.app import Ctx
 from inbox_agent.web.casework import ActionError, assign_officer

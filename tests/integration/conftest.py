@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import trustme
-from builders import HUMAN, message
 from playwright.sync_api import BrowserContext, Playwright
 from servers import DovecotServer
-from webserver import chromium, playwright_driver
+from support.builders import HUMAN, message
+from support.webserver import chromium, playwright_driver
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import HUMAN, INBOX, MACHINE, PARO, imap_settings, message, smtp_config
 from servers import DovecotServer, ReceivedMessage, SmtpSink, free_port
 from sqlalchemy import func, select
+from support.builders import HUMAN, INBOX, MACHINE, PARO, imap_settings, message, smtp_config
+from support.clock import FakeClock
 
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register
@@ -71,19 +72,6 @@ STAFF_FORWARD = message(
     "Hello, how much of the police budget goes on rural crime this year?\n\nQuinn\n",
     message_id="<fw1@opcc.testshire.example.org>",
 )
-
-
-class FakeClock:
-    """A clock the test moves by hand, so retry backoff can elapse without sleeping."""
-
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, delta: dt.timedelta) -> None:
-        self.now += delta
 
 
 @pytest.fixture

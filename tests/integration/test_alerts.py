@@ -14,9 +14,10 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from builders import HUMAN, imap_settings, message, smtp_config
 from servers import DovecotServer, SmtpSink
 from sqlalchemy import select
+from support.builders import HUMAN, imap_settings, message, smtp_config
+from support.clock import FakeClock
 
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register
@@ -30,14 +31,6 @@ IT = "it-service-desk@opcc.testshire.example.org"
 START = dt.datetime(2027, 4, 14, 8, 0, tzinfo=dt.UTC)
 INTERVAL = 60
 MAX_CALLS = 200  # every loop below is bounded
-
-
-class FakeClock:
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture

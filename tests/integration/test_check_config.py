@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 import trustme
-from builders import base_config, real_office
 from servers import DovecotServer, SmtpSink, free_port
+from support.builders import base_config, real_office
 
-from inbox_agent.commands import check_config
+from inbox_agent.cli.commands import check_config
 from inbox_agent.errors import ConfigError
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register

@@ -27,9 +27,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from builders import HUMAN, INBOX, MACHINE, PARO, message
 from servers import DovecotServer, ReceivedMessage, SmtpSink
 from sqlalchemy import func, select
+from support.builders import HUMAN, INBOX, MACHINE, PARO, message
 
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import Case

@@ -14,9 +14,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from builders import INBOX, base_config, write_profile
 from servers import PostgresServer
 from sqlalchemy import func, select, text
+from support.builders import INBOX, base_config, write_profile
 
 from inbox_agent.cli import main
 from inbox_agent.register.db import Register, make_engine, schema_state

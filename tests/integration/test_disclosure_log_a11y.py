@@ -1,6 +1,6 @@
 """The published disclosure log in a real headless Chromium: axe-core finds nothing serious.
 
-Uses the web UI tests' browser helpers (``tests/webserver.py``: Debian's Chromium through
+Uses the web UI tests' browser helpers (``tests/support/webserver.py``: Debian's Chromium through
 Playwright, axe.min.js from npm's axe-core as scripts/test.sh installs it).
 """
 
@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page
-from transparency_office import MONDAY, A, B, Office
-from webserver import axe_script, chromium, playwright_driver
+from support.transparency_office import MONDAY, A, B, Office
+from support.webserver import axe_script, chromium, playwright_driver
 
-from inbox_agent.publish import approve_publication, publish_log
+from inbox_agent.transparency.publish import approve_publication, publish_log
 
 pytestmark = pytest.mark.integration
 

@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import HUMAN, MACHINE, imap_settings, message, smtp_config
 from servers import LOCALHOST, DovecotServer, PostgresServer, SmtpSink, free_port
 from sqlalchemy import func
 from sqlalchemy import select as sql_select
+from support.builders import HUMAN, MACHINE, imap_settings, message, smtp_config
+from support.clock import FakeClock
 
 from inbox_agent.errors import MailboxUnavailable, RegisterUnavailable, TransientError
 from inbox_agent.fetch import ImapFetcher
@@ -55,19 +56,6 @@ PROCESSED = "Registered"
 SEED = 6
 THREAD_JOIN_S = 5.0
 _MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>]+>)", re.IGNORECASE | re.MULTILINE)
-
-
-class FakeClock:
-    """Moves only when told, so a backoff can elapse without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = dt.datetime.now(dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, delta: dt.timedelta) -> None:
-        self.now += delta
 
 
 def _after_backoff(clock: FakeClock, job: PollJob) -> None:
@@ -209,7 +197,7 @@ def test_dovecot_stopped_mid_pass_and_restarted_resumes_without_loss(
 ) -> None:
     expected = _fill(dovecot, 0, 12)
     port = dovecot.port
-    clock = FakeClock()
+    clock = FakeClock(dt.datetime.now(dt.UTC))
     settings = _settings(sqlite_url, port, dovecot, smtp_sink.port)
     pipeline = Pipeline(settings, register, clock=clock)
     job = PollJob(pipeline, settings.poll.interval_seconds)
@@ -486,7 +474,7 @@ def test_smtp_that_never_answers_times_out_and_the_email_waits_its_turn(
 ) -> None:
     expected = _fill(dovecot, 0, 4)
     staller = SilentSmtpServer(mode)
-    clock = FakeClock()
+    clock = FakeClock(dt.datetime.now(dt.UTC))
     try:
         stalled = Pipeline(
             _settings(sqlite_url, dovecot.port, dovecot, staller.port, smtp_timeout=0.5),
@@ -553,7 +541,7 @@ def test_postgres_unavailable_during_a_pass_touches_nothing_and_resumes(
 ) -> None:
     register = Register(postgres_url)
     try:
-        clock = FakeClock()
+        clock = FakeClock(dt.datetime.now(dt.UTC))
         settings = _settings(postgres_url, dovecot.port, dovecot, smtp_sink.port)
         pipeline = Pipeline(settings, register, clock=clock)
         job = PollJob(pipeline, settings.poll.interval_seconds)

@@ -17,8 +17,13 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from builders import INBOX, imap_settings, message, smtp_config
-from hostile import (
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
+from imapclient.exceptions import IMAPClientError
+from servers import LOCALHOST, DovecotServer, SmtpSink, free_port
+from sqlalchemy import select
+from support.builders import INBOX, imap_settings, message, smtp_config
+from support.hostile import (
     QUESTION,
     SENDER,
     assert_no_injected_header,
@@ -26,11 +31,6 @@ from hostile import (
     injection_message,
     wrong_charset,
 )
-from hypothesis import HealthCheck, assume, event, given, settings
-from hypothesis import strategies as st
-from imapclient.exceptions import IMAPClientError
-from servers import LOCALHOST, DovecotServer, SmtpSink, free_port
-from sqlalchemy import select
 
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register

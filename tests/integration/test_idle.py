@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 import pytest
-from builders import HUMAN, INBOX, base_config, imap_settings, message
 from servers import DovecotServer, wait_until
 from sqlalchemy import func, select
+from support.builders import HUMAN, INBOX, base_config, imap_settings, message
 
 from inbox_agent.errors import RegisterUnavailable
 from inbox_agent.idle import IdleWatcher

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from builders import HUMAN, MACHINE, imap_settings, message
 from servers import DovecotServer
 from sqlalchemy import func, select
+from support.builders import HUMAN, MACHINE, imap_settings, message
 
 from inbox_agent import intake
 from inbox_agent.errors import RegisterUnavailable

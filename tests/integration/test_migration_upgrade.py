@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from builders import HUMAN, maildir_settings, message
 from sqlalchemy import func, select, text
+from support.builders import HUMAN, maildir_settings, message
 
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register, alembic_config

@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import HUMAN, INBOX, base_config, message, real_office
 from servers import DovecotServer, SmtpSink
+from support.builders import HUMAN, INBOX, base_config, message, real_office
+from support.clock import FakeClock
 
-from inbox_agent.commands import check_config
+from inbox_agent.cli.commands import check_config
 from inbox_agent.errors import ConfigError
 from inbox_agent.fetch import ImapFetcher, imap_session
 from inbox_agent.oauth import HttpTokenProvider, build_token_provider
@@ -40,14 +41,6 @@ CLIENT_ID = "inbox-agent-test-app"
 CLIENT_SECRET = "client-secret-7d1f0c"
 REFRESH_TOKEN = "refresh-token-93be55"
 LIFETIME_S = 120
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_900_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class IdentityProvider:
@@ -115,7 +108,7 @@ class IdentityProvider:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(1_900_000_000.0)
 
 
 @pytest.fixture

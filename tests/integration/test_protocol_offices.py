@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import message, smtp_config
 from servers import SmtpSink
 from sqlalchemy import select
+from support.builders import message, smtp_config
 
 from inbox_agent.acknowledge import route_recipient
 from inbox_agent.act import forward_kind

@@ -16,15 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from builders import base_config, smtp_config
 from servers import SmtpSink
 from sqlalchemy import func, select
-from statutory_cases import statutory_case
+from support.builders import base_config, smtp_config
+from support.statutory_cases import statutory_case
 
 from inbox_agent.deadlines import UkCalendar
+from inbox_agent.ops.reminders import ReminderJob, queue_reminders
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import OutboxMessage, ReminderSent
-from inbox_agent.reminders import ReminderJob, queue_reminders
 from inbox_agent.send import Sender
 from inbox_agent.settings import Settings, settings_from_dict
 from inbox_agent.web.casework import assign_officer

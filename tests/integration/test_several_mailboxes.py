@@ -15,8 +15,8 @@ import sys
 from email.message import Message
 from pathlib import Path
 
-from builders import HUMAN, message
 from servers import DovecotServer, SmtpSink, free_port, wait_until
+from support.builders import HUMAN, message
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFICES = {"north": "NTH", "south": "STH", "broken": "BRK"}

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from builders import base_config
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from statutory_cases import statutory_case
+from support.builders import base_config
+from support.statutory_cases import statutory_case
 
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.register.db import Register

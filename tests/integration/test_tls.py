@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import trustme
-from builders import HUMAN, imap_settings, message
 from servers import DovecotServer, SmtpSink
 from sqlalchemy import select
+from support.builders import HUMAN, imap_settings, message
 
 from inbox_agent.errors import ConfigError
 from inbox_agent.pipeline import Pipeline

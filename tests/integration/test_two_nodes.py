@@ -35,16 +35,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import HUMAN, INBOX, PARO, base_config, message, smtp_config, write_profile
 from servers import DovecotServer, ReceivedMessage, SmtpSink
 from sqlalchemy import Engine, create_engine, text
+from support.builders import HUMAN, INBOX, PARO, base_config, message, smtp_config, write_profile
 
 from inbox_agent.acknowledge import RenderedEmail
 from inbox_agent.deadlines import UkCalendar
+from inbox_agent.ops.reports import WeeklyReportJob, queue_weekly_report
 from inbox_agent.outbox import queue_email
 from inbox_agent.register.db import Register, lock_key
 from inbox_agent.register.locks import MailboxLease
-from inbox_agent.reports import WeeklyReportJob, queue_weekly_report
 from inbox_agent.send import Sender
 from inbox_agent.settings import Settings, load_settings, settings_from_dict
 

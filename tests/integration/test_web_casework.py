@@ -19,13 +19,13 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from builders import imap_settings, message, smtp_config
 from openpyxl import Workbook
 from playwright.sync_api import BrowserContext, Page, Playwright, expect
 from servers import DovecotServer, SmtpSink
 from sqlalchemy import select
-from statutory_cases import statutory_case
-from webserver import WebServer, axe_script, chromium, shot, sign_in
+from support.builders import imap_settings, message, smtp_config
+from support.statutory_cases import statutory_case
+from support.webserver import WebServer, axe_script, chromium, shot, sign_in
 
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register

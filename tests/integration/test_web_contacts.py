@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Playwright, expect
 from sqlalchemy import select
+from support.webserver import WebServer, axe_script, chromium, sign_in
 from test_protocol_offices import office_settings, phase_day
-from webserver import WebServer, axe_script, chromium, sign_in
 
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import Case

@@ -1,7 +1,7 @@
 """The publication and parity screens in a real headless Chromium, over a real office.
 
-The office (``tests/transparency_office.py``) reads its Maildir with the real pipeline, knows
-its candidates from the roster, and answers two of them as staff would; the web UI runs under
+The office (``tests/support/transparency_office.py``) reads its Maildir with the real pipeline,
+knows its candidates from the roster, and answers two of them as staff would; the web UI runs under
 uvicorn with its clock a fortnight later, so both answers are late for the disclosure log.
 Staff then see the late answers on the parity page, adjust an anonymised answer beside its
 original, approve it, withhold the other with a reason, and write the published log; and
@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, expect
 from sqlalchemy import select
-from transparency_office import MONDAY, A, B, Office
-from webserver import (
+from support.transparency_office import MONDAY, A, B, Office
+from support.webserver import (
     HttpSession,
     WebServer,
     axe_script,
@@ -32,9 +32,9 @@ from webserver import (
     sign_in,
 )
 
-from inbox_agent.publish import CSV_FILE, HTML_FILE, draft_publication
 from inbox_agent.register.models import AuditEvent, Case, Publication
 from inbox_agent.settings import WebSettings
+from inbox_agent.transparency.publish import CSV_FILE, HTML_FILE, draft_publication
 from inbox_agent.web import accounts
 from inbox_agent.web.app import create_app
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import base_config, message
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from support.builders import base_config, message
 
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.register.db import Register

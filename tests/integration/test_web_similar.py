@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Playwright, expect
 from sqlalchemy import select
-from transparency_office import B_AGENT, MONDAY, A, B, C, Office
-from webserver import WebServer, axe_script, chromium, serious_violations, shot, sign_in
+from support.transparency_office import B_AGENT, MONDAY, A, B, C, Office
+from support.webserver import WebServer, axe_script, chromium, serious_violations, shot, sign_in
 
-from inbox_agent.publish import approve_publication, publish_log
 from inbox_agent.register.models import AuditEvent, OutboxMessage
 from inbox_agent.settings import WebSettings
+from inbox_agent.transparency.publish import approve_publication, publish_log
 from inbox_agent.web import accounts
 from inbox_agent.web.app import create_app
 

@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import HUMAN, INBOX, imap_settings, message, smtp_config
 from playwright.sync_api import BrowserContext, Dialog, Page, Playwright, expect
 from servers import DovecotServer, SmtpSink, free_port, wait_until
 from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
-from webserver import (
+from support.builders import HUMAN, INBOX, imap_settings, message, smtp_config
+from support.webserver import (
     SCREENSHOTS_ENV,
     HttpSession,
     RemoteHost,

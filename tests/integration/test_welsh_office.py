@@ -18,8 +18,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from builders import INBOX, message
 from sqlalchemy import select
+from support.builders import INBOX, message
 
 from inbox_agent.acknowledge import BILINGUAL_NOTE
 from inbox_agent.classify import Category

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from builders import HUMAN, MACHINE, PARO, dovecot_profile, message, write_profile
 from servers import DovecotServer, SmtpSink, free_port, wait_until
 from sqlalchemy import func, select
+from support.builders import HUMAN, MACHINE, PARO, dovecot_profile, message, write_profile
 
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import Case, Disposition, StoredMessage

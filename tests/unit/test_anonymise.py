@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from inbox_agent.anonymise import (
+from inbox_agent.settings import DEFAULT_PARTY_NAMES
+from inbox_agent.transparency.anonymise import (
     Anonymiser,
     Lexicon,
     load_corpus,
@@ -20,7 +21,6 @@ from inbox_agent.anonymise import (
     score_corpus,
     signature_names,
 )
-from inbox_agent.settings import DEFAULT_PARTY_NAMES
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "anonymise"
 KINDS = {"PERSON", "EMAIL", "PHONE", "POSTCODE", "ADDRESS", "PARTY", "REFERENCE", "URL", "HANDLE"}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from inbox_agent.campaigns import MIN_SENDERS, campaigns, group_campaigns, group_of
-from inbox_agent.precedents import RegisterIndex, request_text
+from inbox_agent.transparency.campaigns import MIN_SENDERS, campaigns, group_campaigns, group_of
+from inbox_agent.transparency.precedents import RegisterIndex, request_text
 
 PETITION = (
     "I am writing as a resident to ask the Commissioner to keep the Millbrook police station "

@@ -12,19 +12,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from transparency_office import B_AGENT, MONDAY, A, B, C, Office, opened_office
+from support.transparency_office import B_AGENT, MONDAY, A, B, C, Office, opened_office
 
 from inbox_agent.cli import main
-from inbox_agent.consistency import (
+from inbox_agent.deadlines import UkCalendar
+from inbox_agent.transparency.consistency import (
     DIFFERENT_FIGURES,
     ONE_ANSWERED,
     UNEQUAL_ANSWERS,
     compare,
     figures,
 )
-from inbox_agent.deadlines import UkCalendar
-from inbox_agent.parity import ParityReport, build_parity
-from inbox_agent.publish import approve_publication
+from inbox_agent.transparency.parity import ParityReport, build_parity
+from inbox_agent.transparency.publish import approve_publication
 
 ASK_A = """Dear Election Team,
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import base_config
 from sqlalchemy import select
+from support.builders import base_config
 
 from inbox_agent.classify import Category
 from inbox_agent.cli import main

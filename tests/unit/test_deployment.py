@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from builders import message
+from support.builders import message
 
 from inbox_agent.cli import main
 from inbox_agent.deployment import load_deployment

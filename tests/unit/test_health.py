@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import base_config
 from sqlalchemy.orm import Session
+from support.builders import base_config
 
-from inbox_agent import commands
-from inbox_agent.cli import main
+from inbox_agent.cli import commands, main
 from inbox_agent.clock import utc_now
 from inbox_agent.deployment import Mailbox
-from inbox_agent.health import Health, build_health, build_info, format_age, render_health
+from inbox_agent.ops.health import Health, build_health, build_info, format_age, render_health
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import (
     AlertState,

@@ -17,8 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from builders import INBOX, base_config, message
-from hostile import (
+from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from support.builders import INBOX, base_config, message
+from support.hostile import (
     QUESTION,
     SENDER,
     assert_no_injected_header,
@@ -27,9 +30,6 @@ from hostile import (
     injection_message,
     wrong_charset,
 )
-from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
-from hypothesis import strategies as st
-from sqlalchemy import select
 
 from inbox_agent.pipeline import PassReport, Pipeline
 from inbox_agent.register.db import Register

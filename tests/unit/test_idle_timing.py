@@ -6,7 +6,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from builders import imap_settings, maildir_settings
+from support.builders import imap_settings, maildir_settings
+from support.clock import FakeClock
 
 from inbox_agent.errors import MailboxUnavailable
 from inbox_agent.idle import STABLE_SECONDS, Backoff, IdleWatcher, has_new_mail, says_bye
@@ -14,14 +15,6 @@ from inbox_agent.pipeline import PassReport, Pipeline
 from inbox_agent.register.db import Register
 from inbox_agent.scheduler import PollJob
 from inbox_agent.settings import ImapSettings
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class RecordingStop(threading.Event):
@@ -76,7 +69,7 @@ def test_backoff_doubles_from_one_second_to_five_minutes_and_resets() -> None:
 
 
 def test_idle_is_reissued_every_renew_interval_and_done_on_stop() -> None:
-    clock = FakeClock()
+    clock = FakeClock(0.0)
     stop = threading.Event()
     woken: list[float] = []
     cfg = _imap(idle_renew_seconds=1500)
@@ -101,7 +94,7 @@ def test_default_renewal_is_inside_the_rfc_2177_29_minute_timeout() -> None:
 
 
 def test_server_bye_is_a_dropped_connection() -> None:
-    clock = FakeClock()
+    clock = FakeClock(0.0)
     stop = threading.Event()
     watcher = IdleWatcher(_imap(), "pw", lambda: None, stop=stop, monotonic=clock)
     client = FakeIdleClient(clock, stop, until=100)
@@ -111,7 +104,7 @@ def test_server_bye_is_a_dropped_connection() -> None:
 
 
 def test_reconnections_back_off_and_a_stable_connection_resets_the_backoff() -> None:
-    clock = FakeClock()
+    clock = FakeClock(0.0)
     stop = RecordingStop(clock)
     outcomes = ["down"] * 4 + ["stable"] + ["down"] * 2 + ["stop"]
     watcher = IdleWatcher(_imap(), "pw", lambda: None, stop=stop, monotonic=clock)

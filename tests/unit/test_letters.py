@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from builders import base_config
+from support.builders import base_config
 
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.letters import LETTERS, Letter, letter, letters_for, render_letter

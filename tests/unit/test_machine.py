@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from inbox_agent.classify.evaluation import PUBLIC_CORPORA
 from inbox_agent.classify.machine import machine_reasons
+from inbox_agent.classify.training.evaluation import PUBLIC_CORPORA
 from inbox_agent.errors import UnparseableMessage
 from inbox_agent.parse import (
     Address,

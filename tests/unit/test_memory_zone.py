@@ -19,11 +19,11 @@ import spacy
 from spacy.language import Language
 
 from inbox_agent import spacy_memory
-from inbox_agent.anonymise import Anonymiser, Lexicon
 from inbox_agent.classify import Category
 from inbox_agent.classify.rules import _pipeline, rule_evidence
 from inbox_agent.classify.textcat import shipped_model
 from inbox_agent.spacy_memory import bounded_memory
+from inbox_agent.transparency.anonymise import Anonymiser, Lexicon
 
 FOI_SUBJECT = "Freedom of Information request"
 FOI_BODY = "Under the Freedom of Information Act, please send me the PCC's budget for 2026."

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from builders import HUMAN, MACHINE, base_config, message
 from prometheus_client.parser import text_string_to_metric_families
+from support.builders import HUMAN, MACHINE, base_config, message
 
 from inbox_agent.errors import ConfigError
-from inbox_agent.metrics import Metrics, start_metrics
+from inbox_agent.ops.metrics import Metrics, start_metrics
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register
 from inbox_agent.scheduler import PollJob

@@ -16,11 +16,14 @@ from pathlib import Path
 
 import pytest
 import spacy
-from builders import base_config, message
+from support.builders import base_config, message
 
 from inbox_agent.classify import Category
 from inbox_agent.classify.classifier import classify_message, classify_with_model
-from inbox_agent.classify.corpus import (
+from inbox_agent.classify.fusion import fuse
+from inbox_agent.classify.text import classify_subject, mail_text, model_text, own_words
+from inbox_agent.classify.textcat import MODEL_DIR, TextModel, load_model, shipped_model
+from inbox_agent.classify.training.corpus import (
     Record,
     by_split,
     load_corpus,
@@ -29,12 +32,9 @@ from inbox_agent.classify.corpus import (
     record_text,
     split_of,
 )
-from inbox_agent.classify.corrections import correction_examples, record_correction
-from inbox_agent.classify.evaluation import SISIMAI
-from inbox_agent.classify.fusion import fuse
-from inbox_agent.classify.text import classify_subject, mail_text, model_text, own_words
-from inbox_agent.classify.textcat import MODEL_DIR, TextModel, load_model, shipped_model
-from inbox_agent.classify.training import Example, train_textcat
+from inbox_agent.classify.training.corrections import correction_examples, record_correction
+from inbox_agent.classify.training.evaluation import SISIMAI
+from inbox_agent.classify.training.train import Example, train_textcat
 from inbox_agent.cli import main
 from inbox_agent.errors import OperatorError
 from inbox_agent.parse import parse_message
@@ -368,7 +368,7 @@ def test_model_evaluate_prints_tables_for_model_and_baseline(
 
 
 def test_model_evaluate_reports_the_fresh_hold_out_in_its_own_tables() -> None:
-    from inbox_agent.classify.evaluation import run_evaluation
+    from inbox_agent.classify.training.evaluation import run_evaluation
 
     test_ids = [i for i in (f"t-{n}" for n in range(50)) if split_of(i) == "test"][:2]
     rows = [

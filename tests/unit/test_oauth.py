@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import base_config
 from pydantic import SecretStr
+from support.builders import base_config
+from support.clock import FakeClock
 
 from inbox_agent.errors import ConfigError, TokenUnavailable
 from inbox_agent.oauth import MsalTokenProvider, build_token_provider, xoauth2_string
@@ -93,14 +94,6 @@ def test_certificate_must_exist(tmp_path: Path) -> None:
         _settings({k: v for k, v in config.items() if v is not None})
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class FakeMsalApp:
     """Answers as msal does: a dict with access_token, or with error/error_description."""
 
@@ -126,7 +119,7 @@ def _ms_provider(app: FakeMsalApp, clock: FakeClock, **extra: Any) -> MsalTokenP
 
 
 def test_microsoft_token_cached_and_refreshed_five_minutes_early() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     app = FakeMsalApp(
         [{"access_token": "t1", "expires_in": 3600}, {"access_token": "t2", "expires_in": 3600}]
     )
@@ -142,7 +135,7 @@ def test_microsoft_token_cached_and_refreshed_five_minutes_early() -> None:
 
 
 def test_microsoft_delegated_flow_keeps_the_rotated_refresh_token() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     app = FakeMsalApp(
         [
             {"access_token": "t1", "expires_in": 3600, "refresh_token": "r2"},
@@ -162,7 +155,7 @@ def test_microsoft_refusal_is_a_config_error_without_the_secret() -> None:
         [{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid secret."}]
     )
     with pytest.raises(ConfigError, match=r"invalid_client.*\[oauth2\]") as error:
-        _ms_provider(app, FakeClock()).token()
+        _ms_provider(app, FakeClock(1000.0)).token()
     assert SECRET not in str(error.value)
 
 

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from transparency_office import B_AGENT, MONDAY, A, B, C, Office, opened_office
+from support.transparency_office import B_AGENT, MONDAY, A, B, C, Office, opened_office
 
 from inbox_agent.deadlines import UkCalendar
-from inbox_agent.parity import ParityReport, build_parity, render_parity
-from inbox_agent.publish import approve_publication, publish_log, withhold_publication
+from inbox_agent.transparency.parity import ParityReport, build_parity, render_parity
+from inbox_agent.transparency.publish import approve_publication, publish_log, withhold_publication
 
 TUESDAY = MONDAY + dt.timedelta(days=1)  # the answer: 13 April 2027
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from inbox_agent.classify.evaluation import PUBLIC_CORPORA
+from inbox_agent.classify.training.evaluation import PUBLIC_CORPORA
 from inbox_agent.errors import UnparseableMessage
 from inbox_agent.parse import (
     MAX_TEXT_CHARS,

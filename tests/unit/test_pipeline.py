@@ -6,8 +6,8 @@ import mailbox
 from pathlib import Path
 
 import pytest
-from builders import HUMAN, base_config, message
 from sqlalchemy import select
+from support.builders import HUMAN, base_config, message
 
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from builders import base_config
 from sqlalchemy import select
+from support.builders import base_config
+from support.clock import FakeClock
 
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register
@@ -20,14 +21,6 @@ from inbox_agent.settings import Settings, settings_from_dict
 
 IT = "it@opcc.testshire.example.org"
 START = dt.datetime(2027, 4, 14, 8, 0, tzinfo=dt.UTC)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 def _settings(tmp_path: Path) -> Settings:
@@ -59,7 +52,7 @@ def _alerts(register: Register) -> list[OutboxMessage]:
 def test_the_alert_is_not_held_back_by_the_retry_backoff(
     tmp_path: Path, register: Register
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     job = PollJob(Pipeline(_settings(tmp_path), register, clock=clock), 60)
     raised_at = None
     for minute in range(60):  # the scheduler calls once a minute; polls back off to 15 min
@@ -76,7 +69,7 @@ def test_the_alert_is_not_held_back_by_the_retry_backoff(
 def test_an_unexpected_error_counts_as_a_failed_poll(
     tmp_path: Path, register: Register, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     pipeline = Pipeline(_settings(tmp_path), register, clock=clock)
 
     def broken() -> None:
@@ -96,7 +89,7 @@ def test_an_unexpected_error_counts_as_a_failed_poll(
 def test_an_outage_recorded_before_a_restart_is_cleared_by_the_first_good_poll(
     tmp_path: Path, register: Register
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     settings = _settings(tmp_path)
     job = PollJob(Pipeline(settings, register, clock=clock), 60)
     for minute in (0, 40):

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from transparency_office import MONDAY, A, B, C, Office, opened_office
+from support.transparency_office import MONDAY, A, B, C, Office, opened_office
 
-from inbox_agent import precedents
-from inbox_agent.precedents import RegisterIndex, answer_body, request_text
-from inbox_agent.publish import approve_publication
+from inbox_agent.transparency import precedents
+from inbox_agent.transparency.precedents import RegisterIndex, answer_body, request_text
+from inbox_agent.transparency.publish import approve_publication
 
 TEXTS = [
     request_text("Overtime", "Please send the overtime spend of the force for 2025/26."),
@@ -64,3 +64,23 @@ def test_the_register_index_is_kept_while_unchanged_and_keeps_the_published_beyo
         [match] = found
         assert match.reference == first.reference
         assert match.approved_answer == "There are 12 officers in the team."
+
+
+def test_a_reused_answer_is_audited_with_whether_staff_changed_it(tmp_path: Path) -> None:
+    with opened_office(tmp_path) as office:
+        source = office.receive(f"{A['name']} <{A['email']}>", "Officers", TEXTS[1])
+        office.answer(source.reference, "Dear Ms Ogunleye,\n\nThere are 12 officers.", now=MONDAY)
+        target = office.receive(f"{B['name']} <{B['email']}>", "Officers?", NEW)
+        with office.register.transaction() as session:
+            case = Office.case(session, target.reference)
+            with pytest.raises(precedents.ReuseError, match="no answer approved"):
+                precedents.record_reuse(session, case, source.reference, "x", actor="t", now=MONDAY)
+            origin = Office.case(session, source.reference)
+            approve_publication(session, office.settings, origin, actor="t", now=MONDAY)
+            kept = "Dear Mr Fairbrother,\n\nThere are 12 officers.\n\nYours sincerely"
+            precedents.record_reuse(session, case, source.reference, kept, actor="t", now=MONDAY)
+            changed = "Dear Mr Fairbrother,\n\nThere are 13 officers."
+            precedents.record_reuse(session, case, source.reference, changed, actor="t", now=MONDAY)
+            session.flush()
+            edited = [e.detail["answer_edited"] for e in case.events if e.action == "answer_reused"]
+        assert edited == [False, True]

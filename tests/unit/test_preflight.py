@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from inbox_agent.cli import main
-from inbox_agent.preflight import placeholder_values, render_every_template, value_problems
+from inbox_agent.ops.preflight import placeholder_values, render_every_template, value_problems
 from inbox_agent.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import base_config
+from support.builders import base_config
 
 from inbox_agent.acknowledge import check_protocol_templates
 from inbox_agent.classify import Category, Classification

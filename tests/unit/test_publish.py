@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from transparency_office import B_AGENT, MONDAY, STAFF, A, B, C, Office, opened_office
+from support.transparency_office import B_AGENT, MONDAY, STAFF, A, B, C, Office, opened_office
 
 from inbox_agent.cli import main
-from inbox_agent.publish import (
+from inbox_agent.register.models import AuditEvent, Publication
+from inbox_agent.transparency.publish import (
     CSV_COLUMNS,
     PublicationError,
     approve_publication,
@@ -23,7 +24,6 @@ from inbox_agent.publish import (
     publish_log,
     withhold_publication,
 )
-from inbox_agent.register.models import AuditEvent, Publication
 
 QUESTION = f"""Dear Election Team,
 

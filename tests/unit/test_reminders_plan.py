@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
-from builders import base_config
-from transparency_office import opened_office
+from support.builders import base_config
+from support.transparency_office import opened_office
 
 from inbox_agent.deadlines import UkCalendar
+from inbox_agent.ops.reminders import CaseFacts, ReminderJob, plan_reminders
 from inbox_agent.pipeline import Pipeline
-from inbox_agent.reminders import CaseFacts, ReminderJob, plan_reminders
 from inbox_agent.scheduler import run_daemon
 from inbox_agent.settings import settings_from_dict
 

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
-from transparency_office import MONDAY, A, Office, opened_office
+from support.transparency_office import MONDAY, A, Office, opened_office
 
 from inbox_agent.deadlines import UkCalendar
+from inbox_agent.ops.reports import WeeklyReportJob, queue_weekly_report
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.models import OutboxMessage
-from inbox_agent.reports import WeeklyReportJob, queue_weekly_report
 from inbox_agent.scheduler import run_daemon
 
 CHIEF = "chief.executive@opcc.testshire.example.org"

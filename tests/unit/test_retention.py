@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import HUMAN, MACHINE, base_config, message
 from sqlalchemy import func, select, update
+from support.builders import HUMAN, MACHINE, base_config, message
 
-from inbox_agent import commands, retention
-from inbox_agent.cli import main
+from inbox_agent.cli import commands, main
 from inbox_agent.localbox import LocalFetcher
+from inbox_agent.ops import retention
+from inbox_agent.ops.retention import ANONYMISED, apply_retention, plan_retention, render_report
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import (
@@ -29,7 +30,6 @@ from inbox_agent.register.models import (
     OutboxStatus,
     StoredMessage,
 )
-from inbox_agent.retention import ANONYMISED, apply_retention, plan_retention, render_report
 from inbox_agent.settings import RetentionSettings, Settings, settings_from_dict
 
 T0 = dt.datetime(2027, 4, 1, 10, 0, tzinfo=dt.UTC)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from transparency_office import B_AGENT, MONDAY, ROSTER_CSV, A, B, C, Office, opened_office
+from support.transparency_office import B_AGENT, MONDAY, ROSTER_CSV, A, B, C, Office, opened_office
 
 from inbox_agent.cli import main
 from inbox_agent.register.models import AuditEvent, RosterAddress, RosterPerson
-from inbox_agent.roster import (
+from inbox_agent.transparency.roster import (
     RosterError,
     list_people,
     match_person,

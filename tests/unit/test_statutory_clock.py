@@ -69,6 +69,17 @@ CASES = [
         False,
         id="foi-clarification-answer-on-saturday",
     ),
+    # a Saturday request (received Sat 7 Mar, counted from Mon 9) clarified the same Saturday;
+    # the answer Mon 9 Mar: d4 Fri 13, d5 Mon 16, [17], d6 Wed 18 ... d15 Tue 31, d16 Wed 1 Apr,
+    # d17 Thu 2, [3], [6], d18 Tue 7, d19 Wed 8, d20 Thu 9 Apr
+    pytest.param(
+        Regime.FOI,
+        D(2026, 3, 7),
+        [E(K.CLARIFICATION_SOUGHT, D(2026, 3, 7)), E(K.CLARIFICATION_RECEIVED, D(2026, 3, 9))],
+        D(2026, 4, 9),
+        False,
+        id="foi-weekend-request-clarified-on-arrival",
+    ),
     # Mon 11 May: notice Mon 18 May, 4 days used (12-15); fee Mon 8 Jun; 16 left: d1 Tue 9,
     # d2 Wed 10, d3 Thu 11, d4 Fri 12, [15], d5 Tue 16 ... d8 Fri 19, d9 Mon 22 ... d13 Fri 26,
     # d14 Mon 29, d15 Tue 30, d16 Wed 1 Jul

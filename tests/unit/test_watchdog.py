@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from builders import HUMAN, base_config, message
+from support.builders import HUMAN, base_config, message
 
+from inbox_agent.ops.watchdog import BusyTimer, Watchdog, WatchdogJob
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register
 from inbox_agent.scheduler import PollJob, run_daemon
 from inbox_agent.settings import Settings, settings_from_dict
-from inbox_agent.watchdog import BusyTimer, Watchdog, WatchdogJob
 
 RECV_TIMEOUT_S = 10.0
 

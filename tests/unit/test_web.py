@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import message
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
+from support.builders import message
 
 from inbox_agent.cli import main
 from inbox_agent.deadlines import UkCalendar
@@ -30,6 +30,7 @@ from inbox_agent.register.models import (
     Case,
     CaseStatus,
     LabelCorrection,
+    LoginThrottle,
     OutboxMessage,
     OutboxStatus,
     StoredMessage,
@@ -63,7 +64,7 @@ def register(tmp_path: Path) -> Register:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    from builders import base_config
+    from support.builders import base_config
 
     data = base_config(f"sqlite:///{tmp_path / 'r.sqlite3'}")
     data["maildir"] = {"path": str(tmp_path / "mail")}
@@ -222,10 +223,19 @@ def test_login_throttle_counts_per_account_and_source_before_hashing(register: R
     spraying = [attempt(f"user{n}", "10.0.0.7", NOW) for n in range(31)]
     assert spraying == [True] * 30 + [False], "per source, any account"
     with register.transaction() as s:
+        rows = s.scalar(select(func.count()).select_from(LoginThrottle))
+    assert not any(attempt(f"more{n}", "10.0.0.7", NOW) for n in range(20))
+    with register.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(LoginThrottle)) == rows, "no growth"
+    with register.transaction() as s:
         found = {(lock.kind, lock.username, lock.client) for lock in signin.lockouts(s, NOW)}
         assert found == {("source", "", "10.0.0.7")}
         assert signin.clear_lockouts(s, key="source:10.0.0.7") == 1
     assert attempt("new", "10.0.0.7", NOW)
+    later = NOW + dt.timedelta(hours=2)
+    with register.transaction() as s:  # a success sweeps out counters long past their window
+        signin.forget_failures(s, signin.attempt_keys("ann", "10.0.0.9", None), later)
+        assert s.scalar(select(func.count()).select_from(LoginThrottle)) == 0
 
 
 def test_device_cookies_are_signed_and_per_account() -> None:
@@ -367,13 +377,19 @@ def test_accounts_refuse_bad_input(
         accounts.add_user(s, username, password, role=role, display_name="", actor="t", now=NOW)
 
 
-def test_users_command_reads_the_password_from_stdin_never_argv(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _demo_config(tmp_path: Path) -> Path:
+    """The example profile and the demo mailbox, copied; its register lands in demo/."""
     shutil.copytree(ROOT / "demo" / "maildir", tmp_path / "demo" / "maildir")
     (tmp_path / "config").mkdir()
     config = tmp_path / "config" / "example.toml"
     shutil.copy(ROOT / "config" / "example.toml", config)
+    return config
+
+
+def test_users_command_reads_the_password_from_stdin_never_argv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _demo_config(tmp_path)
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     argv = ["--config", str(config), "users", "add", "sam", "--role", "admin", "--name", "Sam"]
     assert main(argv) == 0
@@ -385,6 +401,30 @@ def test_users_command_reads_the_password_from_stdin_never_argv(
     out, err = capsys.readouterr()
     assert "sam: added (admin)" in out and "at least 12 characters" in err
     assert "sam                      admin   disabled" in out
+
+
+def test_users_lockouts_and_unlock_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _demo_config(tmp_path)
+    assert main(["--config", str(config), "users", "lockouts"]) == 0
+    assert "no sign-in lockouts" in capsys.readouterr().out
+    register = Register(f"sqlite:///{tmp_path / 'demo' / 'register.sqlite3'}")
+    try:
+        now = dt.datetime.now(dt.UTC)
+        with register.transaction() as s:
+            keys = signin.attempt_keys("sam", "192.0.2.7", None)
+            for _ in range(6):
+                signin.count_attempt(s, keys, now)
+    finally:
+        register.dispose()
+    assert main(["--config", str(config), "users", "lockouts"]) == 0
+    out = capsys.readouterr().out
+    assert "pair     account sam" in out and "source 192.0.2.7" in out
+    assert main(["--config", str(config), "users", "unlock", "sam"]) == 0
+    assert "sam: 2 sign-in counter(s) cleared" in capsys.readouterr().out
+    assert main(["--config", str(config), "users", "lockouts"]) == 0
+    assert "no sign-in lockouts" in capsys.readouterr().out
 
 
 def test_read_password_asks_twice_on_a_terminal() -> None:

@@ -1,7 +1,8 @@
 """The publication screens' choices without a browser: what waits, what staff changed.
 
-The office is ``tests/transparency_office.py`` (a Maildir read by the real pipeline, a real
-SQLite register, the roster); decisions go through ``inbox_agent.publish`` as the pages do.
+The office is ``tests/support/transparency_office.py`` (a Maildir read by the real pipeline, a
+real SQLite register, the roster); decisions go through ``inbox_agent.transparency.publish`` as
+the pages do.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from transparency_office import MONDAY, A, B, C, Office, opened_office
+from support.transparency_office import MONDAY, A, B, C, Office, opened_office
 
-from inbox_agent.anonymise import Redaction
 from inbox_agent.deadlines import UkCalendar
-from inbox_agent.publish import approve_publication, publish_log, withhold_publication
+from inbox_agent.transparency.anonymise import Redaction
+from inbox_agent.transparency.publish import approve_publication, publish_log, withhold_publication
 from inbox_agent.web.publication import build_overview, edited_text, found_items
 
 ANSWERED = MONDAY + dt.timedelta(days=1)  # Tuesday 13 April 2027
