@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from inbox_agent.cases import is_force_mail
+from inbox_agent.cases import is_force_disclosure
 from inbox_agent.classify import Classification
 from inbox_agent.deadlines import election_phase
 from inbox_agent.decide import Facts
@@ -49,5 +49,5 @@ def gather_facts(
         phase=election_phase(received_on, settings.election),
         topics=detect_topics(mail),
         protocol=protocol,
-        from_force=is_force_mail(mail, protocol.force_domains),
+        from_force=is_force_disclosure(mail, protocol.force_domains),
     )

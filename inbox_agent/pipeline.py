@@ -26,7 +26,7 @@ from inbox_agent.cases import (
     audit,
     find_disclosure_case,
     find_thread_case,
-    is_force_mail,
+    is_force_disclosure,
     join_case,
     open_case,
     requester_language,
@@ -240,7 +240,7 @@ class Pipeline:
         classification = classify_message(mail, self.own_addresses)
         prefix = self.settings.office.reference_prefix
         protocol = self.settings.protocol
-        from_force = is_force_mail(mail, protocol.force_domains)
+        from_force = is_force_disclosure(mail, protocol.force_domains)
         finder = find_disclosure_case if from_force else find_thread_case
         thread = finder(session, mail, prefix)
         received_on = received_local_date(message.received_at, self.settings.office.timezone)
