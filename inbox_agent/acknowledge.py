@@ -201,13 +201,17 @@ def render_acknowledgement(
     needs_review: bool,
     outcome: Outcome | None = None,
     forwarded_to: tuple[Recipient, ...] = (),
+    template: str | None = None,
+    recorded_request: str = "",
 ) -> RenderedEmail:
     """The acknowledgement for a new case: reference, and what happens next for its category.
 
     ``outcome`` is the protocol's answer for the message (its wording blocks, promise and
     publication; by default the category's general rule for the day's phase), and
     ``forwarded_to`` the recipients whose forwards were queued with the case: the email says
-    "passed to" exactly those, so it cannot claim a forward that was not made.
+    "passed to" exactly those, so it cannot claim a forward that was not made. ``template``
+    replaces the category's letter (the written confirmation of a telephone request quotes
+    ``recorded_request``, staff's record of what was asked).
 
     A case marked for review gets the generic template whatever its category, because the
     category is a guess and the reply must not promise a route (a PARO forward, a statutory
@@ -216,6 +220,7 @@ def render_acknowledgement(
     if category is Category.AUTOMATED:
         raise ValueError("machine mail is never acknowledged: there is no template for it")
     name = REVIEW_TEMPLATE if needs_review else f"acknowledgement/{category.value}.txt.j2"
+    name = template or name  # e.g. the written confirmation of a telephone request
     phase = election_phase(received_on, settings.election)
     if outcome is None:
         outcome = protocol_outcome(settings.protocol, category, phase)
@@ -233,6 +238,7 @@ def render_acknowledgement(
         "forwarded_to": [r.title for r in forwarded_to],
         "paro_forwarded": any(r.title == PARO_TITLE for r in forwarded_to),
         "paro_title": PARO_TITLE,
+        "recorded_request": recorded_request,  # staff's record, for a written confirmation
     }
     context["blocks"] = [
         _normalise(render_template(env, BLOCK_TEMPLATE.format(block), context)).strip()

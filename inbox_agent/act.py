@@ -63,6 +63,7 @@ def queue_actions(
     *,
     now: dt.datetime,
     received_on: dt.date,
+    template: str | None = None,
 ) -> None:
     """Queue the protocol's forwards, then the acknowledgement that names exactly those.
 
@@ -79,7 +80,15 @@ def queue_actions(
     )
     if told:
         _queue_acknowledgement(
-            session, settings, case, mail, decision, forwarded, now=now, received_on=received_on
+            session,
+            settings,
+            case,
+            mail,
+            decision,
+            forwarded,
+            now=now,
+            received_on=received_on,
+            template=template,
         )
     elif decision.action.value == "open_case":
         audit(session, now, "acknowledgement_withheld", case=case, reasons=list(decision.reasons))
@@ -95,6 +104,7 @@ def _queue_acknowledgement(
     *,
     now: dt.datetime,
     received_on: dt.date,
+    template: str | None,
 ) -> None:
     assert mail.requester is not None
     rendered = render_acknowledgement(
@@ -108,6 +118,8 @@ def _queue_acknowledgement(
         needs_review=case.needs_review,
         outcome=decision.outcome,
         forwarded_to=forwarded,
+        template=template,
+        recorded_request=case.information_sought if template else "",
     )
     threaded = mail.forwarded is None  # the requester never saw the staff forward
     row = queue_email(

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from inbox_agent import __version__, transparency
+from inbox_agent import __version__, contacts_cli, transparency
 from inbox_agent.bundled import BUNDLES, Bundle, bundled_dir
 from inbox_agent.deployment import Deployment, load_deployment
 from inbox_agent.errors import InboxAgentError, OperatorError
@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_admin_parsers(sub)
     _add_web_parsers(sub)
     transparency.add_parsers(sub)  # roster, publication, publish, parity, report
+    contacts_cli.add_parser(sub)  # contact record | import
     _accept_global_options(parser)
     return parser
 
@@ -243,6 +244,8 @@ def _dispatch_one(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.command in transparency.COMMANDS:
         return transparency.run(settings, args, sys.stdout)
+    if args.command == contacts_cli.COMMAND:
+        return contacts_cli.run(settings, args, sys.stdout)
     if args.command == "classify":
         return commands.classify_files(settings, args.files, sys.stdout)
     if args.command == "register":

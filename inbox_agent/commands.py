@@ -315,7 +315,7 @@ def _snapshot(settings: Settings) -> tuple[Health, str | None]:
         if not state.up_to_date:
             raise ConfigError(
                 f"database.url: the register is at revision {state.current}, this release "
-                f"reads {state.head}; inbox-agent run migrates it when it starts"
+                f"reads {state.head}; inbox-agent db upgrade (or run, at start) migrates it"
             )
         with reg.transaction() as session:
             return build_health(session, utc_now(), settings), state.current

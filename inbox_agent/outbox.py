@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
 from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -22,6 +24,15 @@ from inbox_agent.register.models import Case, OutboxMessage, OutboxStatus
 
 FIRST_RETRY = dt.timedelta(seconds=30)
 MAX_RETRY = dt.timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class OutgoingFile:
+    """A file a reply carries (inspected first: ``inbox_agent/attachment_checks.py``)."""
+
+    filename: str
+    content_type: str
+    data: bytes
 
 
 def sender_address(from_address: str, office_name: str) -> str:
@@ -58,6 +69,7 @@ def compose(
     in_reply_to: str = "",
     references: tuple[str, ...] = (),
     attachment: bytes | None = None,
+    files: Sequence[OutgoingFile] = (),
     now: dt.datetime,
 ) -> EmailMessage:
     domain = from_address.rsplit("@", 1)[-1]
@@ -81,6 +93,14 @@ def compose(
         msg.add_alternative(rendered.html, subtype="html")
     if attachment is not None:
         _attach_original(msg, attachment)
+    for file in files:
+        maintype, _, subtype = file.content_type.partition("/")
+        msg.add_attachment(
+            file.data,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=_clean(file.filename)[:200] or "attachment",
+        )
     return msg
 
 
@@ -127,6 +147,7 @@ def queue_email(
     in_reply_to: str = "",
     references: tuple[str, ...] = (),
     attachment: bytes | None = None,
+    files: Sequence[OutgoingFile] = (),
 ) -> OutboxMessage:
     row = OutboxMessage(
         case_id=case.id if case else None,
@@ -149,6 +170,7 @@ def queue_email(
         in_reply_to=in_reply_to,
         references=references,
         attachment=attachment,
+        files=files,
         now=now,
     )
     row.message_id = str(msg["Message-ID"])

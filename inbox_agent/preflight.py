@@ -31,7 +31,10 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 from sqlalchemy import func, select
 
+from inbox_agent.classify import Category
+from inbox_agent.deadlines import Phase
 from inbox_agent.errors import ConfigError, InboxAgentError, OperatorError
+from inbox_agent.protocol import Outcome
 from inbox_agent.settings import Settings, check_secrets
 
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
@@ -134,8 +137,9 @@ def render_every_template(settings: Settings) -> tuple[int, list[str]]:
     """Render each email the daemon can send, for each category and election phase.
 
     Returns how many were rendered and what failed. The facts are made up; the code path
-    (``acknowledge``, ``alerts``, ``reports``, ``publish``) is the daemon's own, so an
-    office's override in ``policy.template_dir`` is tried exactly as it will be used.
+    (``acknowledge``, ``alerts``, ``reports``, ``publish``, ``letters``) is the daemon's
+    own, so an office's override in ``policy.template_dir`` is tried exactly as it will be
+    used.
     """
     from inbox_agent.publish import render_disclosure_log
     from inbox_agent.reports import WeeklySummary, render_weekly_summary
@@ -151,6 +155,7 @@ def render_every_template(settings: Settings) -> tuple[int, list[str]]:
                 ),
             ),
             ("disclosure log", lambda: render_disclosure_log(settings, [], moment.date())),
+            *_letters(settings, _reference(settings), moment.date()),
         ]
     )
 
@@ -160,8 +165,9 @@ def check_templates(settings: Settings) -> None:
 
     A pass runs it before it touches the mailbox, so a missing or broken template, or an
     unknown time zone, stops the pass instead of failing, moving and counting each message.
-    About 70 renders, under 0.1 s; the weekly summary and the disclosure log are left to
-    check-config, since a pass never sends them.
+    About 80 to 110 renders (more with an office's protocol topics), about 0.1 s; the weekly
+    summary, the disclosure log and the statutory letters are left to check-config, since a
+    pass never sends them.
     """
     _, failures = _render_all(_pass_renders(settings))
     if failures:
@@ -169,36 +175,44 @@ def check_templates(settings: Settings) -> None:
         raise ConfigError(f"{settings.source}: templates: {'; '.join(failures[:5])}{more}")
 
 
+def _reference(settings: Settings) -> str:
+    return f"{settings.office.reference_prefix}-{settings.election.poll_date.year}-0001"
+
+
 def _pass_renders(settings: Settings) -> list[Render]:
-    """What a pass can send: every acknowledgement, the PARO cover, the poll alerts."""
+    """What a pass can send: every acknowledgement (each category, phase and protocol
+    topic), the PARO and forward covers, the poll and operator alerts."""
     from inbox_agent.acknowledge import render_acknowledgement, render_paro_cover
     from inbox_agent.alerts import failure_alert, operator_alert, recovery_alert
-    from inbox_agent.classify import Category
     from inbox_agent.deadlines import UkCalendar
     from inbox_agent.decide import due_date_for
 
     calendar = UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
-    reference = f"{settings.office.reference_prefix}-{settings.election.poll_date.year}-0001"
+    reference = _reference(settings)
     renders: list[Render] = []
-    for phase, day in _phase_days(settings).items():
+    for phase, (name, day) in _phase_days(settings).items():
         for category in Category:
             if category is Category.AUTOMATED:
                 continue
-            for review in (False, True):
-                due = due_date_for(category, day, calendar, settings.cases.target_working_days)
-                label = f"acknowledgement {category.value}{' (review)' if review else ''}"
-                ack = partial(
-                    render_acknowledgement,
-                    settings,
-                    category=category,
-                    reference=reference,
-                    requester_name="Sam Taylor",
-                    original_subject="Question about the election",
-                    due_date=due,
-                    received_on=day,
-                    needs_review=review,
-                )
-                renders.append((f"{label}, {phase}", ack))
+            due = due_date_for(category, day, calendar, settings.cases.target_working_days)
+            for topic, outcome in _outcomes(settings, category, phase):
+                for review in (False, True) if topic is None else (False,):
+                    label = f"acknowledgement {category.value}" + (
+                        " (review)" if review else f" ({topic} topic)" if topic else ""
+                    )
+                    ack = partial(
+                        render_acknowledgement,
+                        settings,
+                        category=category,
+                        reference=reference,
+                        requester_name="Sam Taylor",
+                        original_subject="Question about the election",
+                        due_date=due,
+                        received_on=day,
+                        needs_review=review,
+                        outcome=outcome,
+                    )
+                    renders.append((f"{label}, {name}", ack))
     moment = dt.datetime.combine(settings.election.poll_date, dt.time(9, 30), dt.UTC)
     renders += [
         (
@@ -221,6 +235,7 @@ def _pass_renders(settings: Settings) -> list[Render]:
             "operator error alert",
             lambda: operator_alert(settings, moment, "ConfigError: a test", strict=True),
         ),
+        *_forward_covers(settings, reference, moment),
     ]
     return renders
 
@@ -235,15 +250,95 @@ def _render_all(renders: list[Render]) -> tuple[int, list[str]]:
     return len(renders), failures
 
 
-def _phase_days(settings: Settings) -> dict[str, dt.date]:
+def _phase_days(settings: Settings) -> dict[Phase, tuple[str, dt.date]]:
     """A day in each election phase (see ``deadlines.election_phase``)."""
     e = settings.election
     return {
-        "before the pre-election period": e.pre_election_period_start - dt.timedelta(days=1),
-        "pre-election period": e.pre_election_period_start,
-        "after nominations": e.poll_date,
-        "after the poll": e.poll_date + dt.timedelta(days=1),
+        Phase.BEFORE_PRE_ELECTION: (
+            "before the pre-election period",
+            e.pre_election_period_start - dt.timedelta(days=1),
+        ),
+        Phase.PRE_ELECTION: ("pre-election period", e.pre_election_period_start),
+        Phase.AFTER_NOMINATIONS: ("after nominations", e.poll_date),
+        Phase.AFTER_POLL: ("after the poll", e.poll_date + dt.timedelta(days=1)),
     }
+
+
+def _outcomes(
+    settings: Settings, category: Category, phase: Phase
+) -> Iterator[tuple[str | None, Outcome]]:
+    """The category's general rule, then each topic whose rule words the reply differently."""
+    from inbox_agent.protocol import Topic, protocol_outcome
+
+    general = protocol_outcome(settings.protocol, category, phase)
+    yield None, general
+    seen = {general}
+    for topic in Topic:
+        outcome = protocol_outcome(settings.protocol, category, phase, frozenset({topic}))
+        if outcome not in seen:
+            seen.add(outcome)
+            yield topic.value, outcome
+
+
+def _forward_covers(settings: Settings, reference: str, moment: dt.datetime) -> list[Render]:
+    """The cover note of a forward to each recipient the protocol routes to."""
+    from inbox_agent.acknowledge import render_forward_cover
+
+    return [
+        (
+            f"forward cover to {key}",
+            partial(
+                render_forward_cover,
+                settings,
+                recipient,
+                reference=reference,
+                requester_name="Sam Taylor",
+                requester_email="sam.taylor@mail.invalid",
+                received_at=moment,
+                subject="A question",
+                cites=("the protocol",),
+            ),
+        )
+        for key, recipient in settings.protocol.recipients.items()
+    ]
+
+
+def _letters(settings: Settings, reference: str, today: dt.date) -> list[Render]:
+    """Each statutory letter, a refusal naming every exemption of its law."""
+    from inbox_agent.exemptions import FOI_EXEMPTIONS, SAR_EXEMPTIONS
+    from inbox_agent.letters import LETTERS, render_letter
+    from inbox_agent.register.models import Case
+    from inbox_agent.statutory_clock import ClockState, Regime
+
+    renders: list[Render] = []
+    due = today + dt.timedelta(days=28)
+    for letter in LETTERS:
+        for regime in sorted(letter.regimes):
+            codes = FOI_EXEMPTIONS if regime is Regime.FOI else SAR_EXEMPTIONS
+            case = Case(
+                reference=reference,
+                requester_name="Sam Taylor",
+                subject="Policing figures",
+                exemptions=[e.code for e in codes],
+                due_date=due,
+            )
+            clock = ClockState(regime, today, 20, due, due)
+            renders.append(
+                (
+                    f"letter {letter.code} ({regime.value})",
+                    partial(
+                        render_letter,
+                        settings,
+                        letter,
+                        case,
+                        clock,
+                        signer="Chris Wood",
+                        today=today,
+                        original=case if regime is Regime.REVIEW else None,
+                    ),
+                )
+            )
+    return renders
 
 
 # -- peers ------------------------------------------------------------------------------
@@ -273,7 +368,10 @@ def check_register(settings: Settings) -> str:
         if state.current is None:
             return f"{where}: empty; inbox-agent run creates the schema"
         if not state.up_to_date:
-            return f"{where}: revision {state.current}; run migrates it to {state.head}"
+            return (
+                f"{where}: revision {state.current}; inbox-agent db upgrade (or run, at "
+                f"start) migrates it to {state.head}"
+            )
         with register.transaction() as session:
             cases = session.scalar(select(func.count()).select_from(Case))
         return f"{where}, revision {state.current} (current), {cases} cases"
@@ -361,7 +459,11 @@ def run_checks(
         detail = f"{len(failures)} of {count} failed:\n  " + "\n  ".join(failures)
         yield Finding("templates", detail, ConfigError(failures[0]))
     else:
-        yield Finding("templates", f"{count} emails rendered (every category and phase)")
+        yield Finding(
+            "templates",
+            f"{count} emails rendered (every category, phase and protocol topic; "
+            "covers, alerts, reports, letters)",
+        )
     if offline:
         return
     for name, check in (

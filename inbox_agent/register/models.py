@@ -100,6 +100,21 @@ class Disposition(StrEnum):
     DUPLICATE = "duplicate"  # same message seen before under another key
 
 
+class ContactMethod(StrEnum):
+    """How a contact reached the office: the register's "method of contact" column."""
+
+    EMAIL = "email"
+    TELEPHONE = "telephone"
+    LETTER = "letter"
+    IN_PERSON = "in_person"
+    MEETING = "meeting"  # a meeting log (Norfolk 19)
+    SOCIAL_MEDIA = "social_media"
+
+
+RECORDED_METHODS = tuple(m.value for m in ContactMethod if m is not ContactMethod.EMAIL)
+"""What staff record by hand (``inbox_agent/contacts.py``); email arrives by itself."""
+
+
 class CaseStatus(StrEnum):
     NEW = "new"
     IN_PROGRESS = "in_progress"
@@ -505,3 +520,31 @@ class ReminderSent(Base):
     kind: Mapped[str] = mapped_column(CleanText)
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     at: Mapped[dt.datetime]
+
+
+class ReplyAttachment(Base):
+    """A file staff attached to their next reply, with what its inspection found.
+
+    ``inbox_agent/attachment_checks.py`` judges it when it is uploaded: ``verdict`` ok,
+    needs_approval (a second member of staff must approve) or blocked. ``outbox_id`` is set
+    when a reply carries it; ``removed_at`` when staff take it off. Rows are kept either way,
+    so the audit trail can say what was sent and what was stopped.
+    """
+
+    __tablename__ = "reply_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    filename: Mapped[str] = mapped_column(CleanText)
+    content_type: Mapped[str] = mapped_column(CleanText)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(CleanText)
+    verdict: Mapped[str] = mapped_column(CleanText)
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(CleanJSON, default=list)
+    uploaded_by: Mapped[str] = mapped_column(CleanText)
+    uploaded_at: Mapped[dt.datetime]
+    approved_by: Mapped[str | None] = mapped_column(CleanText)
+    approved_at: Mapped[dt.datetime | None]
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    removed_at: Mapped[dt.datetime | None]

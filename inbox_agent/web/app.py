@@ -22,7 +22,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -40,6 +41,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from inbox_agent.acknowledge import bundled_templates_dir
+from inbox_agent.attachment_checks import MAX_BYTES
 from inbox_agent.clock import Clock, utc_now
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.errors import ConfigError
@@ -62,6 +64,7 @@ from inbox_agent.web.security import (
 log = logging.getLogger(__name__)
 Handler = Callable[["Ctx"], Response]
 FORM_FIELDS_MAX = 30
+UPLOAD_MAX_BYTES = MAX_BYTES
 # forms whose text survives an expired session: path -> the fields kept
 RESUMABLE = re.compile(r"^/cases/(?P<reference>[^/]+)/(?P<action>reply|send|decisions)$")
 RESUME_FIELDS = {"reply": ("body",), "send": ("body",), "decisions": ("decisions",)}
@@ -147,6 +150,7 @@ class Ctx:
     user: StaffUser
     form: dict[str, str]
     now: dt.datetime
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # name -> (filename, data)
 
     @property
     def settings(self) -> Settings:
@@ -185,8 +189,13 @@ def _to_login(request: Request) -> Response:
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 
-def page(handler: Handler, *, admin: bool = False) -> Callable[[Request], Any]:
-    """Login required, the role checked, the CSRF token checked on POST; then the handler."""
+def page(handler: Handler, *, admin: bool = False, files: int = 0) -> Callable[[Request], Any]:
+    """Login required, the role checked, the CSRF token checked on POST; then the handler.
+
+    ``files``: how many uploaded files the form may carry (0 for every form but the reply's
+    attachments); each is read up to ``UPLOAD_MAX_BYTES`` + 1, so an oversized one is seen
+    as such and refused by the handler without ever being held whole.
+    """
 
     async def endpoint(request: Request) -> Response:
         web: WebContext = request.app.state.web
@@ -201,9 +210,13 @@ def page(handler: Handler, *, admin: bool = False) -> Callable[[Request], Any]:
                 request, "error.html.j2", 403, user=user, title="Not allowed", message=message
             )
         form: dict[str, str] = {}
+        uploads: dict[str, tuple[str, bytes]] = {}
         if request.method == "POST":
-            data = await request.form(max_files=0, max_fields=FORM_FIELDS_MAX)
-            form = {k: v for k, v in data.items() if isinstance(v, str)}
+            async with request.form(max_files=files, max_fields=FORM_FIELDS_MAX) as data:
+                form = {k: v for k, v in data.items() if isinstance(v, str)}
+                for key, value in data.items():  # read now: the spooled files close on exit
+                    if isinstance(value, UploadFile) and value.filename:
+                        uploads[key] = (value.filename, await value.read(UPLOAD_MAX_BYTES + 1))
             if not csrf_valid(request.session, form.get(CSRF_FIELD)):
                 message = (
                     "The form had expired or did not come from this site. Nothing was changed."
@@ -211,7 +224,7 @@ def page(handler: Handler, *, admin: bool = False) -> Callable[[Request], Any]:
                 return web.render(
                     request, "error.html.j2", 403, user=user, title="Refused", message=message
                 )
-        ctx = Ctx(web, request, user, form, web.clock())
+        ctx = Ctx(web, request, user, form, web.clock(), uploads)
         response: Response = await run_in_threadpool(handler, ctx)
         return response
 
@@ -442,7 +455,14 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 def _routes() -> list[BaseRoute]:
-    from inbox_agent.web import parity_view, publication, similar_view, statistics_view, views
+    from inbox_agent.web import (
+        contact_view,
+        parity_view,
+        publication,
+        similar_view,
+        statistics_view,
+        views,
+    )
 
     case = "/cases/{reference}"
     entry = "/publication/{reference}"
@@ -457,6 +477,7 @@ def _routes() -> list[BaseRoute]:
         Route(message + "/original.eml", page(views.download_original)),
         Route(message + "/formatted", page(views.formatted_message)),
         Route(message + "/attachments/{index:int}", page(views.download_attachment)),
+        Route(case + "/attachments", page(views.upload_attachment, files=1), methods=["POST"]),
         Route(case + "/{action}", page(views.case_action), methods=["POST"]),
         Route("/publication", page(publication.show_publications)),
         Route("/publication/write", page(publication.write_log, admin=True), methods=["POST"]),
@@ -464,6 +485,8 @@ def _routes() -> list[BaseRoute]:
         Route(entry + "/approve", page(publication.approve, admin=True), methods=["POST"]),
         Route(entry + "/withhold", page(publication.withhold), methods=["POST"]),
         Route("/parity", page(parity_view.show_parity)),
+        Route("/contacts/new", page(contact_view.show_contact_form)),
+        Route("/contacts/new", page(contact_view.record_contact_form), methods=["POST"]),
         Route("/campaigns", page(similar_view.show_campaigns)),
         Route(
             "/campaigns/{reference}/assign", page(similar_view.assign_campaign), methods=["POST"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from inbox_agent.classify import Category
 from inbox_agent.classify.corrections import record_correction
 from inbox_agent.deadlines import UkCalendar, received_local_date
 from inbox_agent.decide import due_date_for
-from inbox_agent.outbox import queue_email
+from inbox_agent.outbox import OutgoingFile, queue_email
 from inbox_agent.parse import parse_message
 from inbox_agent.register.models import (
     AuditEvent,
@@ -122,6 +123,19 @@ def follow_ups(session: Session, case: Case, old: str, new: str) -> list[str]:
         notes.append("This was forwarded to the PARO: tell the PARO it is not theirs.")
     if new == electoral and not forwarded:
         notes.append("This was not forwarded to the PARO: forward it by hand.")
+    routed = session.scalars(
+        select(OutboxMessage.recipient).where(
+            OutboxMessage.case_id == case.id,
+            OutboxMessage.kind.like("%_forward"),
+            OutboxMessage.kind != "paro_forward",
+            OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENT)),
+        )
+    )
+    for recipient in dict.fromkeys(routed):
+        notes.append(
+            f"This was passed to {recipient} under the protocol's rule for '{old}': tell them "
+            "if it is no longer theirs."
+        )
     return notes
 
 
@@ -255,11 +269,13 @@ def send_reply(
     now: dt.datetime,
     draft: str = "",
     form_token: str | None = None,
+    files: Sequence[OutgoingFile] = (),
 ) -> OutboxMessage:
     """Queue the office's answer, threaded on the requester's message, and record it; once.
 
     ``draft`` is the text the form started with (refused unchanged); ``form_token`` the
-    form's one-time token (a caller without a form, such as a test office, gets a fresh one).
+    form's one-time token (a caller without a form, such as a test office, gets a fresh one);
+    ``files`` were inspected and, where needed, approved first (``web/reply_attachments``).
     """
     text = check_reply(body, draft)
     if not case.requester_email:
@@ -284,6 +300,7 @@ def send_reply(
         give_up_after=dt.timedelta(hours=settings.actions.send_retry_hours),
         in_reply_to=in_reply_to,
         references=references,
+        files=files,
     )
     claim.outbox_id = row.id
     stamp = f"[{now.date().isoformat()}, reply by {actor}]\n{text}"

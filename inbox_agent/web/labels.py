@@ -34,6 +34,12 @@ STATUS_LABELS: dict[str, str] = {
 KIND_LABELS = {
     "acknowledgement": "Acknowledgement",
     "paro_forward": "Forward to the PARO",
+    # the protocol's routes to internal recipients (inbox_agent/act.py forward_kind)
+    "chief_executive_forward": "Forward to the Chief Executive",
+    "chief_constable_forward": "Forward to the Chief Constable",
+    "media_team_forward": "Forward to the media team",
+    "dpo_forward": "Forward to the Data Protection Officer",
+    "force_spoc_forward": "Forward to the force SPOC",
     "reply": "Reply",
 }
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

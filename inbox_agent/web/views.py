@@ -20,6 +20,7 @@ from inbox_agent.register.models import Case, CaseStatus, OutboxMessage, StoredM
 from inbox_agent.web import (
     accounts,
     casework,
+    reply_attachments,
     sessions,
     signin,
     similar_view,
@@ -170,6 +171,7 @@ def _render_case(
         today=_today(ctx),
         similar=similar,
         **statutory_view.case_values(ctx, session, case),
+        **reply_attachments.case_values(session, case),
     )
 
 
@@ -281,7 +283,8 @@ def _send(ctx: Ctx, session: Session, case: Case) -> str:
     statutory letter staff chose may go as it is, after the preview.
     """
     body = ctx.form.get("body", "")
-    casework.send_reply(
+    files = reply_attachments.files_for_reply(session, case)
+    outbox = casework.send_reply(
         session,
         ctx.settings,
         case,
@@ -290,7 +293,9 @@ def _send(ctx: Ctx, session: Session, case: Case) -> str:
         form_token=ctx.form.get("form_token", ""),
         actor=ctx.user.username,
         now=ctx.now,
+        files=reply_attachments.outgoing(files),
     )
+    reply_attachments.mark_sent(session, case, files, outbox, actor=ctx.user.username, now=ctx.now)
     similar_view.record_reply_reuse(ctx, session, case, body)
     return (
         "Reply queued: the daemon sends it on its next pass. "
@@ -312,6 +317,7 @@ def preview_reply(ctx: Ctx) -> Response:
             return ctx.not_found("That case")
         try:
             text = casework.check_reply(body, _reply_draft(ctx, case))
+            files = reply_attachments.files_for_reply(session, case)
         except ActionError as exc:
             return _render_case(ctx, session, case, kept={"body": body}, status=400, error=str(exc))
         return ctx.render(
@@ -323,6 +329,7 @@ def preview_reply(ctx: Ctx) -> Response:
             form_token=token,
             reused_from=ctx.form.get(similar_view.REUSED_FIELD, ""),
             reused_field=similar_view.REUSED_FIELD,
+            files=files,
         )
 
 
@@ -369,17 +376,26 @@ CASE_ACTIONS: dict[str, CaseAction] = {
     "reviewed": _reviewed,
     "follow_up_read": _follow_up_read,
     **statutory_view.ACTIONS,
+    **reply_attachments.ACTIONS,
 }
 # what publishes on the public website is an administrator's decision (checked here, not
 # only by hiding the form)
 ADMIN_ACTIONS = frozenset({"website"})
 
 
+def upload_attachment(ctx: Ctx) -> Response:
+    """A file for the reply (a multipart form of its own): ``web/reply_attachments``."""
+    return _run_case_action(ctx, "attachments", reply_attachments.upload)
+
+
 def case_action(ctx: Ctx) -> Response:
     name = ctx.param("action")
     if name == "reply":
         return preview_reply(ctx)
-    action = CASE_ACTIONS.get(name)
+    return _run_case_action(ctx, name, CASE_ACTIONS.get(name))
+
+
+def _run_case_action(ctx: Ctx, name: str, action: CaseAction | None) -> Response:
     reference = ctx.param("reference")
     if action is None:
         return ctx.not_found("That action")

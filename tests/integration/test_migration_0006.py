@@ -1,4 +1,5 @@
-"""Migration 0006 (clock events, reminders, outcome and review columns) on SQLite and PostgreSQL."""
+"""Migrations 0006 (clock events, reminders, outcome and review columns) and 0009 (reply
+attachments), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ def test_0006_matches_the_models_and_downgrades_cleanly(db_url: str) -> None:
     try:
         with register.engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        _run(register, "downgrade", "0006")
+        assert "reply_attachments" not in set(inspect(register.engine).get_table_names())
         _run(register, "downgrade", "0005")
         tables = set(inspect(register.engine).get_table_names())
         assert not tables & {"clock_events", "reminders_sent"}
@@ -36,5 +39,6 @@ def test_0006_matches_the_models_and_downgrades_cleanly(db_url: str) -> None:
         _run(register, "upgrade", "head")
         columns = {c["name"] for c in inspect(register.engine).get_columns("cases")}
         assert columns >= NEW_COLUMNS
+        assert "reply_attachments" in set(inspect(register.engine).get_table_names())
     finally:
         register.dispose()

