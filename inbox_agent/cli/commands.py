@@ -430,7 +430,12 @@ def db(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
     from inbox_agent.register.backup import backup_register
     from inbox_agent.register.db import make_engine, schema_state, upgrade_schema
 
-    engine = make_engine(settings.database.url)
+    path = sqlite_path(settings.database.url)
+    if args.db_command != "upgrade" and path is not None and not path.exists():
+        raise ConfigError(
+            f"database.url: no register at {path} (`inbox-agent db upgrade` makes one)"
+        )
+    engine = make_engine(settings.database.url, create=args.db_command == "upgrade")
     where = engine.url.render_as_string(hide_password=True)
     try:
         if args.db_command == "backup":
