@@ -33,7 +33,6 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import (
     ChoiceLoader,
@@ -423,7 +422,7 @@ def render_forward_cover(
         "reference": ref,
         "requester_name": one_line(requester_name, NAME_MAX),
         "requester_email": one_line(requester_email, ADDRESS_MAX),
-        "received_at": _aware(received_at).astimezone(_office_zone(settings)),
+        "received_at": _aware(received_at).astimezone(settings.office.zone),
         "subject": their_subject,
         "cites": [one_line(c, 300) for c in cites],
         "sender_told": sender_told,
@@ -465,7 +464,7 @@ def render_paro_cover(
         "reference": ref,
         "requester_name": one_line(requester_name, NAME_MAX),
         "requester_email": one_line(requester_email, ADDRESS_MAX),
-        "received_at": received_at.astimezone(_office_zone(settings)),
+        "received_at": received_at.astimezone(settings.office.zone),
         "subject": their_subject,
         "sender_told": sender_told,
     }
@@ -493,16 +492,6 @@ def _office_context(settings: Settings) -> dict[str, Any]:
         "recipients": settings.protocol.recipients,
         "welsh": settings.welsh,
     }
-
-
-def _office_zone(settings: Settings) -> ZoneInfo:
-    """The office's time zone; a bad name is a configuration error, reported by its key."""
-    try:
-        return ZoneInfo(settings.office.timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(
-            f"{settings.source}: office.timezone: unknown time zone {settings.office.timezone!r}"
-        ) from exc
 
 
 def _normalise(text: str) -> str:

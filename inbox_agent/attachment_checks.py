@@ -194,20 +194,28 @@ def _hidden_parts(sheet: Any) -> list[Finding]:
 
 
 def _cells(sheet: Any) -> tuple[list[str], int, int]:
-    """Every cell's text (comments too), formulas naming another workbook, comments."""
-    texts: list[str] = []
+    """Each distinct cell text (comments too), formulas naming another workbook, comments.
+
+    Numbers are left out of the text the anonymiser reads (none of its patterns can match a
+    bare number: a phone number typed as a number has already lost its leading 0), and so
+    are repeats, so a large table of figures is read in seconds. Dates are kept (a date of
+    birth is personal data in the wrong column).
+    """
+    texts: dict[str, None] = {}
     formulas = comments = 0
     for row in sheet.iter_rows():
         for cell in row:
             value = cell.value
             if isinstance(value, str) and value.startswith("=") and _EXTERNAL_FORMULA.search(value):
                 formulas += 1
+            if isinstance(value, int | float):
+                value = None
             if value is not None:
-                texts.append(str(value))
+                texts[str(value)] = None
             if cell.comment is not None:
                 comments += 1
-                texts.append(cell.comment.text)
-    return texts, formulas, comments
+                texts[cell.comment.text] = None
+    return list(texts), formulas, comments
 
 
 def _inspect_docx(data: bytes) -> tuple[list[Finding], str]:

@@ -110,12 +110,27 @@ def find_disclosure_case(session: Session, mail: ParsedMail, prefix: str) -> Cas
     return None
 
 
-def is_force_mail(mail: ParsedMail, force_domains: list[str]) -> bool:
-    """Sent from one of the force's domains (or a subdomain of one)."""
-    if mail.sender is None or "@" not in mail.sender.email:
+def is_force_disclosure(mail: ParsedMail, force_domains: list[str]) -> bool:
+    """Mail the force sends about its own FOI work: from a force domain, not relaying a request.
+
+    Police staff also forward requests they received to the election inbox (Bedfordshire 10b,
+    Nottinghamshire 6.2): a forward whose original came from outside the force is a request,
+    opened for its requester like any other staff forward.
+    """
+    if mail.sender is None or not _at(mail.sender.email, force_domains):
         return False
-    domain = mail.sender.email.rsplit("@", 1)[1].lower()
-    return any(domain == d or domain.endswith(f".{d}") for d in force_domains)
+    original = mail.forwarded
+    return (
+        original is None or not original.sender.email or _at(original.sender.email, force_domains)
+    )
+
+
+def _at(address: str, domains: list[str]) -> bool:
+    """``address`` is at one of ``domains`` or a subdomain of one."""
+    if "@" not in address:
+        return False
+    domain = address.rsplit("@", 1)[1].lower()
+    return any(domain == d or domain.endswith(f".{d}") for d in domains)
 
 
 def treat_undeclared_as_public(session: Session, case: Case, now: dt.datetime) -> None:

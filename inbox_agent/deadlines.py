@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 if TYPE_CHECKING:  # settings imports the protocol, which names the phases defined here
-    from inbox_agent.settings import ElectionSettings
+    from inbox_agent.settings import CalendarSettings, ElectionSettings
 
 UK_PARTS = ("ENG", "WLS", "SCT", "NIR")
 """``holidays`` subdivision codes: England, Wales, Scotland, Northern Ireland."""
@@ -64,9 +64,21 @@ class UkCalendar:
         self._working = frozenset(extra_working_days)
         _check_overrides(self._closures, self._working)
         self._parts = tuple(holidays.country_holidays("GB", subdiv=part) for part in UK_PARTS)
+        self._known: dict[date, bool] = {}  # the answer never changes for a calendar: memoised
+
+    @classmethod
+    def from_settings(cls, calendar: CalendarSettings) -> UkCalendar:
+        """The office's calendar (``[calendar]``): every part of the code counts the same days."""
+        return cls(calendar.extra_closures, calendar.extra_working_days)
 
     def is_working_day(self, day: date) -> bool:
         """True unless ``day`` is a weekend, an override closure or a bank holiday anywhere."""
+        known = self._known.get(day)
+        if known is None:
+            known = self._known[day] = self._working_day(day)
+        return known
+
+    def _working_day(self, day: date) -> bool:
         if day in self._closures or day.weekday() >= _SATURDAY:
             return False
         if day in self._working:

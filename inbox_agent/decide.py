@@ -53,7 +53,7 @@ class Facts:
     phase: Phase = Phase.BEFORE_PRE_ELECTION  # of ``received_on`` in the office's timetable
     topics: frozenset[Topic] = frozenset()  # what the message asks for (``topics.py``)
     protocol: ProtocolSettings = NATIONAL_PROTOCOL  # the office's [protocol]
-    from_force: bool = False  # sent from one of ``protocol.force_domains``
+    from_force: bool = False  # a force FOI disclosure (``cases.is_force_disclosure``)
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,11 @@ from sqlalchemy import func, select
 from inbox_agent.clock import Clock
 from inbox_agent.errors import ConfigError, MailboxUnavailable
 from inbox_agent.intake import SourceKey, store_message
-from inbox_agent.oauth import TokenProvider
-from inbox_agent.peers import tls_mismatch
+from inbox_agent.oauth import TokenProvider, token_provider
+from inbox_agent.peers import tls_context, tls_mismatch
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import LedgerEntry
-from inbox_agent.settings import ImapSettings
+from inbox_agent.settings import ImapSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +49,17 @@ class FetchReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _tls_context(cfg: ImapSettings) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=str(cfg.ca_file) if cfg.ca_file else None)
-    if not cfg.verify_tls:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
+def imap_credentials(settings: Settings) -> tuple[str, TokenProvider | None]:
+    """The password (or OAuth2 tokens) for ``[imap]``: one path for the poll, IDLE, check-config.
+
+    An OAuth2 login has no password; a password login has no tokens. The provider is shared
+    per process (``oauth.token_provider``), so every IMAP connection reuses a cached token.
+    """
+    cfg = settings.imap
+    if cfg is not None and cfg.auth == "oauth2":
+        return "", token_provider(settings)
+    secret = settings.imap_password
+    return (secret.get_secret_value() if secret else ""), None
 
 
 @contextmanager
@@ -72,7 +77,7 @@ def imap_session(
             cfg.host,
             port=cfg.port,
             ssl=cfg.security == "ssl",
-            ssl_context=_tls_context(cfg) if cfg.security != "none" else None,
+            ssl_context=tls_context(cfg) if cfg.security != "none" else None,
             timeout=cfg.timeout_seconds,
         )
     except (OSError, IMAPClientError) as exc:
@@ -120,7 +125,7 @@ def _starttls(client: imapclient.IMAPClient, cfg: ImapSettings) -> None:
             'implicit-TLS port (993) with security = "ssl"'
         )
     try:
-        client.starttls(_tls_context(cfg))
+        client.starttls(tls_context(cfg))
     except ssl.SSLError as exc:
         mismatch = tls_mismatch("imap", cfg.host, cfg.port, cfg.security, exc)
         raise mismatch or MailboxUnavailable(f"STARTTLS with {cfg.host} failed: {exc}") from exc

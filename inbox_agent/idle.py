@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import imapclient
 
 from inbox_agent.errors import InboxAgentError, MailboxUnavailable
-from inbox_agent.fetch import imap_session
+from inbox_agent.fetch import imap_session, select_inbox
 from inbox_agent.logs import SINGLE_MAILBOX, mailbox_context
 from inbox_agent.oauth import TokenProvider
 from inbox_agent.settings import ImapSettings
@@ -130,7 +130,7 @@ class IdleWatcher(threading.Thread):
             if not client.has_capability("IDLE"):
                 log.warning("event=idle_unsupported host=%s; polling only", self.cfg.host)
                 return False
-            client.select_folder(self.cfg.folder, readonly=True)
+            select_inbox(client, self.cfg, readonly=True)  # a missing folder says so
             self.connected_at = self.monotonic()
             event = "idle_reconnected" if self.backoff.failures else "idle_watching"
             log.info(

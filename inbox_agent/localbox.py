@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import mailbox
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from inbox_agent.arrival import delivery_time
@@ -53,8 +53,10 @@ class LocalFetcher:
         max_bytes: int,
         clock: Clock,
         stop: threading.Event | None = None,
+        progress: Callable[[FetchReport], None] | None = None,
     ) -> None:
         self.path = path.resolve()
+        self.progress = progress  # told after each committed batch (``import`` prints it)
         self.register = register
         self.max_bytes = max_bytes
         self.clock = clock
@@ -143,3 +145,5 @@ class LocalFetcher:
                 report.stored += int(result.new)
                 report.duplicates += int(not result.new and not result.known)
                 report.oversized += int(reason is not None)
+        if self.progress is not None:
+            self.progress(report)

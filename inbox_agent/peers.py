@@ -4,15 +4,35 @@ A certificate we do not trust, TLS spoken to a plain port, or plain text spoken 
 port fail the same way on every attempt: retrying would only hide a setting that is wrong,
 so they are the operator's (``ConfigError`` naming ``imap.security`` or ``smtp.ca_file``).
 Shared by the IMAP session and the SMTP transport, which the daemon and ``check-config``
-both use.
+both use; so is ``tls_context``, the one way a TLS connection to a peer is set up.
 """
 
 from __future__ import annotations
 
 import socket
 import ssl
+from pathlib import Path
+from typing import Protocol
 
 from inbox_agent.errors import ConfigError
+
+
+class TlsPeer(Protocol):
+    """What a peer's settings say about TLS (``[imap]`` and ``[smtp]`` both have these)."""
+
+    @property
+    def ca_file(self) -> Path | None: ...
+    @property
+    def verify_tls(self) -> bool: ...
+
+
+def tls_context(peer: TlsPeer) -> ssl.SSLContext:
+    """The system's trust store (or ``ca_file``); ``verify_tls = false`` only for a lab server."""
+    context = ssl.create_default_context(cafile=str(peer.ca_file) if peer.ca_file else None)
+    if not peer.verify_tls:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def tls_mismatch(

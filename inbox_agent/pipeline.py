@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -25,7 +26,7 @@ from inbox_agent.cases import (
     audit,
     find_disclosure_case,
     find_thread_case,
-    is_force_mail,
+    is_force_disclosure,
     join_case,
     open_case,
     requester_language,
@@ -34,15 +35,15 @@ from inbox_agent.cases import (
 from inbox_agent.classify.classifier import classify_message
 from inbox_agent.classify.text import mail_text
 from inbox_agent.clock import Clock, utc_now
-from inbox_agent.deadlines import UkCalendar, election_phase, received_local_date
-from inbox_agent.decide import Action, Facts, decide
+from inbox_agent.deadlines import UkCalendar, received_local_date
+from inbox_agent.decide import Action, decide
 from inbox_agent.errors import OperatorError, SenderError, TransientError
-from inbox_agent.fetch import FetchReport, ImapFetcher
+from inbox_agent.facts import gather_facts
+from inbox_agent.fetch import FetchReport, ImapFetcher, imap_credentials
 from inbox_agent.follow_up import note_follow_up
 from inbox_agent.language import detect_language, preference
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.logs import SINGLE_MAILBOX
-from inbox_agent.oauth import token_provider
 from inbox_agent.ops.preflight import check_templates
 from inbox_agent.parse import ParsedMail, parse_message
 from inbox_agent.register.db import Register
@@ -55,7 +56,6 @@ from inbox_agent.register.models import (
 )
 from inbox_agent.send import DrainReport, Sender
 from inbox_agent.settings import Settings
-from inbox_agent.topics import detect_topics
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +89,7 @@ class Pipeline:
         self.register = register
         self.clock = clock
         self.stop = stop or threading.Event()
-        self.calendar = UkCalendar(
-            extra_closures=settings.calendar.extra_closures,
-            extra_working_days=settings.calendar.extra_working_days,
-        )
+        self.calendar = UkCalendar.from_settings(settings.calendar)
         self.own_addresses = settings.own_addresses
         # mail delivered before this is registered but never answered automatically
         self.acknowledge_since: dt.datetime | None = settings.actions.acknowledge_since
@@ -104,15 +101,15 @@ class Pipeline:
     def fetcher(self) -> ImapFetcher | LocalFetcher:
         s = self.settings
         if s.imap is not None:
-            password = s.imap_password
+            password, tokens = imap_credentials(s)
             return ImapFetcher(
                 s.imap,
-                password.get_secret_value() if password else "",
+                password,
                 self.register,
                 max_bytes=s.poll.max_message_bytes,
                 clock=self.clock,
                 stop=self.stop,
-                tokens=token_provider(s) if s.imap.auth == "oauth2" else None,
+                tokens=tokens,
             )
         assert s.maildir is not None  # Settings guarantees exactly one source
         return LocalFetcher(
@@ -185,7 +182,10 @@ class Pipeline:
                 state.first_success_at = state.first_success_at or started
             return state.first_success_at
 
-    def process_pending(self, report: PassReport) -> None:
+    def process_pending(
+        self, report: PassReport, progress: Callable[[int, int], None] | None = None
+    ) -> None:
+        """Each pending message in turn; ``progress(done, total)`` after each (for ``import``)."""
         with self.register.transaction() as session:
             ids = list(
                 session.scalars(
@@ -194,10 +194,12 @@ class Pipeline:
                     .order_by(StoredMessage.id)
                 )
             )
-        for message_id in ids:
+        for done, message_id in enumerate(ids, 1):
             if self.stop.is_set():
                 break
             self._process_one(message_id, report)
+            if progress is not None:
+                progress(done, len(ids))
 
     def _process_one(self, message_id: int, report: PassReport) -> None:
         try:
@@ -242,30 +244,20 @@ class Pipeline:
         classification = classify_message(mail, self.own_addresses)
         prefix = self.settings.office.reference_prefix
         protocol = self.settings.protocol
-        from_force = is_force_mail(mail, protocol.force_domains)
+        from_force = is_force_disclosure(mail, protocol.force_domains)
         finder = find_disclosure_case if from_force else find_thread_case
         thread = finder(session, mail, prefix)
         received_on = received_local_date(message.received_at, self.settings.office.timezone)
         requester = mail.requester.email if mail.requester else ""
-        actions = self.settings.actions
-        facts = Facts(
-            classification=classification,
-            received_on=received_on,
+        facts = gather_facts(
+            self.settings,
+            mail,
+            classification,
+            received_on,
             thread_case=thread.reference if thread else None,
-            has_requester=bool(requester),
-            review_below=self.settings.cases.review_below_confidence,
-            target_working_days=self.settings.cases.target_working_days,
             delivered_at=message.received_at,
             acknowledge_since=self.acknowledge_since,
             recent_acknowledgements=recent_acknowledgements(session, requester, now),
-            max_acknowledgements_per_day=actions.max_acknowledgements_per_sender_per_day,
-            acknowledgements_enabled=actions.acknowledge,
-            paro_forwarding_enabled=actions.forward_paro,
-            internal_forwarding_enabled=actions.forward_internal,
-            phase=election_phase(received_on, self.settings.election),
-            topics=detect_topics(mail),
-            protocol=protocol,
-            from_force=from_force,
         )
         decision = decide(facts, self.calendar)
         if decision.action is Action.LOG_MACHINE:

@@ -31,7 +31,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from inbox_agent.classify import Category
+from inbox_agent.classify import STATUTORY, Category
 from inbox_agent.deadlines import Phase
 
 
@@ -104,8 +104,7 @@ class Rule(_Data):
             raise ValueError("a subject access request is personal data: it is never published")
         if self.topic is Topic.MEETING:
             raise ValueError("'meeting' is not a rule topic: it is the category's general rule")
-        statutory = {Category.FOI_REQUEST, Category.SUBJECT_ACCESS_REQUEST}
-        if self.promise is Promise.STATUTORY and not set(self.categories) <= statutory:
+        if self.promise is Promise.STATUTORY and not set(self.categories) <= STATUTORY:
             raise ValueError("promise 'statutory' is for foi_request and subject_access_request")
         return self
 

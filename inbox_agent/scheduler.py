@@ -270,7 +270,7 @@ def _start_idle_watcher(job: PollJob, scheduler: BackgroundScheduler) -> IdleWat
     settings = pipeline.settings
     if settings.imap is None or not settings.imap.idle:
         return None
-    from inbox_agent.oauth import token_provider
+    from inbox_agent.fetch import imap_credentials
 
     job_id = f"poll:{pipeline.name}"
 
@@ -279,13 +279,13 @@ def _start_idle_watcher(job: PollJob, scheduler: BackgroundScheduler) -> IdleWat
             scheduler.modify_job(job_id, next_run_time=dt.datetime.now(dt.UTC))
 
     job.trigger = trigger
-    password = settings.imap_password
+    password, tokens = imap_credentials(settings)
     watcher = IdleWatcher(
         settings.imap,
-        password.get_secret_value() if password else "",
+        password,
         job.wake,
         stop=pipeline.stop,
-        tokens=token_provider(settings) if settings.imap.auth == "oauth2" else None,
+        tokens=tokens,
         mailbox=pipeline.name,
     )
     watcher.start()

@@ -12,7 +12,6 @@ import contextlib
 import logging
 import mailbox
 import smtplib
-import ssl
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from inbox_agent.clock import Clock
 from inbox_agent.errors import ConfigError, DeliveryDeferred, InboxAgentError
 from inbox_agent.oauth import TokenProvider, smtp_xoauth2_login, token_provider
 from inbox_agent.outbox import next_attempt
-from inbox_agent.peers import tls_mismatch
+from inbox_agent.peers import tls_context, tls_mismatch
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import AuditEvent, Case, OutboxMessage, OutboxStatus
 from inbox_agent.settings import Settings, SmtpSettings
@@ -117,10 +116,7 @@ class SmtpTransport:
 
     def _open(self) -> smtplib.SMTP:
         cfg = self.cfg
-        context = ssl.create_default_context(cafile=str(cfg.ca_file) if cfg.ca_file else None)
-        if not cfg.verify_tls:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
+        context = tls_context(cfg)
         conn: smtplib.SMTP
         if cfg.security == "ssl":
             conn = smtplib.SMTP_SSL(

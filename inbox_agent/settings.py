@@ -15,8 +15,10 @@ import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -35,6 +37,18 @@ CONFIG_ENV = "INBOX_AGENT_CONFIG"
 Security = Literal["ssl", "starttls", "none"]
 Auth = Literal["password", "oauth2"]
 Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def _known_zone(name: str) -> str:
+    """An IANA zone this machine knows: checked once, at start-up, not on the first letter."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (an IANA name: Europe/London)") from exc
+    return name
+
+
+TimeZone = Annotated[str, AfterValidator(_known_zone)]
 
 
 class _Section(BaseModel):
@@ -99,10 +113,15 @@ class OfficeSettings(_Section):
     website_url: str
     general_address: EmailStr | None = None
     reference_prefix: Annotated[str, Field(pattern=r"^[A-Z]{2,6}$")] = "ELX"
-    timezone: str = "Europe/London"
+    timezone: TimeZone = "Europe/London"
     # a fictional office (config/example.toml): check-config accepts its example.org
     # placeholders; only allowed while nothing is read from or sent to a real server
     demo: bool = False
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The office's time zone, validated at start-up (``office.timezone``)."""
+        return ZoneInfo(self.timezone)
 
 
 class ImapSettings(_Secret):

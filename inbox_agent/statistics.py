@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from inbox_agent.classify import Category
+from inbox_agent.classify import STATUTORY
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.exemptions import Outcome, ReviewOutcome
 from inbox_agent.register.models import Case
@@ -38,7 +38,6 @@ from inbox_agent.statutory import clock_start, clock_state, first_received_times
 from inbox_agent.statutory_clock import Regime
 
 QUARTERS_SHOWN = 4
-STATUTORY = (Category.FOI_REQUEST.value, Category.SUBJECT_ACCESS_REQUEST.value)
 
 
 @dataclass(frozen=True)

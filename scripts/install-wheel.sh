@@ -14,7 +14,11 @@ mkdir -p "$DEST/dist" "$DEST/src"
 # build/ folder, no demo register, and two builds at once cannot trip over each other
 git -C "$ROOT" ls-files -z -co --exclude-standard \
   | (cd "$ROOT" && tar --null --ignore-failed-read -T - -cf -) | tar -xf - -C "$DEST/src"
-"$PYTHON" -m pip wheel -q --no-deps -w "$DEST/dist" "$DEST/src" >&2
+# setuptools warns about every template folder (data, not code); shown only if it fails
+if ! "$PYTHON" -m pip wheel -q --no-deps -w "$DEST/dist" "$DEST/src" >"$DEST/build.log" 2>&1; then
+  cat "$DEST/build.log" >&2
+  exit 1
+fi
 rm -rf "$DEST/src"
 "$PYTHON" -m venv "$DEST/venv"
 wheel="$(ls "$DEST"/dist/inbox_agent-*.whl)"

@@ -22,6 +22,10 @@ class Category(StrEnum):
     OUT_OF_SCOPE = "out_of_scope"
 
 
+STATUTORY = frozenset({Category.FOI_REQUEST, Category.SUBJECT_ACCESS_REQUEST})
+"""The categories on a clock the law sets (FOIA s.10, UK GDPR art. 12(3)), not the office's."""
+
+
 @dataclass(frozen=True)
 class Classification:
     category: Category

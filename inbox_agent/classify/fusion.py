@@ -56,13 +56,12 @@ at recall 0.76 and fused macro-F1 0.924 (``benchmarks/README.md``).
 
 from __future__ import annotations
 
-from inbox_agent.classify import Category, Classification
+from inbox_agent.classify import STATUTORY, Category, Classification
 from inbox_agent.classify.rules import THRESHOLD as RULE_THRESHOLD  # evidence that fires
 
 FUSION_VERSION = "fusion-2"
 DISAGREEMENT = 0.6
 MACHINE_TEXT_MIN = 0.4
-STATUTORY = frozenset({Category.SUBJECT_ACCESS_REQUEST, Category.FOI_REQUEST})
 GUARDED = Category.ELECTORAL_PROCESS
 PARO_RIVALS = frozenset(
     {

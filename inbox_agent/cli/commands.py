@@ -15,11 +15,10 @@ from typing import IO, Any
 from sqlalchemy import select
 
 from inbox_agent import __version__
-from inbox_agent.cases import is_force_mail
 from inbox_agent.classify.classifier import classify_message
 from inbox_agent.clock import utc_now
-from inbox_agent.deadlines import UkCalendar, election_phase, received_local_date
-from inbox_agent.decide import Facts, decide
+from inbox_agent.deadlines import UkCalendar, received_local_date
+from inbox_agent.decide import decide
 from inbox_agent.deployment import Deployment, Mailbox
 from inbox_agent.errors import (
     ConfigError,
@@ -28,6 +27,7 @@ from inbox_agent.errors import (
     TransientError,
     unwritable,
 )
+from inbox_agent.facts import gather_facts
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.logs import mailbox_context
 from inbox_agent.ops.health import Health, build_health, build_info, render_health, render_nagios
@@ -40,7 +40,6 @@ from inbox_agent.register.locks import InstanceLock, instance_lock
 from inbox_agent.register.models import Case
 from inbox_agent.scheduler import run_daemon
 from inbox_agent.settings import Settings
-from inbox_agent.topics import detect_topics
 
 log = logging.getLogger(__name__)
 
@@ -133,19 +132,8 @@ def classify_one(settings: Settings, path: Path, today: dt.date) -> dict[str, An
     except SenderError as exc:
         return {"file": str(path), "category": None, "error": str(exc), "quarantine": True}
     result = classify_message(mail, settings.own_addresses)
-    calendar = UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
-    facts = Facts(
-        result,
-        today,
-        None,
-        mail.requester is not None,
-        settings.cases.review_below_confidence,
-        settings.cases.target_working_days,
-        phase=election_phase(today, settings.election),
-        topics=detect_topics(mail),
-        protocol=settings.protocol,
-        from_force=is_force_mail(mail, settings.protocol.force_domains),
-    )
+    calendar = UkCalendar.from_settings(settings.calendar)
+    facts = gather_facts(settings, mail, result, today)
     decision = decide(facts, calendar)
     requester = mail.requester
     return {
@@ -252,21 +240,38 @@ def _show(case: Case, out: IO[str]) -> None:
         )
 
 
+IMPORT_PROGRESS_EVERY = 100  # messages between two progress lines of ``import``
+
+
 def import_mailbox(settings: Settings, path: Path) -> int:
+    """Register a Maildir or mbox export without emailing anyone; progress goes to stderr.
+
+    A large export takes a while: a line after each stored batch and every hundred processed
+    messages tells the operator it is moving, and how far it has to go.
+    """
     reg = Register(settings.database.url)
     try:
         pipeline = Pipeline(settings, reg)
         pipeline.acknowledge_since = pipeline.clock()  # an import never emails anyone
         report = PassReport()
         fetcher = LocalFetcher(
-            path, reg, max_bytes=settings.poll.max_message_bytes, clock=pipeline.clock
+            path,
+            reg,
+            max_bytes=settings.poll.max_message_bytes,
+            clock=pipeline.clock,
+            progress=lambda f: print(f"import: read {f.seen}, stored {f.stored}", file=sys.stderr),
         )
         report.fetch = fetcher.fetch_new()
-        pipeline.process_pending(report)
+        pipeline.process_pending(report, progress=_print_progress)
         _print_pass(report, sys.stderr)
     finally:
         reg.dispose()
     return 0
+
+
+def _print_progress(done: int, total: int) -> None:
+    if done % IMPORT_PROGRESS_EVERY == 0 or done == total:
+        print(f"import: processed {done}/{total}", file=sys.stderr, flush=True)
 
 
 def status(mailboxes: Sequence[Mailbox], out: IO[str], *, fmt: str = "text") -> int:
@@ -398,7 +403,7 @@ def _correct_category(settings: Settings, args: argparse.Namespace, out: IO[str]
     from inbox_agent.classify.training.corrections import record_correction
     from inbox_agent.decide import due_date_for
 
-    calendar = UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
+    calendar = UkCalendar.from_settings(settings.calendar)
     reg = Register(settings.database.url)
     try:
         with reg.transaction() as session:
@@ -425,7 +430,12 @@ def db(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
     from inbox_agent.register.backup import backup_register
     from inbox_agent.register.db import make_engine, schema_state, upgrade_schema
 
-    engine = make_engine(settings.database.url)
+    path = sqlite_path(settings.database.url)
+    if args.db_command != "upgrade" and path is not None and not path.exists():
+        raise ConfigError(
+            f"database.url: no register at {path} (`inbox-agent db upgrade` makes one)"
+        )
+    engine = make_engine(settings.database.url, create=args.db_command == "upgrade")
     where = engine.url.render_as_string(hide_password=True)
     try:
         if args.db_command == "backup":

@@ -53,8 +53,8 @@ def run(settings: Settings, args: argparse.Namespace, out: IO[str], clock: Clock
     from inbox_agent.deadlines import UkCalendar
     from inbox_agent.register.db import Register
 
-    calendar = UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
-    zone = ZoneInfo(settings.office.timezone)
+    calendar = UkCalendar.from_settings(settings.calendar)
+    zone = settings.office.zone
     now = clock()
     register = Register(settings.database.url)
     try:

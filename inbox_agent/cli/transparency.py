@@ -259,7 +259,7 @@ def _publish(
 def _calendar(settings: Settings) -> UkCalendar:
     from inbox_agent.deadlines import UkCalendar
 
-    return UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
+    return UkCalendar.from_settings(settings.calendar)
 
 
 def _parity(

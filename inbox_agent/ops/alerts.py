@@ -22,7 +22,7 @@ import datetime as dt
 import logging
 import textwrap
 from collections.abc import Callable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -254,7 +254,7 @@ def _fallback_text(settings: Settings, error: str, exc: ConfigError) -> str:
 
 def _local(settings: Settings, moment: dt.datetime) -> dt.datetime:
     try:
-        return moment.astimezone(ZoneInfo(settings.office.timezone))
+        return moment.astimezone(settings.office.zone)
     except (ZoneInfoNotFoundError, ValueError):
         return moment
 

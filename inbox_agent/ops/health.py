@@ -26,12 +26,11 @@ from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
-from inbox_agent.classify import Category
+from inbox_agent.classify import STATUTORY
 from inbox_agent.localbox import local_account
 from inbox_agent.logs import redact
 from inbox_agent.register.models import (
@@ -47,7 +46,6 @@ from inbox_agent.register.models import (
 from inbox_agent.settings import Settings
 
 POLL_ALERT = "poll_failed"
-STATUTORY = (Category.FOI_REQUEST.value, Category.SUBJECT_ACCESS_REQUEST.value)
 OPEN_STATUSES = (CaseStatus.NEW.value, CaseStatus.IN_PROGRESS.value)
 RECENT = 5
 ERROR_MAX = 300
@@ -202,7 +200,7 @@ def build_health(session: Session, now: dt.datetime, settings: Settings) -> Heal
             session, StoredMessage, StoredMessage.disposition == Disposition.QUARANTINED
         ),
         recent_quarantined=_recent_quarantined(session),
-        overdue=_overdue(session, _office_today(now, settings.office.timezone)),
+        overdue=_overdue(session, now.astimezone(settings.office.zone).date()),
         messages_by_disposition=_dispositions(session),
         retrying=_count(session, StoredMessage, pending & (StoredMessage.attempts > 0)),
         oldest_due_age=now - due if due is not None and due < now else None,
@@ -364,14 +362,6 @@ def _overdue(session: Session, today: dt.date) -> tuple[OverdueCase, ...]:
         for c in cases
         if c.due_date is not None
     )
-
-
-def _office_today(now: dt.datetime, timezone: str) -> dt.date:
-    """The office's calendar day: a due date ends at midnight in the office, not in UTC."""
-    try:
-        return now.astimezone(ZoneInfo(timezone)).date()
-    except (ZoneInfoNotFoundError, ValueError):
-        return now.date()
 
 
 def _minutes(delta: dt.timedelta) -> int:

@@ -31,9 +31,7 @@ class OutboxJob:
         self.register = register
         self.sender = sender
         self.clock = clock
-        self.calendar = UkCalendar(
-            settings.calendar.extra_closures, settings.calendar.extra_working_days
-        )
+        self.calendar = UkCalendar.from_settings(settings.calendar)
 
     def queue(self, session: Session) -> bool:
         raise NotImplementedError

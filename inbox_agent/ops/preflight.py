@@ -187,7 +187,7 @@ def _pass_renders(settings: Settings) -> list[Render]:
     from inbox_agent.decide import due_date_for
     from inbox_agent.ops.alerts import failure_alert, operator_alert, recovery_alert
 
-    calendar = UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days)
+    calendar = UkCalendar.from_settings(settings.calendar)
     reference = _reference(settings)
     renders: list[Render] = []
     for phase, (name, day) in _phase_days(settings).items():
@@ -394,8 +394,7 @@ def _check_writable(path: Path) -> None:
 
 def check_source(settings: Settings) -> str:
     """Log in and SELECT the folder as a pass does (read-only: nothing is flagged or moved)."""
-    from inbox_agent.fetch import imap_session, select_inbox
-    from inbox_agent.oauth import token_provider
+    from inbox_agent.fetch import imap_credentials, imap_session, select_inbox
 
     if settings.maildir is not None:
         path = settings.maildir.path
@@ -404,9 +403,8 @@ def check_source(settings: Settings) -> str:
         return f"maildir {path}"
     cfg = settings.imap
     assert cfg is not None
-    secret = settings.imap_password
-    tokens = token_provider(settings) if cfg.auth == "oauth2" else None
-    with imap_session(cfg, secret.get_secret_value() if secret else "", tokens) as client:
+    password, tokens = imap_credentials(settings)
+    with imap_session(cfg, password, tokens) as client:
         info = select_inbox(client, cfg, readonly=True)
         processed = cfg.processed_folder
         missing = bool(processed) and not client.folder_exists(processed)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -221,7 +220,7 @@ def queue_reminders(
     if not settings.casework.reminders:
         return []
     serialize(session, "reminders")  # a second node waits here, then sees our keys
-    local = now.astimezone(ZoneInfo(settings.office.timezone))
+    local = now.astimezone(settings.office.zone)
     planned = plan_reminders(
         case_facts(session, settings, cal),
         settings,

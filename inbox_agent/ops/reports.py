@@ -25,7 +25,7 @@ from inbox_agent.acknowledge import (
     render_template,
     template_environment,
 )
-from inbox_agent.classify import Category
+from inbox_agent.classify import STATUTORY
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.ops.outbox_job import OutboxJob
 from inbox_agent.outbox import queue_email
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 REPORT = "report"
 TEMPLATE = "report/weekly_summary.txt.j2"
 QUEUED = "weekly_report_queued"
-STATUTORY = (Category.FOI_REQUEST.value, Category.SUBJECT_ACCESS_REQUEST.value)
 
 
 @dataclass(frozen=True)

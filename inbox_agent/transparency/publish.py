@@ -31,7 +31,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -326,7 +325,7 @@ def paragraphs(text: str) -> list[list[str]]:
 
 
 def local_date(moment: dt.datetime, settings: Settings) -> dt.date:
-    return moment.astimezone(ZoneInfo(settings.office.timezone)).date()
+    return moment.astimezone(settings.office.zone).date()
 
 
 def approved(session: Session) -> list[tuple[Publication, Case]]:

@@ -18,11 +18,10 @@ fields and, once signed in again, the case page puts it back in the form. Nothin
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -49,13 +48,13 @@ from inbox_agent.register.db import Register
 from inbox_agent.register.models import AuditEvent
 from inbox_agent.settings import Settings
 from inbox_agent.web import labels, sessions, signin
-from inbox_agent.web.accounts import StaffUser, authenticate, load_user, user_by_name
+from inbox_agent.web.accounts import StaffUser, authenticate
+from inbox_agent.web.context import Ctx, WebContext
 from inbox_agent.web.security import (
     CSRF_FIELD,
     DEFAULT_HEADERS,
     RequestLimitMiddleware,
     SecurityHeadersMiddleware,
-    csrf_token,
     csrf_valid,
     rotate_csrf_token,
     safe_next,
@@ -76,109 +75,6 @@ def web_templates_dir() -> Path:
     if not (folder / "static").is_dir():  # a broken installation: exit 2, not a traceback
         raise ConfigError(f"the web UI's templates are missing from this installation: {folder}")
     return folder
-
-
-@dataclass
-class WebContext:
-    """What every request shares: configuration, the register, the clock, the templates."""
-
-    settings: Settings
-    register: Register
-    clock: Clock
-    env: Environment
-    calendar: UkCalendar
-    zone: ZoneInfo
-    gate: signin.HashGate
-    devices: signin.DeviceCookies
-
-    @property
-    def lifetimes(self) -> sessions.Lifetimes:
-        web = self.settings.web
-        return sessions.Lifetimes(
-            idle=dt.timedelta(minutes=web.idle_minutes),
-            absolute=dt.timedelta(hours=web.session_hours),
-        )
-
-    def render(self, request: Request, name: str, status: int = 200, **values: Any) -> Response:
-        session = request.session
-        flashes = session.pop("flash", [])
-        context = {
-            "office": self.settings.office,
-            "csrf_field": CSRF_FIELD,
-            "csrf_token": csrf_token(session),
-            "flashes": flashes if isinstance(flashes, list) else [],
-            "path": request.url.path,
-            "user": None,
-            "title": "",
-        } | values
-        html = self.env.get_template(name).render(context)
-        return HTMLResponse(html, status_code=status)
-
-    def current_user(self, request: Request) -> StaffUser | None:
-        header = self.settings.web.trusted_proxy_header
-        if header and request.headers.get(header):
-            with self.register.transaction() as session:
-                return user_by_name(session, request.headers[header])
-        token, gen = request.session.get("sid"), request.session.get("gen")
-        if not isinstance(token, str) or not isinstance(gen, int):
-            return None
-        with self.register.transaction() as session:
-            row = sessions.live_session(session, token, self.clock(), self.lifetimes)
-            user = load_user(session, row.user_id, gen) if row is not None else None
-        if user is None:
-            # keep the CSRF token: a form typed before the session ended can still be resumed
-            for key in ("sid", "gen"):
-                request.session.pop(key, None)
-        return user
-
-    def session_token(self, request: Request) -> str:
-        token = request.session.get("sid")
-        return token if isinstance(token, str) else ""
-
-    def audit(self, actor: str, action: str, **detail: Any) -> None:
-        """An event that belongs to no case: sign-ins, downloads, account changes."""
-        with self.register.transaction() as session:
-            session.add(AuditEvent(at=self.clock(), actor=actor, action=action, detail=detail))
-
-
-@dataclass
-class Ctx:
-    """One request from a signed-in member of staff."""
-
-    web: WebContext
-    request: Request
-    user: StaffUser
-    form: dict[str, str]
-    now: dt.datetime
-    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # name -> (filename, data)
-
-    @property
-    def settings(self) -> Settings:
-        return self.web.settings
-
-    def param(self, name: str) -> str:
-        return str(self.request.path_params[name])
-
-    def render(self, name: str, status: int = 200, **values: Any) -> Response:
-        return self.web.render(self.request, name, status, user=self.user, **values)
-
-    def flash(self, text: str, *, error: bool = False) -> None:
-        flashes = self.request.session.get("flash")
-        if not isinstance(flashes, list):
-            flashes = []
-        flashes.append({"text": text, "error": error})
-        self.request.session["flash"] = flashes[-5:]
-
-    def redirect(self, url: str) -> Response:
-        return RedirectResponse(url, status_code=303)
-
-    def forbidden(self, message: str) -> Response:
-        return self.render("error.html.j2", 403, title="Not allowed", message=message)
-
-    def not_found(self, what: str = "That page") -> Response:
-        return self.render(
-            "error.html.j2", 404, title="Not found", message=f"{what} was not found."
-        )
 
 
 def _to_login(request: Request) -> Response:
@@ -534,13 +430,13 @@ def create_app(
     )
     # a slash redirect would be built from the request's Host header: never echo it back
     app.router.redirect_slashes = False
-    zone = ZoneInfo(settings.office.timezone)
+    zone = settings.office.zone
     app.state.web = WebContext(
         settings=settings,
         register=register,
         clock=clock,
         env=_environment(zone),
-        calendar=UkCalendar(settings.calendar.extra_closures, settings.calendar.extra_working_days),
+        calendar=UkCalendar.from_settings(settings.calendar),
         zone=zone,
         gate=signin.HashGate(cfg.login_concurrency),
         devices=signin.DeviceCookies(secret_key, secure=secure),

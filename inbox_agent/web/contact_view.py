@@ -14,7 +14,7 @@ from starlette.responses import Response
 from inbox_agent.classify import Category
 from inbox_agent.contacts import ContactError, ContactRecord, record_contact
 from inbox_agent.register.models import RECORDED_METHODS
-from inbox_agent.web.app import Ctx
+from inbox_agent.web.context import Ctx
 from inbox_agent.web.labels import CASE_CATEGORIES, category_label
 
 METHOD_LABELS = {
@@ -51,7 +51,7 @@ def record_contact_form(ctx: Ctx) -> Response:
             category=_category(form.get("category", "")),
             name=form.get("name", "").strip(),
             text=form.get("text", ""),
-            at=_when(form.get("at", ""), ZoneInfo(ctx.settings.office.timezone), ctx.now),
+            at=_when(form.get("at", ""), ctx.settings.office.zone, ctx.now),
             email=form.get("email", "").strip(),
             phone=form.get("phone", "").strip(),
             subject=form.get("subject", "").strip(),

@@ -74,7 +74,7 @@ def week_counts(session: Session, today: dt.date, zone: ZoneInfo) -> tuple[WeekC
 
 
 def build_dashboard(session: Session, settings: Settings, now: dt.datetime) -> Dashboard:
-    zone = ZoneInfo(settings.office.timezone)
+    zone = settings.office.zone
     categories = category_counts(session)
     today = now.astimezone(zone).date()
     overdue = session.scalar(select(func.count()).select_from(Case).where(overdue_condition(today)))

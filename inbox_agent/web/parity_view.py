@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from inbox_agent.transparency.parity import build_parity
-from inbox_agent.web.app import Ctx
+from inbox_agent.web.context import Ctx
 
 
 def show_parity(ctx: Ctx) -> Response:

@@ -26,7 +26,7 @@ from inbox_agent.settings import Settings
 from inbox_agent.transparency import publish
 from inbox_agent.transparency.anonymise import Redaction
 from inbox_agent.transparency.parity import ParityAlert, answered_on, build_parity
-from inbox_agent.web.app import Ctx
+from inbox_agent.web.context import Ctx
 
 LIST_URL = "/publication"
 

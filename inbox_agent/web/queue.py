@@ -20,14 +20,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from inbox_agent.classify import Category
+from inbox_agent.classify import STATUTORY, Category
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.ops.health import OPEN_STATUSES, overdue_condition
 from inbox_agent.register.models import Case, CaseStatus, StoredMessage
 
 PAGE_SIZE = 50
 DUE_SOON_WORKING_DAYS = 5
-STATUTORY = (Category.FOI_REQUEST.value, Category.SUBJECT_ACCESS_REQUEST.value)
 OPEN = OPEN_STATUSES
 STATUS_CHOICES = ("open", *(s.value for s in CaseStatus), "all")
 DUE_CHOICES = ("", "soon", "overdue")

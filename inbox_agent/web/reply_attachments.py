@@ -22,8 +22,8 @@ from inbox_agent.register.models import AuditEvent, Case, OutboxMessage, ReplyAt
 from inbox_agent.settings import Settings
 from inbox_agent.transparency.anonymise import Anonymiser
 from inbox_agent.transparency.publish import lexicon_for
-from inbox_agent.web.app import Ctx
 from inbox_agent.web.casework import ActionError
+from inbox_agent.web.context import Ctx
 
 UPLOAD_FIELD = "file"
 MAX_ON_CASE = 10

@@ -38,8 +38,8 @@ from inbox_agent.transparency.precedents import (
 )
 from inbox_agent.transparency.publish import local_date
 from inbox_agent.web.accounts import list_users
-from inbox_agent.web.app import Ctx
 from inbox_agent.web.casework import ActionError, assign_officer
+from inbox_agent.web.context import Ctx
 
 REUSE_PARAM = "reuse"
 REUSED_FIELD = "reused_from"

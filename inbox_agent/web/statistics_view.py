@@ -22,7 +22,7 @@ from inbox_agent.statistics import (
     statistics_records,
 )
 from inbox_agent.statutory_clock import Regime
-from inbox_agent.web.app import Ctx
+from inbox_agent.web.context import Ctx
 from inbox_agent.web.mailview import content_disposition
 
 REGIME_TITLES = {

@@ -22,8 +22,8 @@ from inbox_agent.letters import Letter, letter, letters_for, render_letter
 from inbox_agent.register.models import Case, ClockEventRow
 from inbox_agent.statutory import CaseworkError
 from inbox_agent.statutory_clock import ALLOWED, KIND_LABELS, ClockKind, ClockState, Regime
-from inbox_agent.web.app import Ctx
 from inbox_agent.web.casework import ActionError
+from inbox_agent.web.context import Ctx
 
 REGIME_LABELS = {
     Regime.FOI: "Freedom of Information Act 2000: 20 working days (s.10)",

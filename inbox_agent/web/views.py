@@ -27,8 +27,8 @@ from inbox_agent.web import (
     statistics_view,
     statutory_view,
 )
-from inbox_agent.web.app import Ctx
 from inbox_agent.web.casework import ActionError, AlreadySent
+from inbox_agent.web.context import Ctx
 from inbox_agent.web.dashboard import build_dashboard
 from inbox_agent.web.downloads import XLSX_MEDIA_TYPE, register_csv, register_xlsx
 from inbox_agent.web.labels import category_label

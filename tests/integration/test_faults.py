@@ -484,7 +484,10 @@ def test_smtp_that_never_answers_times_out_and_the_email_waits_its_turn(
         report = stalled.run_once()
     finally:
         staller.close()
-    assert staller.connections == 1, "the drain stops at the first dead connection"
+    # a server silent from the greeting on is probed once more for TLS (peers.tls_mismatch tells
+    # a slow peer from an implicit-TLS port); either way no second email is tried
+    probes = 1 if mode == "silent" else 0
+    assert staller.connections == 1 + probes, "the drain stops at the first dead connection"
     assert (report.sent.sent, report.sent.deferred) == (0, 1)
     people = [address for address in expected.values() if address]
     assert report.cases_opened == len(people), "registering does not wait for SMTP"

@@ -681,11 +681,23 @@ def test_force_foi_disclosure_is_filed_against_the_original_request(tmp_path: Pa
             "FOI 2024/0999 response",
             "Under the Freedom of Information Act 2000 we enclose our disclosure on overtime.",
         )
-        for raw in (quoting, threaded, unmatched):
+        relayed = message(  # a police colleague passing on a new request (6.2): not a disclosure
+            "PC Smith <pc.smith@notts.police.uk>",
+            "FW: Request for candidate information",
+            "Forwarding to the election SPOC, please deal.\n\n-----Original Message-----\n"
+            "From: Gil Asker [mailto:gil@example.co.uk]\nSent: 02 April 2024 16:20\n"
+            "To: Enquiries <enquiries@notts.police.uk>\nSubject: Neighbourhood officer numbers"
+            f"\n\n{MESSAGES['info'][2]}\n\nGil\n",
+        )
+        for raw in (quoting, threaded, unmatched, relayed):
             deliver(tmp_path, raw, later)
         Pipeline(settings, register).run_once()
         with register.transaction() as s:
             cases = list(s.scalars(select(Case).order_by(Case.id)))
+            by_requester = {c.requester_email: c for c in cases}
+            assert by_requester["gil@example.co.uk"].forwarded_by == "pc.smith@notts.police.uk"
+            assert not by_requester["gil@example.co.uk"].needs_review
+            cases.remove(by_requester["gil@example.co.uk"])
             assert len(cases) == 2, "one request, one unmatched disclosure for staff"
             first, other = cases
             assert first.reference == reference and first.due_date == due
@@ -694,6 +706,6 @@ def test_force_foi_disclosure_is_filed_against_the_original_request(tmp_path: Pa
             assert len(filed) == 2
             assert other.needs_review and other.due_date is None
             recipients = set(s.scalars(select(OutboxMessage.recipient)))
-            assert recipients == {"fay@example.com"}, "the force is never acknowledged"
+            assert recipients == {"fay@example.com", "gil@example.co.uk"}, "never the force"
     finally:
         register.dispose()

@@ -133,6 +133,11 @@ def test_one_daemon_serves_several_offices_and_a_dead_one_stops_none(
             timeout=WAIT_S,
             what="a later message for south",
         )
+        wait_until(
+            lambda: any(r == ("eve@example.org",) for r, _ in _received(smtp_sink)),
+            timeout=WAIT_S,
+            what="the later message's acknowledgement",
+        )
         assert proc.poll() is None, "one dead mailbox must not stop the daemon"
     finally:
         proc.send_signal(signal.SIGTERM)

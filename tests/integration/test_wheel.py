@@ -115,6 +115,13 @@ def test_the_wheel_carries_templates_profiles_units_demo_and_licence(installed: 
     assert "inbox_agent/systemd/inbox-agent-retention.timer" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "LICENSE not shipped"
     assert not [n for n in names if "register.sqlite3" in n or "/outbox/" in n], "demo state"
+    with zipfile.ZipFile(installed.wheel) as wheel:
+        for unit in ("inbox-agent.service", "inbox-agent-web.service"):
+            text = wheel.read(f"inbox_agent/systemd/{unit}").decode()
+            assert "\nRestartPreventExitStatus=2\n" in text, f"{unit}: exit 2 is not retried"
+        timer = wheel.read("inbox_agent/systemd/inbox-agent-retention.timer").decode()
+        service = wheel.read("inbox_agent/systemd/inbox-agent-retention.service").decode()
+        assert "OnCalendar=" in timer and "retention --apply" in service
     site = subprocess.run(
         [
             str(installed.venv / "bin" / "python"),
@@ -195,6 +202,9 @@ def test_the_installed_command_runs_a_real_pass(
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
+    from inbox_agent import __version__
+
+    assert f"event=starting version={__version__} " in result.stderr
     reg = Register(f"sqlite:///{tmp_path / 'register.sqlite3'}", migrate=False)
     try:
         with reg.transaction() as s:

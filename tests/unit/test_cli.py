@@ -196,5 +196,6 @@ def test_import_mbox_registers_without_emailing(
     box.close()
     code, _, err = run(capsys, "--config", str(demo), "import", str(box_path))
     assert code == 0 and "cases opened 4" in err and "emails sent 0" in err
+    assert "import: read 4, stored 4" in err and "import: processed 4/4" in err
     code, _, err = run(capsys, "--config", str(demo), "import", str(box_path))
     assert code == 0 and "fetched 0" in err
