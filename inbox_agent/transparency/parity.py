@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,9 +35,11 @@ from inbox_agent.classify.requester import RequesterType
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.register.models import Case, CaseStatus, Publication, RosterPerson
 from inbox_agent.settings import Settings
-from inbox_agent.transparency.consistency import SameQuestion, Unpublished, compare_answers
 from inbox_agent.transparency.publish import WITHHOLD, answer_text, local_date
 from inbox_agent.transparency.roster import CANDIDATE_ROLES
+
+if TYPE_CHECKING:  # the answer comparison loads scikit-learn: only `compare=True` pays for it
+    from inbox_agent.transparency.consistency import SameQuestion, Unpublished
 
 MEETING_CATEGORY = "meeting_request"
 _OFFER = re.compile(r"(?i)\b(?:meet(?:ing)?s?|briefings?|visits?|familiarisation)\b")
@@ -236,6 +238,7 @@ def _compare(
     publications: dict[int, Publication],
 ) -> None:
     """The same question across candidates (those not on the roster by their own name)."""
+    from inbox_agent.transparency.consistency import compare_answers
     from inbox_agent.transparency.precedents import register_index
 
     groups: dict[str, list[Case]] = {people[pid].name: cases for pid, cases in by_candidate.items()}
