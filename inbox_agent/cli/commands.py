@@ -461,8 +461,8 @@ def db(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def quarantine(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
-    """``quarantine list`` and ``quarantine release ID-or-REF``: see inbox_agent/quarantine.py."""
-    from inbox_agent import quarantine as shunt
+    """``quarantine list`` and ``quarantine release ID-or-REF`` (casework/quarantine.py)."""
+    from inbox_agent.casework import quarantine as shunt
     from inbox_agent.cli.transparency import cli_actor
 
     reg = Register(settings.database.url)

@@ -20,7 +20,7 @@ from inbox_agent.register.models import RECORDED_METHODS
 from inbox_agent.settings import Settings
 
 if TYPE_CHECKING:  # the pipeline's modules load only when a contact is recorded
-    from inbox_agent.contacts import ContactRecord
+    from inbox_agent.casework.contacts import ContactRecord
 
 COMMAND = "contact"
 _CATEGORIES = [c.value for c in Category if c is not Category.AUTOMATED]
@@ -49,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(settings: Settings, args: argparse.Namespace, out: IO[str], clock: Clock = utc_now) -> int:
     """Exit 0 with the references, or 2 naming the field to fix (nothing filed)."""
-    from inbox_agent.contacts import ContactError, file_contacts, read_contact_log
+    from inbox_agent.casework.contacts import ContactError, file_contacts, read_contact_log
     from inbox_agent.deadlines import UkCalendar
     from inbox_agent.register.db import Register
 
@@ -80,7 +80,7 @@ def run(settings: Settings, args: argparse.Namespace, out: IO[str], clock: Clock
 
 
 def _record(args: argparse.Namespace, zone: ZoneInfo, now: dt.datetime) -> ContactRecord:
-    from inbox_agent.contacts import ContactError, ContactRecord
+    from inbox_agent.casework.contacts import ContactError, ContactRecord
 
     if args.text_file is not None:
         path: Path = args.text_file
