@@ -34,13 +34,13 @@ from inbox_agent.cases import (
     requester_language,
     treat_undeclared_as_public,
 )
+from inbox_agent.casework.follow_up import note_follow_up
 from inbox_agent.clock import Clock, utc_now
 from inbox_agent.deadlines import UkCalendar, received_local_date
 from inbox_agent.decide import Action, decide
 from inbox_agent.errors import OperatorError, SenderError, TransientError
 from inbox_agent.facts import gather_facts
 from inbox_agent.fetch import FetchReport, ImapFetcher, imap_credentials
-from inbox_agent.follow_up import note_follow_up
 from inbox_agent.language import Language, preference
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.logs import SINGLE_MAILBOX

@@ -14,8 +14,9 @@ mkdir -p "$DEST/dist" "$DEST/src"
 # build/ folder, no demo register, and two builds at once cannot trip over each other
 git -C "$ROOT" ls-files -z -co --exclude-standard \
   | (cd "$ROOT" && tar --null --ignore-failed-read -T - -cf -) | tar -xf - -C "$DEST/src"
-# setuptools warns about every template folder (data, not code); shown only if it fails
-if ! "$PYTHON" -m pip wheel -q --no-deps -w "$DEST/dist" "$DEST/src" >"$DEST/build.log" 2>&1; then
+# the build's own output stays in DEST/build.log (shown if it fails); test_wheel.py reads it
+# to keep the build free of setuptools warnings
+if ! "$PYTHON" -m pip wheel -v --no-deps -w "$DEST/dist" "$DEST/src" >"$DEST/build.log" 2>&1; then
   cat "$DEST/build.log" >&2
   exit 1
 fi

@@ -12,6 +12,7 @@ the first test here builds it (about a minute with pip's cache warm).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -135,6 +136,17 @@ def test_the_wheel_carries_templates_profiles_units_demo_and_licence(installed: 
         check=True,
     ).stdout
     assert site.startswith(str(installed.venv)), f"not the installed package: {site}"
+
+
+def test_the_wheel_builds_without_setuptools_warnings(installed: Installed) -> None:
+    """A folder setuptools has to guess about (data, not code) is a warning in every build."""
+    log = installed.wheel.parent.parent / "build.log"
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    assert any("inbox_agent/templates/web/static/web.css" in line for line in lines), (
+        f"{log} is not a verbose build log"
+    )
+    warned = [line.strip() for line in lines if re.search(r"setuptools.*Warning\b", line)]
+    assert not warned, f"the wheel build warns ({len(warned)} lines), first: {warned[:3]}"
 
 
 def test_the_installed_version_is_the_package_version(installed: Installed, tmp_path: Path) -> None:
