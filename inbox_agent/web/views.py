@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, Response
 
 from inbox_agent.deadlines import received_local_date
+from inbox_agent.register.audit import AuditAction
 from inbox_agent.register.export import all_cases
 from inbox_agent.register.models import Case, CaseStatus, OutboxMessage, StoredMessage
 from inbox_agent.web import (
@@ -453,14 +454,14 @@ def _register_name(ctx: Ctx, extension: str) -> str:
 def download_csv(ctx: Ctx) -> Response:
     with ctx.web.register.transaction() as session:
         data = register_csv(all_cases(session))
-    ctx.web.audit(ctx.user.username, "register_downloaded", format="csv")
+    ctx.web.audit(ctx.user.username, AuditAction.REGISTER_DOWNLOADED, format="csv")
     return _download(data, _register_name(ctx, "csv"), "text/csv; charset=utf-8")
 
 
 def download_xlsx(ctx: Ctx) -> Response:
     with ctx.web.register.transaction() as session:
         data = register_xlsx(all_cases(session))
-    ctx.web.audit(ctx.user.username, "register_downloaded", format="xlsx")
+    ctx.web.audit(ctx.user.username, AuditAction.REGISTER_DOWNLOADED, format="xlsx")
     return _download(data, _register_name(ctx, "xlsx"), XLSX_MEDIA_TYPE)
 
 
@@ -482,7 +483,7 @@ def clear_lockout(ctx: Ctx) -> Response:
     key = ctx.form.get("key", "")
     with ctx.web.register.transaction() as session:
         cleared = signin.clear_lockouts(session, key=key)
-    ctx.web.audit(ctx.user.username, "lockout_cleared", key=key[:200], cleared=cleared)
+    ctx.web.audit(ctx.user.username, AuditAction.LOCKOUT_CLEARED, key=key[:200], cleared=cleared)
     ctx.flash("Sign-in lockout cleared." if cleared else "That lockout had already ended.")
     return ctx.redirect("/admin/users")
 
