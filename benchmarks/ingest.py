@@ -37,7 +37,7 @@ import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -349,17 +349,80 @@ class Dovecot(ImapAccount, Protocol):
 class ChildRun:
     returncode: int
     wall_s: float
-    peak_rss_mb: float
+    peak_rss_mb: float  # the child process itself (ru_maxrss from os.wait4)
+    tree: TreeMemory
 
 
-def _wait_measured(pid: int, timeout: float) -> tuple[int, resource.struct_rusage]:
-    """Reap ``pid`` with ``os.wait4`` (for its rusage); raise TimeoutError after ``timeout``."""
+@dataclass
+class TreeMemory:
+    """Resident memory of a process and all its descendants (workers, forkserver), sampled.
+
+    ``peak_sum_mb`` is the largest sum over the tree at one sample: what the machine had to
+    hold at once. ``peak_each_mb`` is each process's own peak, by pid. Sampling every
+    ``TREE_SAMPLE_S`` can miss a spike shorter than that; the child's own ``ru_maxrss``
+    cannot.
+    """
+
+    peak_sum_mb: float = 0.0
+    peak_each_mb: dict[int, float] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+    samples: int = 0
+
+    def sample(self, root: int) -> None:
+        rss = _tree_rss(root)
+        if not rss:
+            return
+        self.samples += 1
+        self.peak_sum_mb = max(self.peak_sum_mb, sum(mb for mb, _ in rss.values()))
+        for pid, (mb, name) in rss.items():
+            self.peak_each_mb[pid] = max(self.peak_each_mb.get(pid, 0.0), mb)
+            self.names.setdefault(pid, name)
+
+
+TREE_SAMPLE_S = 0.05
+
+
+def _proc_status(pid: int) -> dict[str, str]:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:  # gone between the listing and the read
+        return {}
+    return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
+
+
+def _tree_rss(root: int) -> dict[int, tuple[float, str]]:
+    """pid -> (VmRSS in MiB, name) for ``root`` and every descendant, from /proc (Linux)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            status = _proc_status(int(entry.name))
+            if "PPid" in status:
+                parents[int(entry.name)] = int(status["PPid"])
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    out = {}
+    for pid in tree:
+        status = _proc_status(pid)
+        if "VmRSS" in status:
+            out[pid] = (int(status["VmRSS"].split()[0]) / 1024, status.get("Name", "?").strip())
+    return out
+
+
+def _wait_measured(
+    pid: int, timeout: float, tree: TreeMemory
+) -> tuple[int, resource.struct_rusage]:
+    """Reap ``pid`` with ``os.wait4`` (for its rusage), sampling its process tree's memory
+    meanwhile; raise TimeoutError after ``timeout``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         done, status, usage = os.wait4(pid, os.WNOHANG)
         if done == pid:
             return status, usage
-        time.sleep(0.01)
+        tree.sample(pid)
+        time.sleep(TREE_SAMPLE_S)
     raise TimeoutError(f"process {pid} did not finish within {timeout:.0f}s")
 
 
@@ -368,15 +431,16 @@ def run_measured(cmd: list[str], *, timeout: float, cwd: Path, log: Path) -> Chi
     with log.open("wb") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        tree = TreeMemory()
         try:
-            status, usage = _wait_measured(proc.pid, timeout)
+            status, usage = _wait_measured(proc.pid, timeout, tree)
         except BaseException:
             proc.kill()  # timed out or interrupted: the child must not outlive the benchmark
             proc.wait(timeout=10)
             raise
         wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return ChildRun(proc.returncode, wall, usage.ru_maxrss / 1024)  # Linux: KiB
+    return ChildRun(proc.returncode, wall, usage.ru_maxrss / 1024, tree)  # Linux: KiB
 
 
 def append_all(server: Dovecot, messages: list[bytes], user: str | None = None) -> float:
@@ -502,8 +566,12 @@ def measure_ingest(args: argparse.Namespace, work: Path, server: Dovecot, figure
 
     db_url = f"sqlite:///{work / 'register.sqlite3'}" if args.db == "sqlite" else args.db
     config = work / "inbox-agent.toml"
-    write_profile(config, ingest_config(work, server, db_url))
+    sections = ingest_config(work, server, db_url)
+    if args.workers is not None:
+        sections["poll"] = {"workers": args.workers}
+    write_profile(config, sections)
     settings = load_settings(config)  # fail fast here, not inside the timed child
+    figures.add("workers", settings.poll.workers)
     timings = work / "timings.json"
     cmd = [
         sys.executable,
@@ -523,13 +591,22 @@ def measure_ingest(args: argparse.Namespace, work: Path, server: Dovecot, figure
     n = args.messages
     print(f"  pass report: {json.dumps(got['report'])}")
     print(f"  process wall time incl. interpreter start, imports, migrations: {run.wall_s:.2f}s")
-    print("  peak RSS is the ingest child's process peak (ru_maxrss via os.wait4)")
+    print("  peak_rss_mb: the ingest child's own peak (ru_maxrss via os.wait4)")
+    print(
+        f"  process tree (the child, its forkserver and workers), sampled every "
+        f"{TREE_SAMPLE_S}s, {run.tree.samples} samples; each process's peak RSS:"
+    )
+    for pid, mb in sorted(run.tree.peak_each_mb.items()):
+        print(f"    pid {pid} {run.tree.names.get(pid, '?')}: {mb:.1f} MiB")
     figures.add("fetch_store_s", got["fetch_store_s"], ".2f")
     figures.add("full_pass_s", got["full_pass_s"], ".2f")
     figures.add("ingest_process_wall_s", run.wall_s, ".2f")
     figures.add("ingest_fetch_store_msgs_per_s", n / got["fetch_store_s"], ".1f")
     figures.add("ingest_full_pass_msgs_per_s", n / got["full_pass_s"], ".1f")
     figures.add("peak_rss_mb", run.peak_rss_mb, ".1f")
+    figures.add("tree_processes", len(run.tree.peak_each_mb))
+    figures.add("tree_peak_sum_rss_mb", run.tree.peak_sum_mb, ".1f")
+    figures.add("tree_peak_each_rss_mb", max(run.tree.peak_each_mb.values(), default=0.0), ".1f")
     figures.add("ledger_rows", count_ledger(settings, db_url))
     figures.add("outbox_written", count_maildir(work / "out"))
 
@@ -635,6 +712,11 @@ def _parser() -> argparse.ArgumentParser:
         help="'sqlite' (a temp file, the default) or an empty database's URL",
     )
     parser.add_argument("--seed", type=int, default=2027, help="corpus seed (default 2027)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="[poll] workers for the ingest (default: the setting's own default, from the CPUs)",
+    )
     parser.add_argument(
         "--timeout",
         type=float,

@@ -9,7 +9,7 @@ the member of staff and their reason; none reads the clock (``now`` and the offi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -69,11 +69,19 @@ def clock_start(case: Case, timezone: str, first_received: dt.datetime | None = 
     return received_local_date(first_received or case.date_of_contact, timezone)
 
 
-def first_received_times(session: Session) -> dict[int, dt.datetime]:
-    """Each case's first message's arrival, in one query (no raw bytes loaded)."""
+def first_received_times(
+    session: Session, case_ids: Collection[int] | None = None
+) -> dict[int, dt.datetime]:
+    """Each case's first message's arrival, in one query (no raw bytes loaded); only the
+    ``case_ids`` given, when a page needs a few."""
+    where = (
+        StoredMessage.case_id.is_not(None)
+        if case_ids is None
+        else StoredMessage.case_id.in_(list(case_ids))
+    )
     rows = session.execute(
         select(StoredMessage.case_id, func.min(StoredMessage.received_at))
-        .where(StoredMessage.case_id.is_not(None))
+        .where(where)
         .group_by(StoredMessage.case_id)
     )
     return {int(case_id): _aware(at) for case_id, at in rows if case_id is not None and at}

@@ -125,6 +125,10 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"
 
 
+OPEN_STATUSES = (CaseStatus.NEW.value, CaseStatus.IN_PROGRESS.value)
+"""A case still to be worked: the queue, the overdue count and the stopped clocks use these."""
+
+
 class Case(Base):
     """One request, in the shape of the protocol's register (annex C)."""
 

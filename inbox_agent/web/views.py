@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, Response
 
+from inbox_agent.casework.clock_status import clock_stops
 from inbox_agent.deadlines import received_local_date
 from inbox_agent.register.audit import AuditAction
 from inbox_agent.register.export import all_cases
@@ -84,6 +85,7 @@ def show_queue(ctx: Ctx) -> Response:
     today = _today(ctx)
     with ctx.web.register.transaction() as session:
         result = find_cases(session, filters, today, ctx.web.calendar)
+        stops = clock_stops(session, result.cases, ctx.web.calendar, ctx.settings.office.timezone)
         return ctx.render(
             "queue.html.j2",
             400 if filters.error else 200,
@@ -100,6 +102,7 @@ def show_queue(ctx: Ctx) -> Response:
             status_choices=STATUS_CHOICES,
             due_choices=DUE_CHOICES,
             campaign_of=similar_view.queue_campaigns(session),
+            stops=stops,
         )
 
 
@@ -438,9 +441,11 @@ def _refused_text(ctx: Ctx, name: str, error: str) -> Response:
 
 def show_dashboard(ctx: Ctx) -> Response:
     with ctx.web.register.transaction() as session:
-        board = build_dashboard(session, ctx.settings, ctx.now)
+        board = build_dashboard(session, ctx.settings, ctx.now, ctx.web.calendar)
         statistics = statistics_view.dashboard_values(ctx, session)
-    return ctx.render("dashboard.html.j2", title="Dashboard", board=board, **statistics)
+        return ctx.render(
+            "dashboard.html.j2", title="Dashboard", board=board, today=_today(ctx), **statistics
+        )
 
 
 # --------------------------------------------------------------------------- downloads

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from support.builders import base_config
 from support.statutory_cases import statutory_case
 
+from inbox_agent.casework.clock_status import clock_stops, open_stopped_cases
 from inbox_agent.casework.statutory import (
     CaseworkError,
     clock_state,
@@ -207,3 +208,60 @@ def test_clock_steps_outcome_and_review(register: Register) -> None:
             "review_requested",
             "clock_event_recorded",
         ]
+
+
+def _steps(s: Session, case: Case, *steps: tuple[str, dt.date, str]) -> None:
+    for kind, on, reason in steps:
+        record_clock_event(
+            s,
+            UkCalendar(),
+            TZ,
+            case,
+            kind=kind,
+            on=on,
+            until=None,
+            reason=reason,
+            actor="sam",
+            now=NOW,
+            today=TODAY,
+        )
+
+
+def may(day: int) -> dt.date:
+    return dt.date(2026, 5, day)
+
+
+def test_a_stopped_clock_says_what_is_awaited_since_when_and_why(register: Register) -> None:
+    with register.transaction() as s:
+        asked = statutory_case(s, 1, RECEIVED, due=dt.date(2026, 6, 9))
+        _steps(s, asked, ("clarification_sought", may(13), "Which force area?"))
+        paid = statutory_case(s, 2, RECEIVED, due=dt.date(2026, 6, 9), requester="p@example.org")
+        _steps(s, paid, ("fees_notice", may(12), "900 pages"), ("fee_paid", may(20), "Paid"))
+        sar = statutory_case(s, 3, RECEIVED, category="subject_access_request")
+        _steps(s, sar, ("id_requested", may(14), "Passport copy"))
+        sar.status = CaseStatus.CLOSED  # never answered: closed, still stopped
+        statutory_case(s, 4, RECEIVED, due=dt.date(2026, 6, 9))  # no steps: running
+        twice = statutory_case(s, 5, RECEIVED, due=dt.date(2026, 6, 9))
+        _steps(
+            s,
+            twice,
+            ("clarification_sought", may(12), "Which year?"),
+            ("clarification_received", may(15), "2025"),
+            ("clarification_sought", may(18), "Calendar or financial year?"),
+        )
+    with register.transaction() as s:
+        cases = list(s.scalars(select(Case).order_by(Case.id)))
+        stops = clock_stops(s, cases, UkCalendar(), TZ)
+        by_ref = {c.reference: stops[c.id] for c in cases if c.id in stops}
+        assert {ref: (st.kind, st.since, st.reason) for ref, st in by_ref.items()} == {
+            "TST-2026-0001": ("clarification_sought", may(13), "Which force area?"),
+            "TST-2026-0003": ("id_requested", may(14), "Passport copy"),
+            "TST-2026-0005": ("clarification_sought", may(18), "Calendar or financial year?"),
+        }
+        assert by_ref["TST-2026-0003"].waiting_for == "proof of identity"
+        assert by_ref["TST-2026-0001"].summary == (
+            "waiting for clarification from the requester since 2026-05-13"
+        )
+        assert by_ref["TST-2026-0001"].days(may(20)) == 7
+        opened = open_stopped_cases(s, UkCalendar(), TZ)
+        assert [c.reference for c, _ in opened] == ["TST-2026-0001", "TST-2026-0005"]
