@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from inbox_agent.fetch import FetchReport, ImapFetcher
     from inbox_agent.pipeline import PassReport, Pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -500,16 +499,20 @@ def child_ingest(config: str, timings_path: str, profile: str | None) -> int:
     from inbox_agent import cli
     from inbox_agent.fetch import ImapFetcher
     from inbox_agent.pipeline import Pipeline
+    from inbox_agent.send import Sender as Drainer
 
     timings: dict[str, Any] = {}
-    real_fetch, real_pass = ImapFetcher.fetch_new, Pipeline.run_once
+    real_pass = Pipeline.run_once
 
-    def timed_fetch(self: ImapFetcher) -> FetchReport:
-        started = time.perf_counter()
-        try:
-            return real_fetch(self)
-        finally:
-            timings["fetch_store_s"] = time.perf_counter() - started
+    def timed(key: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return real(*args, **kw)
+            finally:
+                timings[key] = time.perf_counter() - started
+
+        return wrapper
 
     def timed_pass(self: Pipeline) -> PassReport:
         started = time.perf_counter()
@@ -526,8 +529,12 @@ def child_ingest(config: str, timings_path: str, profile: str | None) -> int:
 
     argv = ["--config", config, "run", "--once"]
     with (
-        mock.patch.object(ImapFetcher, "fetch_new", timed_fetch),
+        mock.patch.object(ImapFetcher, "fetch_new", timed("fetch_store_s", ImapFetcher.fetch_new)),
         mock.patch.object(Pipeline, "run_once", timed_pass),
+        mock.patch.object(
+            Pipeline, "process_pending", timed("register_s", Pipeline.process_pending)
+        ),
+        mock.patch.object(Drainer, "drain", timed("drain_s", Drainer.drain)),
     ):
         if profile:
             import cProfile
@@ -599,6 +606,8 @@ def measure_ingest(args: argparse.Namespace, work: Path, server: Dovecot, figure
     for pid, mb in sorted(run.tree.peak_each_mb.items()):
         print(f"    pid {pid} {run.tree.names.get(pid, '?')}: {mb:.1f} MiB")
     figures.add("fetch_store_s", got["fetch_store_s"], ".2f")
+    figures.add("register_s", got["register_s"], ".2f")
+    figures.add("drain_s", got["drain_s"], ".2f")
     figures.add("full_pass_s", got["full_pass_s"], ".2f")
     figures.add("ingest_process_wall_s", run.wall_s, ".2f")
     figures.add("ingest_fetch_store_msgs_per_s", n / got["fetch_store_s"], ".1f")

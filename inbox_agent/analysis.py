@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -95,7 +96,14 @@ class AnalysisPool:
             mp_context=multiprocessing.get_context("forkserver"),
             initializer=_start_worker,
         )
+        # the executor starts a worker per task while none is idle: one task each starts
+        # them all now, so they load their models while the main process is still busy
+        self._ready = [self._executor.submit(os.getpid) for _ in range(workers)]
         log.info("event=analysis_pool_started workers=%d", workers)
+
+    def pids(self) -> set[int]:
+        """The workers' process ids, once each has started (for tests and the benchmark)."""
+        return {future.result(timeout=WORKER_TIMEOUT_S) for future in self._ready}
 
     def submit(self, raw: bytes, own_addresses: frozenset[str]) -> Future[Analysis | None] | None:
         if self.broken:

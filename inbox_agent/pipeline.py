@@ -99,6 +99,7 @@ class Pipeline:
         self.sender = Sender(settings, register, clock=self.clock, stop=self.stop)
         self.lease = mailbox_lease(register, settings.source_name)
         self.backlog_first = False
+        self._pool: AnalysisPool | None = None  # workers, for the length of one backlog
         check_protocol_templates(settings)  # a rule naming a missing block fails at start-up
 
     def fetcher(self) -> ImapFetcher | LocalFetcher:
@@ -113,6 +114,7 @@ class Pipeline:
                 clock=self.clock,
                 stop=self.stop,
                 tokens=tokens,
+                on_search=self._expect,
             )
         assert s.maildir is not None  # Settings guarantees exactly one source
         return LocalFetcher(
@@ -147,6 +149,10 @@ class Pipeline:
             report.fetch = fetcher.fetch_new()
         except TransientError as exc:
             self._record_poll(fetcher.account, started, error=str(exc))
+            self._close_pool()  # started for a backlog this pass will not reach
+            raise
+        except BaseException:
+            self._close_pool()
             raise
         first_success = self._record_poll(fetcher.account, started, error=None)
         if self.settings.actions.acknowledge_since is None and first_success is not None:
@@ -200,7 +206,8 @@ class Pipeline:
                 .where(StoredMessage.disposition == Disposition.PENDING)
                 .order_by(StoredMessage.id)
             ).all()
-        pool = self._analysis_pool(len(pending))
+        self._expect(len(pending))
+        pool = self._pool
         try:
             done = 0
             for batch in _batches([(row.id, row.size) for row in pending]):
@@ -210,14 +217,20 @@ class Pipeline:
                 if progress is not None:
                     progress(done, len(pending))
         finally:
-            if pool is not None:
-                pool.close()
+            self._close_pool()
 
-    def _analysis_pool(self, pending: int) -> AnalysisPool | None:
+    def _expect(self, messages: int) -> None:
+        """Start the workers for a backlog of ``messages``, if it is worth it and they are not
+        running: told by the fetcher as soon as its SEARCH has counted the new mail, so they
+        load their models while the mail is still being fetched."""
         workers = self.settings.poll.workers
-        if workers < 2 or pending < POOL_MIN_MESSAGES:
-            return None
-        return AnalysisPool(workers)
+        if self._pool is None and workers > 1 and messages >= POOL_MIN_MESSAGES:
+            self._pool = AnalysisPool(workers)
+
+    def _close_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
 
     def _process_batch(self, ids: list[int], report: PassReport, pool: AnalysisPool | None) -> int:
         """One transaction, one SAVEPOINT per message: a message that fails rolls back alone

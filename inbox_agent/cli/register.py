@@ -15,6 +15,8 @@ from inbox_agent.cli.family import Subparsers, on_one_mailbox, register_transact
 from inbox_agent.errors import ConfigError, OperatorError, unwritable
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from inbox_agent.register.models import Case
     from inbox_agent.settings import Settings
 
@@ -45,7 +47,8 @@ def add_parsers(sub: Subparsers) -> None:
 def register(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
     from sqlalchemy import select
 
-    from inbox_agent.register.export import all_cases, write_csv, write_jsonl
+    from inbox_agent.casework.register_rows import register_rows
+    from inbox_agent.register.export import write_csv, write_jsonl
     from inbox_agent.register.models import Case
 
     with register_transaction(settings) as session:
@@ -56,18 +59,18 @@ def register(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
             if case is None:
                 print(f"inbox-agent: no case {args.reference}", file=sys.stderr)
                 return 1
-            _show(case, out)
+            _show(session, settings, case, out)
             return 0
         writer = write_csv if args.format == "csv" else write_jsonl
         if args.output is None:
-            writer(all_cases(session), out)
+            writer(register_rows(session, settings), out)
             return 0
         try:
             handle = args.output.open("w", encoding="utf-8", newline="")
         except OSError as exc:
             raise OperatorError(unwritable("--output", args.output, exc)) from exc
         with handle:
-            count = writer(all_cases(session), handle)
+            count = writer(register_rows(session, settings), handle)
         print(f"wrote {count} cases to {args.output}", file=sys.stderr)
         return 0
 
@@ -91,10 +94,10 @@ def _list(cases: Iterable[Case], args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
-def _show(case: Case, out: IO[str]) -> None:
-    from inbox_agent.register.export import case_row
+def _show(session: Session, settings: Settings, case: Case, out: IO[str]) -> None:
+    from inbox_agent.casework.register_rows import one_row
 
-    for key, value in case_row(case).items():
+    for key, value in one_row(session, settings, case).items():
         print(f"{key}: {value}", file=out)
     print(f"confidence: {case.confidence:.2f} ({case.classifier_version})", file=out)
     for reason in case.classification_reasons:

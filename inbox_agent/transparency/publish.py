@@ -40,6 +40,7 @@ from inbox_agent.classify.text import own_words
 from inbox_agent.errors import OperatorError, SenderError
 from inbox_agent.parse import parse_message
 from inbox_agent.register.audit import AuditAction, record
+from inbox_agent.register.export import safe_cell
 from inbox_agent.register.models import (
     Case,
     Publication,
@@ -386,11 +387,6 @@ def render_disclosure_log(settings: Settings, entries: list[Entry], today: dt.da
     )
 
 
-def _safe_cell(value: str) -> str:
-    """Stop spreadsheet formula injection: the question is a requester's text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def render_csv(entries: list[Entry]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -403,7 +399,7 @@ def render_csv(entries: list[Entry]) -> str:
             e.answer,
             e.published.isoformat(),
         )
-        writer.writerow([_safe_cell(c) for c in cells])
+        writer.writerow([safe_cell(c) for c in cells])  # the question is a requester's
     return out.getvalue()
 
 

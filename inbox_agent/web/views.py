@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, Response
 
 from inbox_agent.casework.clock_status import clock_stops
+from inbox_agent.casework.register_rows import register_rows
 from inbox_agent.deadlines import received_local_date
 from inbox_agent.register.audit import AuditAction
-from inbox_agent.register.export import all_cases
 from inbox_agent.register.models import Case, CaseStatus, OutboxMessage, StoredMessage
 from inbox_agent.web import (
     accounts,
@@ -458,14 +458,14 @@ def _register_name(ctx: Ctx, extension: str) -> str:
 
 def download_csv(ctx: Ctx) -> Response:
     with ctx.web.register.transaction() as session:
-        data = register_csv(all_cases(session))
+        data = register_csv(register_rows(session, ctx.settings))
     ctx.web.audit(ctx.user.username, AuditAction.REGISTER_DOWNLOADED, format="csv")
     return _download(data, _register_name(ctx, "csv"), "text/csv; charset=utf-8")
 
 
 def download_xlsx(ctx: Ctx) -> Response:
     with ctx.web.register.transaction() as session:
-        data = register_xlsx(all_cases(session))
+        data = register_xlsx(register_rows(session, ctx.settings))
     ctx.web.audit(ctx.user.username, AuditAction.REGISTER_DOWNLOADED, format="xlsx")
     return _download(data, _register_name(ctx, "xlsx"), XLSX_MEDIA_TYPE)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from support.builders import base_config
 from support.statutory_cases import statutory_case
 
 from inbox_agent.casework.clock_status import clock_stops, open_stopped_cases
+from inbox_agent.casework.register_rows import register_rows
 from inbox_agent.casework.statutory import (
     CaseworkError,
     clock_state,
@@ -22,6 +25,7 @@ from inbox_agent.casework.statutory import (
 )
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.register.db import Register
+from inbox_agent.register.export import write_csv
 from inbox_agent.register.models import AuditEvent, Case, CaseStatus, ClockEventRow
 from inbox_agent.settings import Settings, settings_from_dict
 from inbox_agent.web.casework import reclassify
@@ -265,3 +269,94 @@ def test_a_stopped_clock_says_what_is_awaited_since_when_and_why(register: Regis
         assert by_ref["TST-2026-0001"].days(may(20)) == 7
         opened = open_stopped_cases(s, UkCalendar(), TZ)
         assert [c.reference for c, _ in opened] == ["TST-2026-0001", "TST-2026-0005"]
+
+
+STATUTORY_COLUMNS = (
+    "statutory_date",
+    "clock",
+    "clock_stopped_since",
+    "clock_stopped_awaiting",
+    "outcome",
+    "exemptions",
+    "responded_on",
+    "internal_review",
+    "review_of",
+)
+
+
+def test_the_register_export_carries_outcome_exemptions_clock_and_review_link(
+    register: Register,
+) -> None:
+    settings = _settings()
+    with register.transaction() as s:
+        refused = statutory_case(s, 1, RECEIVED, due=dt.date(2026, 6, 9))
+        refused.decisions_and_risk_mitigations = "=1+1 Chief Executive consulted"
+        _steps(s, refused, ("extension", may(29), "s.31 public interest test"))
+        refusal = {"outcome": "refused", "exemptions": ["s.40", "s.31"], "responded_on": TODAY}
+        record_outcome(s, refused, actor="sam", now=NOW, today=TODAY, **refusal)  # type: ignore[arg-type]
+        asked = statutory_case(s, 2, RECEIVED, due=dt.date(2026, 6, 9), requester="a@example.org")
+        _steps(s, asked, ("clarification_sought", may(12), "Which force area?"))
+        statutory_case(s, 3, RECEIVED, category="information_request", requester="i@example.org")
+        review = open_review(
+            s,
+            UkCalendar(),
+            refused,
+            received_on=dt.date(2026, 6, 15),
+            request_text="Please look again at s.31",
+            prefix="TST",
+            actor="sam",
+            now=NOW,
+            today=dt.date(2026, 6, 15),
+        )
+        review_due, extended_due = review.due_date, refused.due_date
+    assert extended_due is not None and extended_due > dt.date(2026, 6, 9)
+    with register.transaction() as s:
+        rows = {row["reference"]: row for row in register_rows(s, settings)}
+        out = io.StringIO()
+        assert write_csv(rows.values(), out) == 4
+    assert [{k: rows[ref][k] for k in STATUTORY_COLUMNS} for ref in sorted(rows)] == [
+        {
+            "statutory_date": "2026-06-09",
+            "clock": "responded",
+            "clock_stopped_since": "",
+            "clock_stopped_awaiting": "",
+            "outcome": "Refused in full",
+            "exemptions": "s.31 Law enforcement; s.40 Personal information",
+            "responded_on": TODAY.isoformat(),
+            "internal_review": "TST-2026-0004",
+            "review_of": "",
+        },
+        {
+            "statutory_date": "",
+            "clock": "stopped",
+            "clock_stopped_since": "2026-05-12",
+            "clock_stopped_awaiting": "clarification from the requester (Which force area?)",
+            "outcome": "",
+            "exemptions": "",
+            "responded_on": "",
+            "internal_review": "",
+            "review_of": "",
+        },
+        dict.fromkeys(STATUTORY_COLUMNS, ""),  # an information request: no statutory clock
+        {
+            "statutory_date": review_due.isoformat() if review_due else "?",
+            "clock": "running",
+            "clock_stopped_since": "",
+            "clock_stopped_awaiting": "",
+            "outcome": "",
+            "exemptions": "",
+            "responded_on": "",
+            "internal_review": "",
+            "review_of": "TST-2026-0001",
+        },
+    ]
+    assert rows["TST-2026-0001"]["due_date"] == extended_due.isoformat()
+    assert rows["TST-2026-0001"]["decisions_and_risk_mitigations"] == (
+        "=1+1 Chief Executive consulted\nFOI outcome: Refused in full, responded "
+        f"{TODAY.isoformat()}; exemptions cited: s.31 Law enforcement; s.40 Personal information"
+    )
+    written = {r["Reference"]: r for r in csv.DictReader(io.StringIO(out.getvalue()))}
+    assert written["TST-2026-0001"]["Decisions and risk mitigations"].startswith("'=1+1")
+    assert written["TST-2026-0001"]["Exemptions cited"] == rows["TST-2026-0001"]["exemptions"]
+    assert written["TST-2026-0002"]["Statutory clock"] == "stopped"
+    assert written["TST-2026-0004"]["Review of"] == "TST-2026-0001"

@@ -80,8 +80,20 @@ def test_export_csv_has_the_protocol_columns(
         "Category",
         "Status",
         "Due date",
+        "Statutory date",
+        "Statutory clock",
+        "Clock stopped since",
+        "Clock stopped awaiting",
+        "Outcome",
+        "Exemptions cited",
+        "Date of response",
+        "Internal review",
+        "Review of",
     ):
         assert column in rows[0]
+    foi = [r for r in rows if r["Category"] == "foi_request"]
+    assert foi and all(r["Statutory clock"] == "running" and r["Statutory date"] for r in foi)
+    assert all(r["Statutory clock"] == "" for r in rows if r["Category"] == "media_enquiry")
     forwarded = [
         r for r in rows if "lee.marsh@example.com" in r["Candidate / agent / representative"]
     ]
