@@ -19,13 +19,13 @@ from inbox_agent.acknowledge import (
     render_paro_cover,
     route_recipient,
 )
-from inbox_agent.cases import audit
 from inbox_agent.classify import Category
 from inbox_agent.decide import Decision
 from inbox_agent.language import Language
 from inbox_agent.outbox import queue_email
 from inbox_agent.parse import ParsedMail
 from inbox_agent.protocol.rules import Recipient
+from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.models import Case, OutboxMessage, OutboxStatus, StoredMessage
 from inbox_agent.settings import Settings
 
@@ -92,7 +92,13 @@ def queue_actions(
             template=template,
         )
     elif decision.action.value == "open_case":
-        audit(session, now, "acknowledgement_withheld", case=case, reasons=list(decision.reasons))
+        record(
+            session,
+            AuditAction.ACKNOWLEDGEMENT_WITHHELD,
+            at=now,
+            case=case,
+            reasons=list(decision.reasons),
+        )
 
 
 def _queue_acknowledgement(
@@ -137,8 +143,13 @@ def _queue_acknowledgement(
         now=now,
         give_up_after=dt.timedelta(hours=settings.actions.send_retry_hours),
     )
-    audit(
-        session, now, "acknowledgement_queued", case=case, outbox=row.id, message_id=row.message_id
+    record(
+        session,
+        AuditAction.ACKNOWLEDGEMENT_QUEUED,
+        at=now,
+        case=case,
+        outbox=row.id,
+        message_id=row.message_id,
     )
 
 
@@ -191,12 +202,14 @@ def queue_forward(
     )
     if route == "paro":
         paro = settings.paro.name
-        audit(session, now, "paro_forward_queued", case=case, outbox=row.id, paro=paro)
+        record(
+            session, AuditAction.PARO_FORWARD_QUEUED, at=now, case=case, outbox=row.id, paro=paro
+        )
     else:
-        audit(
+        record(
             session,
-            now,
-            "forward_queued",
+            AuditAction.FORWARD_QUEUED,
+            at=now,
             case=case,
             outbox=row.id,
             route=route,

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox_agent.acknowledge import RenderedEmail
-from inbox_agent.cases import audit
 from inbox_agent.outbox import queue_email
+from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.models import Case, CaseStatus, StoredMessage, WebUser
 from inbox_agent.settings import Settings
 
@@ -66,10 +66,10 @@ def note_follow_up(
     notified = ""
     if before in (CaseStatus.ANSWERED, CaseStatus.CLOSED):
         notified = _notify_officer(session, settings, case, now)
-    audit(
+    record(
         session,
-        now,
-        "follow_up_received",
+        AuditAction.FOLLOW_UP_RECEIVED,
+        at=now,
         case=case,
         message=message,
         old_status=before,

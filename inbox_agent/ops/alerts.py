@@ -34,11 +34,11 @@ from inbox_agent.acknowledge import (
     render_template,
     template_environment,
 )
-from inbox_agent.cases import audit
 from inbox_agent.clock import Clock
 from inbox_agent.errors import ConfigError, InboxAgentError
 from inbox_agent.ops.health import POLL_ALERT
 from inbox_agent.outbox import queue_email
+from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import AlertState, OutboxMessage
 from inbox_agent.send import Sender
@@ -78,7 +78,14 @@ def record_poll_failure(
         return None
     state.raised_at = now
     minutes = _minutes(now - state.failing_since)
-    audit(session, now, "alert_raised", alert=POLL_ALERT, minutes=minutes, error=state.last_error)
+    record(
+        session,
+        AuditAction.ALERT_RAISED,
+        at=now,
+        alert=POLL_ALERT,
+        minutes=minutes,
+        error=state.last_error,
+    )
     log.error(
         "event=alert_raised alert=%s failing_for_minutes=%d error=%s",
         POLL_ALERT,
@@ -106,7 +113,7 @@ def record_poll_success(
     if raised_at is None:
         log.info("event=poll_recovered_before_alert failed_for_minutes=%d", minutes)
         return None
-    audit(session, now, "alert_cleared", alert=POLL_ALERT, minutes=minutes)
+    record(session, AuditAction.ALERT_CLEARED, at=now, alert=POLL_ALERT, minutes=minutes)
     log.warning("event=alert_cleared alert=%s failed_for_minutes=%d", POLL_ALERT, minutes)
     rendered = recovery_alert(settings, failing_since, now, minutes)
     return _queue(session, settings, now, RECOVERED_TEMPLATE, rendered)
@@ -237,7 +244,14 @@ def _queue(
         now=now,
         give_up_after=dt.timedelta(hours=settings.actions.send_retry_hours),
     )
-    audit(session, now, "alert_queued", alert=POLL_ALERT, outbox=row.id, template=template)
+    record(
+        session,
+        AuditAction.ALERT_QUEUED,
+        at=now,
+        alert=POLL_ALERT,
+        outbox=row.id,
+        template=template,
+    )
     return row
 
 

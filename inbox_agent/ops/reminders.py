@@ -31,6 +31,7 @@ from inbox_agent.deadlines import UkCalendar
 from inbox_agent.logs import redact
 from inbox_agent.ops.outbox_job import OutboxJob
 from inbox_agent.outbox import queue_email
+from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.locks import serialize
 from inbox_agent.register.models import AuditEvent, Case, CaseStatus, ReminderSent, WebUser
 from inbox_agent.settings import Settings
@@ -187,7 +188,7 @@ def _assignments(session: Session) -> dict[int, tuple[int, str | None]]:
     """Per case, the latest ``officer_assigned`` event: its id and the officer it named."""
     rows = session.execute(
         select(AuditEvent.case_id, AuditEvent.id, AuditEvent.detail)
-        .where(AuditEvent.action == "officer_assigned", AuditEvent.case_id.is_not(None))
+        .where(AuditEvent.action == AuditAction.OFFICER_ASSIGNED, AuditEvent.case_id.is_not(None))
         .order_by(AuditEvent.id)
     )
     latest: dict[int, tuple[int, str | None]] = {}
@@ -255,13 +256,14 @@ def queue_reminders(
         session.add(
             ReminderSent(key=p.key, case_id=p.case_id, kind=p.kind, outbox_id=row.id, at=now)
         )
-        session.add(
-            AuditEvent(
-                at=now,
-                action="reminder_queued",
-                case_id=p.case_id,
-                detail={"kind": p.kind, "to": p.recipient, "outbox": row.id},
-            )
+        record(
+            session,
+            AuditAction.REMINDER_QUEUED,
+            at=now,
+            case_id=p.case_id,
+            kind=p.kind,
+            to=p.recipient,
+            outbox=row.id,
         )
         log.info(
             "event=reminder_queued case=%s kind=%s to=%s", p.reference, p.kind, redact(p.recipient)

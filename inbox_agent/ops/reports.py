@@ -29,6 +29,7 @@ from inbox_agent.classify import STATUTORY
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.ops.outbox_job import OutboxJob
 from inbox_agent.outbox import queue_email
+from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.locks import serialize
 from inbox_agent.register.models import AuditEvent, Case, CaseStatus, OutboxMessage, Publication
 from inbox_agent.settings import Settings
@@ -38,7 +39,7 @@ from inbox_agent.transparency.publish import PUBLISH, local_date
 log = logging.getLogger(__name__)
 REPORT = "report"
 TEMPLATE = "report/weekly_summary.txt.j2"
-QUEUED = "weekly_report_queued"
+QUEUED = AuditAction.WEEKLY_REPORT_QUEUED
 
 
 @dataclass(frozen=True)
@@ -155,17 +156,14 @@ def queue_weekly_report(
         now=now,
         give_up_after=dt.timedelta(hours=settings.actions.send_retry_hours),
     )
-    session.add(
-        AuditEvent(
-            at=now,
-            action=QUEUED,
-            detail={
-                "week": summary.week,
-                "outbox": row.id,
-                "overdue": len(summary.overdue),
-                "parity_alerts": len(summary.alerts),
-            },
-        )
+    record(
+        session,
+        QUEUED,
+        at=now,
+        week=summary.week,
+        outbox=row.id,
+        overdue=len(summary.overdue),
+        parity_alerts=len(summary.alerts),
     )
     log.info(
         "event=weekly_report_queued week=%s overdue=%d parity_alerts=%d",
