@@ -27,15 +27,10 @@ from zoneinfo import ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox_agent.acknowledge import (
-    WRAP_WIDTH,
-    RenderedEmail,
-    one_line,
-    render_template,
-    template_environment,
-)
+from inbox_agent.acknowledge import WRAP_WIDTH, RenderedEmail, one_line
 from inbox_agent.clock import Clock
 from inbox_agent.errors import ConfigError, InboxAgentError
+from inbox_agent.letters import mail_environment, render_template
 from inbox_agent.ops.health import POLL_ALERT
 from inbox_agent.outbox import queue_email
 from inbox_agent.register.audit import AuditAction, record
@@ -174,7 +169,7 @@ def recovery_alert(
 def _render(
     settings: Settings, template: str, subject: str, context: dict[str, object]
 ) -> RenderedEmail:
-    env = template_environment(settings.policy.template_dir)
+    env = mail_environment(settings.policy.template_dir)
     office = {"office": settings.office, "paro": settings.paro, "policy": settings.policy}
     text = _wrap(render_template(env, template, office | context))
     return RenderedEmail(

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from inbox_agent.acknowledge import RenderedEmail, one_line, render_template, template_environment
+from inbox_agent.acknowledge import RenderedEmail, one_line
 from inbox_agent.casework.statutory import clock_state, first_received_times, regime_of
 from inbox_agent.deadlines import UkCalendar
+from inbox_agent.letters import mail_environment, render_template
 from inbox_agent.logs import redact
 from inbox_agent.ops.outbox_job import OutboxJob
 from inbox_agent.outbox import queue_email
@@ -198,7 +199,7 @@ def _assignments(session: Session) -> dict[int, tuple[int, str | None]]:
 
 
 def render_reminder(settings: Settings, planned: Planned, today: dt.date) -> RenderedEmail:
-    env = template_environment(settings.policy.template_dir)
+    env = mail_environment(settings.policy.template_dir)
     c = planned.facts
     context = {
         "office": settings.office,

@@ -18,15 +18,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox_agent.acknowledge import (
-    WRAP_WIDTH,
-    RenderedEmail,
-    one_line,
-    render_template,
-    template_environment,
-)
+from inbox_agent.acknowledge import WRAP_WIDTH, RenderedEmail, one_line
 from inbox_agent.classify import STATUTORY
 from inbox_agent.deadlines import UkCalendar
+from inbox_agent.letters import mail_environment, render_template
 from inbox_agent.ops.outbox_job import OutboxJob
 from inbox_agent.outbox import queue_email
 from inbox_agent.register.audit import AuditAction, record
@@ -106,7 +101,7 @@ def build_weekly_summary(
 
 
 def render_weekly_summary(settings: Settings, summary: WeeklySummary) -> RenderedEmail:
-    env = template_environment(settings.policy.template_dir)
+    env = mail_environment(settings.policy.template_dir)
     context = {"office": settings.office, "summary": summary, "transparency": settings.transparency}
     text = render_template(env, TEMPLATE, context)
     lines = text.strip("\n").splitlines()

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment
 
 from inbox_agent.classify import Category
+from inbox_agent.letters import short_date
 from inbox_agent.register.models import CaseStatus
 
 CATEGORY_LABELS: dict[str, str] = {
@@ -42,8 +43,6 @@ KIND_LABELS = {
     "force_spoc_forward": "Forward to the force SPOC",
     "reply": "Reply",
 }
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def category_label(value: str) -> str:
@@ -60,9 +59,7 @@ def action_label(value: str) -> str:
 
 def uk_date(value: dt.date | None) -> str:
     """``Thu 29 Apr 2027``: day and month spelt, so 04/05 can never be misread."""
-    if value is None:
-        return "—"
-    return f"{_DAYS[value.weekday()]} {value.day} {_MONTHS[value.month - 1]} {value.year}"
+    return "—" if value is None else short_date(value)
 
 
 def detail_items(detail: dict[str, Any]) -> list[tuple[str, str]]:
