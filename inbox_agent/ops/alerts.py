@@ -35,12 +35,11 @@ from inbox_agent.ops.health import POLL_ALERT
 from inbox_agent.outbox import queue_email
 from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.db import Register
-from inbox_agent.register.models import AlertState, OutboxMessage
+from inbox_agent.register.models import AlertState, OutboxKind, OutboxMessage
 from inbox_agent.send import Sender
 from inbox_agent.settings import Settings
 
 log = logging.getLogger(__name__)
-ALERT = "alert"
 FAILED_TEMPLATE = "alert/poll_failed.txt.j2"
 RECOVERED_TEMPLATE = "alert/poll_recovered.txt.j2"
 OPERATOR_TEMPLATE = "alert/operator_error.txt.j2"
@@ -231,7 +230,7 @@ def _queue(
     row = queue_email(
         session,
         None,
-        kind=ALERT,
+        kind=OutboxKind.ALERT,
         recipient=str(recipient),
         rendered=rendered,
         from_address=settings.from_address,

@@ -34,11 +34,17 @@ from inbox_agent.ops.outbox_job import OutboxJob
 from inbox_agent.outbox import queue_email
 from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.locks import serialize
-from inbox_agent.register.models import AuditEvent, Case, CaseStatus, ReminderSent, WebUser
+from inbox_agent.register.models import (
+    AuditEvent,
+    Case,
+    CaseStatus,
+    OutboxKind,
+    ReminderSent,
+    WebUser,
+)
 from inbox_agent.settings import Settings
 
 log = logging.getLogger(__name__)
-REMINDER = "reminder"
 ASSIGNED, DUE_SOON, MISSED, ESCALATION = "assigned", "due_soon", "missed", "escalation"
 SUBJECTS = {
     ASSIGNED: "Case assigned to you",
@@ -246,7 +252,7 @@ def queue_reminders(
         row = queue_email(
             session,
             case,
-            kind=REMINDER,
+            kind=OutboxKind.REMINDER,
             recipient=p.recipient,
             rendered=render_reminder(settings, p, local.date()),
             from_address=settings.from_address,

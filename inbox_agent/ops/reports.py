@@ -26,13 +26,19 @@ from inbox_agent.ops.outbox_job import OutboxJob
 from inbox_agent.outbox import queue_email
 from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.locks import serialize
-from inbox_agent.register.models import AuditEvent, Case, CaseStatus, OutboxMessage, Publication
+from inbox_agent.register.models import (
+    AuditEvent,
+    Case,
+    CaseStatus,
+    OutboxKind,
+    OutboxMessage,
+    Publication,
+)
 from inbox_agent.settings import Settings
 from inbox_agent.transparency.parity import ParityAlert, build_parity
 from inbox_agent.transparency.publish import PUBLISH, local_date
 
 log = logging.getLogger(__name__)
-REPORT = "report"
 TEMPLATE = "report/weekly_summary.txt.j2"
 QUEUED = AuditAction.WEEKLY_REPORT_QUEUED
 
@@ -143,7 +149,7 @@ def queue_weekly_report(
     row = queue_email(
         session,
         None,
-        kind=REPORT,
+        kind=OutboxKind.REPORT,
         recipient=str(recipient),
         rendered=render_weekly_summary(settings, summary),
         from_address=settings.from_address,

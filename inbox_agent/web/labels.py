@@ -10,7 +10,7 @@ from jinja2 import Environment
 
 from inbox_agent.classify import Category
 from inbox_agent.letters import short_date
-from inbox_agent.register.models import CaseStatus
+from inbox_agent.register.models import CaseStatus, OutboxKind, forward_kind
 
 CATEGORY_LABELS: dict[str, str] = {
     Category.SUBJECT_ACCESS_REQUEST: "Subject access request",
@@ -33,15 +33,15 @@ STATUS_LABELS: dict[str, str] = {
     "all": "All",
 }
 KIND_LABELS = {
-    "acknowledgement": "Acknowledgement",
-    "paro_forward": "Forward to the PARO",
-    # the protocol's routes to internal recipients (inbox_agent/act.py forward_kind)
-    "chief_executive_forward": "Forward to the Chief Executive",
-    "chief_constable_forward": "Forward to the Chief Constable",
-    "media_team_forward": "Forward to the media team",
-    "dpo_forward": "Forward to the Data Protection Officer",
-    "force_spoc_forward": "Forward to the force SPOC",
-    "reply": "Reply",
+    OutboxKind.ACKNOWLEDGEMENT: "Acknowledgement",
+    OutboxKind.PARO_FORWARD: "Forward to the PARO",
+    # the protocol's routes to internal recipients
+    forward_kind("chief_executive"): "Forward to the Chief Executive",
+    forward_kind("chief_constable"): "Forward to the Chief Constable",
+    forward_kind("media_team"): "Forward to the media team",
+    forward_kind("dpo"): "Forward to the Data Protection Officer",
+    forward_kind("force_spoc"): "Forward to the force SPOC",
+    OutboxKind.REPLY: "Reply",
 }
 
 
