@@ -26,12 +26,17 @@ from inbox_agent.outbox import queue_email
 from inbox_agent.parse import ParsedMail
 from inbox_agent.protocol.rules import Recipient
 from inbox_agent.register.audit import AuditAction, record
-from inbox_agent.register.models import Case, OutboxMessage, OutboxStatus, StoredMessage
+from inbox_agent.register.models import (
+    Case,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    StoredMessage,
+    forward_kind,
+)
 from inbox_agent.settings import Settings
 
 log = logging.getLogger(__name__)
-ACK = "acknowledgement"
-PARO = "paro_forward"
 
 
 def recent_acknowledgements(session: Session, recipient: str, now: dt.datetime) -> int:
@@ -39,7 +44,7 @@ def recent_acknowledgements(session: Session, recipient: str, now: dt.datetime) 
     return int(
         session.scalar(
             select(func.count()).where(
-                OutboxMessage.kind == ACK,
+                OutboxMessage.kind == OutboxKind.ACKNOWLEDGEMENT,
                 OutboxMessage.recipient == recipient.lower(),
                 OutboxMessage.created_at >= now - dt.timedelta(hours=24),
                 OutboxMessage.status != OutboxStatus.SUPPRESSED,
@@ -47,11 +52,6 @@ def recent_acknowledgements(session: Session, recipient: str, now: dt.datetime) 
         )
         or 0
     )
-
-
-def forward_kind(route: str) -> str:
-    """The outbox kind of a forward: ``paro_forward``, ``chief_executive_forward`` ..."""
-    return f"{route}_forward"
 
 
 def queue_actions(
@@ -133,7 +133,7 @@ def _queue_acknowledgement(
     row = queue_email(
         session,
         case,
-        kind=ACK,
+        kind=OutboxKind.ACKNOWLEDGEMENT,
         recipient=mail.requester.email.lower(),
         rendered=rendered,
         in_reply_to=mail.message_id if threaded else "",

@@ -27,25 +27,19 @@ from zoneinfo import ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox_agent.acknowledge import (
-    WRAP_WIDTH,
-    RenderedEmail,
-    one_line,
-    render_template,
-    template_environment,
-)
+from inbox_agent.acknowledge import WRAP_WIDTH, RenderedEmail, one_line
 from inbox_agent.clock import Clock
 from inbox_agent.errors import ConfigError, InboxAgentError
+from inbox_agent.letters import mail_environment, render_template
 from inbox_agent.ops.health import POLL_ALERT
 from inbox_agent.outbox import queue_email
 from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.db import Register
-from inbox_agent.register.models import AlertState, OutboxMessage
+from inbox_agent.register.models import AlertState, OutboxKind, OutboxMessage
 from inbox_agent.send import Sender
 from inbox_agent.settings import Settings
 
 log = logging.getLogger(__name__)
-ALERT = "alert"
 FAILED_TEMPLATE = "alert/poll_failed.txt.j2"
 RECOVERED_TEMPLATE = "alert/poll_recovered.txt.j2"
 OPERATOR_TEMPLATE = "alert/operator_error.txt.j2"
@@ -174,7 +168,7 @@ def recovery_alert(
 def _render(
     settings: Settings, template: str, subject: str, context: dict[str, object]
 ) -> RenderedEmail:
-    env = template_environment(settings.policy.template_dir)
+    env = mail_environment(settings.policy.template_dir)
     office = {"office": settings.office, "paro": settings.paro, "policy": settings.policy}
     text = _wrap(render_template(env, template, office | context))
     return RenderedEmail(
@@ -236,7 +230,7 @@ def _queue(
     row = queue_email(
         session,
         None,
-        kind=ALERT,
+        kind=OutboxKind.ALERT,
         recipient=str(recipient),
         rendered=rendered,
         from_address=settings.from_address,

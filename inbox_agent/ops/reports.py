@@ -18,26 +18,27 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox_agent.acknowledge import (
-    WRAP_WIDTH,
-    RenderedEmail,
-    one_line,
-    render_template,
-    template_environment,
-)
+from inbox_agent.acknowledge import WRAP_WIDTH, RenderedEmail, one_line
 from inbox_agent.classify import STATUTORY
 from inbox_agent.deadlines import UkCalendar
+from inbox_agent.letters import mail_environment, render_template
 from inbox_agent.ops.outbox_job import OutboxJob
 from inbox_agent.outbox import queue_email
 from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.locks import serialize
-from inbox_agent.register.models import AuditEvent, Case, CaseStatus, OutboxMessage, Publication
+from inbox_agent.register.models import (
+    AuditEvent,
+    Case,
+    CaseStatus,
+    OutboxKind,
+    OutboxMessage,
+    Publication,
+)
 from inbox_agent.settings import Settings
 from inbox_agent.transparency.parity import ParityAlert, build_parity
 from inbox_agent.transparency.publish import PUBLISH, local_date
 
 log = logging.getLogger(__name__)
-REPORT = "report"
 TEMPLATE = "report/weekly_summary.txt.j2"
 QUEUED = AuditAction.WEEKLY_REPORT_QUEUED
 
@@ -106,7 +107,7 @@ def build_weekly_summary(
 
 
 def render_weekly_summary(settings: Settings, summary: WeeklySummary) -> RenderedEmail:
-    env = template_environment(settings.policy.template_dir)
+    env = mail_environment(settings.policy.template_dir)
     context = {"office": settings.office, "summary": summary, "transparency": settings.transparency}
     text = render_template(env, TEMPLATE, context)
     lines = text.strip("\n").splitlines()
@@ -148,7 +149,7 @@ def queue_weekly_report(
     row = queue_email(
         session,
         None,
-        kind=REPORT,
+        kind=OutboxKind.REPORT,
         recipient=str(recipient),
         rendered=render_weekly_summary(settings, summary),
         from_address=settings.from_address,

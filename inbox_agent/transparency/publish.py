@@ -35,9 +35,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox_agent.acknowledge import render_template, template_environment
 from inbox_agent.classify.text import own_words
 from inbox_agent.errors import OperatorError, SenderError
+from inbox_agent.letters import mail_environment, render_template
 from inbox_agent.parse import parse_message
 from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.export import safe_cell
@@ -381,7 +381,7 @@ def publish_log(
 def render_disclosure_log(settings: Settings, entries: list[Entry], today: dt.date) -> str:
     """The public page (also rendered, empty, by ``check-config``)."""
     return render_template(
-        template_environment(settings.policy.template_dir),
+        mail_environment(settings.policy.template_dir),
         HTML_TEMPLATE,
         {"office": settings.office, "entries": entries, "updated": today, "csv_file": CSV_FILE},
     )

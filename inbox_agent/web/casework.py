@@ -27,16 +27,17 @@ from inbox_agent.parse import parse_message
 from inbox_agent.register import audit
 from inbox_agent.register.audit import AuditAction
 from inbox_agent.register.models import (
+    FORWARD_SUFFIX,
     Case,
     CaseStatus,
     FormToken,
+    OutboxKind,
     OutboxMessage,
     OutboxStatus,
     StoredMessage,
 )
 from inbox_agent.settings import Settings
 
-REPLY = "reply"
 RECLASSIFIED = AuditAction.RECLASSIFICATION_RECORDED
 REPLY_MAX = 100_000
 NOTE_MAX = 4000
@@ -106,7 +107,7 @@ def _sent_rows(session: Session, case: Case, kind: str) -> list[OutboxMessage]:
 def follow_ups(session: Session, case: Case, old: str, new: str) -> list[str]:
     """What went out on the old label that someone must now put right by hand."""
     notes = []
-    if _sent_rows(session, case, "acknowledgement"):
+    if _sent_rows(session, case, OutboxKind.ACKNOWLEDGEMENT):
         notes.append(
             f"An acknowledgement worded for '{old}' went to the requester: check whether they "
             "need a corrected one."
@@ -116,7 +117,7 @@ def follow_ups(session: Session, case: Case, old: str, new: str) -> list[str]:
             "No acknowledgement went out: the words read as machine mail. Reply to the "
             "requester if they should have one."
         )
-    forwarded = bool(_sent_rows(session, case, "paro_forward"))
+    forwarded = bool(_sent_rows(session, case, OutboxKind.PARO_FORWARD))
     electoral = Category.ELECTORAL_PROCESS.value
     if forwarded and new != electoral:
         notes.append("This was forwarded to the PARO: tell the PARO it is not theirs.")
@@ -125,8 +126,8 @@ def follow_ups(session: Session, case: Case, old: str, new: str) -> list[str]:
     routed = session.scalars(
         select(OutboxMessage.recipient).where(
             OutboxMessage.case_id == case.id,
-            OutboxMessage.kind.like("%_forward"),
-            OutboxMessage.kind != "paro_forward",
+            OutboxMessage.kind.like(f"%{FORWARD_SUFFIX}"),
+            OutboxMessage.kind != OutboxKind.PARO_FORWARD,
             OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENT)),
         )
     )
@@ -293,7 +294,7 @@ def send_reply(
     row = queue_email(
         session,
         case,
-        kind=REPLY,
+        kind=OutboxKind.REPLY,
         recipient=case.requester_email,
         rendered=RenderedEmail(subject=reply_subject(settings, case), text=text + "\n", html=None),
         from_address=settings.from_address,
