@@ -21,7 +21,7 @@ from io import BytesIO
 from sqlalchemy.orm import Session
 
 from inbox_agent.acknowledge import RenderedEmail
-from inbox_agent.register.models import Case, OutboxMessage, OutboxStatus
+from inbox_agent.register.models import Case, OutboxKind, OutboxMessage, OutboxStatus
 
 
 class _HeaderClasses(HeaderRegistry):
@@ -105,9 +105,9 @@ def compose(
     if in_reply_to:
         msg["In-Reply-To"] = _clean(in_reply_to)
         msg["References"] = _clean(" ".join((*references, in_reply_to)[-10:]))
-    if row.kind == "acknowledgement":
+    if row.kind == OutboxKind.ACKNOWLEDGEMENT:
         msg["Auto-Submitted"] = "auto-replied"
-    elif row.kind != "reply":  # a staff reply is written by a person: not Auto-Submitted
+    elif row.kind != OutboxKind.REPLY:  # a staff reply is written by a person: not Auto-Submitted
         msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "All"
     msg["X-Inbox-Agent-Case"] = reference

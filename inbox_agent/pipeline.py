@@ -25,7 +25,6 @@ from inbox_agent.acknowledge import check_protocol_templates
 from inbox_agent.act import queue_actions, recent_acknowledgements
 from inbox_agent.analysis import Analysis, AnalysisPool, analyse
 from inbox_agent.cases import (
-    audit,
     find_disclosure_case,
     find_thread_case,
     is_force_disclosure,
@@ -46,6 +45,7 @@ from inbox_agent.localbox import LocalFetcher
 from inbox_agent.logs import SINGLE_MAILBOX
 from inbox_agent.ops.preflight import check_templates
 from inbox_agent.parse import ParsedMail
+from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.db import Register
 from inbox_agent.register.locks import mailbox_lease
 from inbox_agent.register.models import (
@@ -320,7 +320,13 @@ class Pipeline:
         if decision.action is Action.JOIN_CASE and thread is not None:
             join_case(session, thread, message, now)
             if from_force:
-                audit(session, now, "force_disclosure_filed", case=thread, message=message)
+                record(
+                    session,
+                    AuditAction.FORCE_DISCLOSURE_FILED,
+                    at=now,
+                    case=thread,
+                    message=message,
+                )
             else:
                 note_follow_up(session, self.settings, thread, message, now)
             log.info("event=joined case=%s stored_message=%d", thread.reference, message.id)
@@ -354,7 +360,9 @@ class Pipeline:
     ) -> str:
         message.disposition = Disposition.MACHINE
         message.machine_reasons = list(reasons)
-        audit(session, now, "machine_mail_logged", message=message, reasons=list(reasons))
+        record(
+            session, AuditAction.MACHINE_MAIL_LOGGED, at=now, message=message, reasons=list(reasons)
+        )
         log.info("event=machine_mail stored_message=%d reasons=%s", message.id, "; ".join(reasons))
         return "machine"
 
@@ -364,7 +372,13 @@ class Pipeline:
             return
         message.disposition = Disposition.QUARANTINED
         message.error = reason
-        audit(session, self.clock(), "message_quarantined", message=message, reason=reason)
+        record(
+            session,
+            AuditAction.MESSAGE_QUARANTINED,
+            at=self.clock(),
+            message=message,
+            reason=reason,
+        )
         log.warning("event=quarantined stored_message=%d reason=%s", message_id, reason)
 
     def _count_attempt(self, session: Session, message_id: int, reason: str) -> bool:

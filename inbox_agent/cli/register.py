@@ -7,7 +7,6 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -53,7 +52,7 @@ def register(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
 
     with register_transaction(settings) as session:
         if args.register_command == "list":
-            return _list(session.scalars(select(Case).order_by(Case.id)), args, out)
+            return _list(session, settings, args, out)
         if args.register_command == "show":
             case = session.scalars(select(Case).where(Case.reference == args.reference)).first()
             if case is None:
@@ -75,16 +74,29 @@ def register(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
         return 0
 
 
-def _list(cases: Iterable[Case], args: argparse.Namespace, out: IO[str]) -> int:
+def _list(session: Session, settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
+    """The queue in a terminal; a stopped statutory clock shows as ``stopped``, not ``-``."""
+    from sqlalchemy import select
+
+    from inbox_agent.casework.clock_status import clock_stops
+    from inbox_agent.deadlines import UkCalendar
+    from inbox_agent.register.models import Case
+
+    query = select(Case).order_by(Case.id)
+    if args.category:
+        query = query.where(Case.category == args.category)
+    if args.status:
+        query = query.where(Case.status == args.status)
+    cases = list(session.scalars(query))
+    calendar = UkCalendar.from_settings(settings.calendar)
+    stops = clock_stops(session, cases, calendar, settings.office.timezone)
     header = f"{'reference':<16} {'received':<16} {'category':<24} {'status':<11} {'due':<10}  "
     print(header + "requester / subject", file=out)
     for case in cases:
-        if args.category and case.category != args.category:
-            continue
-        if args.status and case.status != args.status:
-            continue
         review = " [review]" if case.needs_review else ""
         due = case.due_date.isoformat() if case.due_date else "-"
+        if case.id in stops:
+            due = "stopped"
         received = case.date_of_contact.strftime("%Y-%m-%d %H:%M")
         print(
             f"{case.reference:<16} {received:<16} {case.category:<24} {case.status:<11} "

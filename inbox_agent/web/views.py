@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, Response
 from inbox_agent.casework.clock_status import clock_stops
 from inbox_agent.casework.register_rows import register_rows
 from inbox_agent.deadlines import received_local_date
+from inbox_agent.register.audit import AuditAction
 from inbox_agent.register.models import Case, CaseStatus, OutboxMessage, StoredMessage
 from inbox_agent.web import (
     accounts,
@@ -458,14 +459,14 @@ def _register_name(ctx: Ctx, extension: str) -> str:
 def download_csv(ctx: Ctx) -> Response:
     with ctx.web.register.transaction() as session:
         data = register_csv(register_rows(session, ctx.settings))
-    ctx.web.audit(ctx.user.username, "register_downloaded", format="csv")
+    ctx.web.audit(ctx.user.username, AuditAction.REGISTER_DOWNLOADED, format="csv")
     return _download(data, _register_name(ctx, "csv"), "text/csv; charset=utf-8")
 
 
 def download_xlsx(ctx: Ctx) -> Response:
     with ctx.web.register.transaction() as session:
         data = register_xlsx(register_rows(session, ctx.settings))
-    ctx.web.audit(ctx.user.username, "register_downloaded", format="xlsx")
+    ctx.web.audit(ctx.user.username, AuditAction.REGISTER_DOWNLOADED, format="xlsx")
     return _download(data, _register_name(ctx, "xlsx"), XLSX_MEDIA_TYPE)
 
 
@@ -487,7 +488,7 @@ def clear_lockout(ctx: Ctx) -> Response:
     key = ctx.form.get("key", "")
     with ctx.web.register.transaction() as session:
         cleared = signin.clear_lockouts(session, key=key)
-    ctx.web.audit(ctx.user.username, "lockout_cleared", key=key[:200], cleared=cleared)
+    ctx.web.audit(ctx.user.username, AuditAction.LOCKOUT_CLEARED, key=key[:200], cleared=cleared)
     ctx.flash("Sign-in lockout cleared." if cleared else "That lockout had already ended.")
     return ctx.redirect("/admin/users")
 
