@@ -146,7 +146,7 @@ def test_a_killed_worker_costs_its_message_nothing(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    pipe, register = _register(tmp_path, "killed", workers=2)
+    pipe, register = _register(tmp_path, "killed", workers=3)
     real_start = pipeline.AnalysisPool.__init__
 
     def start(self: analysis.AnalysisPool, workers: int) -> None:
