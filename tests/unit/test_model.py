@@ -361,7 +361,8 @@ def test_model_evaluate_prints_tables_for_model_and_baseline(
     out = capsys.readouterr().out
     assert code == 0
     assert "== fused: rules + textcat" in out and "== keyword baseline" in out
-    assert out.count("macro-F1 ") == 3 and out.count("confusion (rows: true") == 3
+    assert out.count("\nmacro-F1 ") == 3 and out.count("confusion (rows: true") == 3
+    assert out.count("\ntargets: macro-F1 ") == 3 and ">= 0.93" in out and ">= 0.98" in out
     assert "evaluating on test: 12 messages" in out
     assert "PARO forwards (electoral_process at confidence >= 0.50)" in out
     assert "machine mail (sisimai bsd/ + err/): 3 files, 3 automated" in out
