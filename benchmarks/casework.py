@@ -35,13 +35,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 from support.builders import base_config  # noqa: E402
 from support.statutory_cases import statutory_case  # noqa: E402
 
-from inbox_agent.attachment_checks import Verdict, inspect_attachment  # noqa: E402
+from inbox_agent.casework.attachment_checks import Verdict, inspect_attachment  # noqa: E402
+from inbox_agent.casework.statistics import quarterly_figures, statistics_records  # noqa: E402
+from inbox_agent.casework.statutory import record_clock_event, record_outcome  # noqa: E402
 from inbox_agent.deadlines import UkCalendar  # noqa: E402
 from inbox_agent.ops.reminders import queue_reminders  # noqa: E402
 from inbox_agent.register.db import Register  # noqa: E402
 from inbox_agent.settings import settings_from_dict  # noqa: E402
-from inbox_agent.statistics import quarterly_figures, statistics_records  # noqa: E402
-from inbox_agent.statutory import record_clock_event, record_outcome  # noqa: E402
 from inbox_agent.transparency.anonymise import Anonymiser, Lexicon  # noqa: E402
 from inbox_agent.web.casework import assign_officer  # noqa: E402
 

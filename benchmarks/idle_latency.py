@@ -21,7 +21,6 @@ import argparse
 import contextlib
 import datetime as dt
 import importlib
-import json
 import math
 import os
 import signal
@@ -38,8 +37,9 @@ from pathlib import Path
 from typing import Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
-INBOX = "elections@opcc.testshire.example.org"
-PARO = "paro@council.testshire.example.org"
+sys.path.insert(0, str(ROOT / "tests"))
+from support.profiles import INBOX, ImapAccount, base_config, imap_section, write_profile  # noqa: E402  (stdlib only)
+
 START_LIMIT_S = 120.0
 SINK_POLL_S = 0.005
 BODIES = (
@@ -64,17 +64,9 @@ class ImapClient(Protocol):
     def append(self, folder: str, msg: bytes) -> bytes: ...
 
 
-class Dovecot(Protocol):
+class Dovecot(ImapAccount, Protocol):
     """What this script uses of ``tests/servers.py``'s ``DovecotServer``."""
 
-    @property
-    def host(self) -> str: ...
-    @property
-    def port(self) -> int: ...
-    @property
-    def user(self) -> str: ...
-    @property
-    def password(self) -> str: ...
     def start(self) -> None: ...
     def close(self) -> None: ...
     def client(self, user: str | None = None) -> contextlib.AbstractContextManager[ImapClient]: ...
@@ -99,7 +91,6 @@ class Sink(Protocol):
 
 
 def start_servers(stack: contextlib.ExitStack) -> tuple[Dovecot, Sink]:
-    sys.path.insert(0, str(ROOT / "tests"))
     servers = importlib.import_module("servers")  # tests/servers.py, not an installed package
     dovecot: Dovecot = servers.DovecotServer()
     stack.callback(dovecot.close)
@@ -111,44 +102,19 @@ def start_servers(stack: contextlib.ExitStack) -> tuple[Dovecot, Sink]:
 
 
 def write_config(path: Path, dovecot: Dovecot, sink: Sink, poll_interval: int) -> None:
-    sections: dict[str, dict[str, object]] = {
-        "office": {
-            "name": "Office of the Police and Crime Commissioner for Testshire",
-            "inbox_address": INBOX,
-            "spoc_role": "Head of Governance",
-            "website_url": "https://opcc.testshire.example.org/election",
-            "reference_prefix": "TST",
-        },
-        "database": {"url": f"sqlite:///{path.parent / 'register.sqlite3'}"},
-        "paro": {"name": "Chief Executive, Testshire Council", "email": PARO},
-        "election": {
-            "poll_date": "2027-05-06",
-            "pre_election_period_start": "2027-03-29",
-            "nominations_close": "2027-04-08",
-            "persons_nominated_published": "2027-04-09",
-        },
-        "imap": {
-            "host": dovecot.host,
-            "port": dovecot.port,
-            "security": "none",
-            "username": dovecot.user,
-            "password": dovecot.password,
-            "idle": True,
-        },
-        "poll": {"interval_seconds": poll_interval},
-        "smtp": {
-            "host": sink.host,
-            "port": sink.port,
-            "security": "none",
-            "from_address": INBOX,
-            "timeout_seconds": 10.0,
-        },
+    data: dict[str, dict[str, object]] = base_config(
+        f"sqlite:///{path.parent / 'register.sqlite3'}"
+    )
+    data["imap"] = imap_section(dovecot, idle=True)
+    data["poll"] = {"interval_seconds": poll_interval}
+    data["smtp"] = {
+        "host": sink.host,
+        "port": sink.port,
+        "security": "none",
+        "from_address": INBOX,
+        "timeout_seconds": 10.0,
     }
-    lines: list[str] = []
-    for name, keys in sections.items():
-        lines.append(f"[{name}]")
-        lines.extend(f"{key} = {json.dumps(value)}" for key, value in keys.items())
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_profile(path, data)
 
 
 def enquiry(i: int) -> tuple[str, bytes]:

@@ -49,8 +49,9 @@ if TYPE_CHECKING:
     from inbox_agent.pipeline import PassReport, Pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
-INBOX = "elections@opcc.testshire.example.org"
-PARO = "paro@council.testshire.example.org"
+sys.path.insert(0, str(ROOT / "tests"))
+from support.profiles import INBOX, ImapAccount, base_config, imap_section, write_profile  # noqa: E402  (stdlib only)
+
 MBSYNC_USER = "mbsync"
 MBSYNC_PASSWORD = "mbsync-bench-password"
 MB = 1024 * 1024
@@ -335,17 +336,9 @@ class Corpus:
 # --------------------------------------------------------------------------- helpers
 
 
-class Dovecot(Protocol):
+class Dovecot(ImapAccount, Protocol):
     """What this script uses of ``tests/servers.py``'s ``DovecotServer``."""
 
-    @property
-    def host(self) -> str: ...
-    @property
-    def port(self) -> int: ...
-    @property
-    def user(self) -> str: ...
-    @property
-    def password(self) -> str: ...
     def start(self) -> None: ...
     def close(self) -> None: ...
     def add_user(self, user: str, password: str) -> None: ...
@@ -394,51 +387,12 @@ def append_all(server: Dovecot, messages: list[bytes], user: str | None = None) 
     return time.perf_counter() - started
 
 
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
-
-
-def write_config(path: Path, sections: dict[str, dict[str, object]]) -> None:
-    lines = []
-    for name, keys in sections.items():
-        lines.append(f"[{name}]")
-        lines.extend(f"{key} = {_toml_value(value)}" for key, value in keys.items())
-        lines.append("")
-    path.write_text("\n".join(lines), encoding="utf-8")
-
-
 def ingest_config(work: Path, server: Dovecot, db_url: str) -> dict[str, dict[str, object]]:
     """The tests' ``imap_settings`` config, with the production batch size and a local outbox."""
-    return {
-        "office": {
-            "name": "Office of the Police and Crime Commissioner for Testshire",
-            "inbox_address": INBOX,
-            "spoc_role": "Head of Governance",
-            "website_url": "https://opcc.testshire.example.org/election",
-            "reference_prefix": "TST",
-        },
-        "database": {"url": db_url},
-        "paro": {"name": "Chief Executive, Testshire Council", "email": PARO},
-        "election": {
-            "poll_date": "2027-05-06",
-            "pre_election_period_start": "2027-03-29",
-            "nominations_close": "2027-04-08",
-            "persons_nominated_published": "2027-04-09",
-        },
-        "imap": {
-            "host": server.host,
-            "port": server.port,
-            "security": "none",
-            "username": server.user,
-            "password": server.password,
-            "processed_folder": "Registered",
-        },
-        "smtp": {"from_address": INBOX, "deliver": "maildir", "maildir_path": str(work / "out")},
-    }
+    data: dict[str, dict[str, object]] = base_config(db_url)
+    data["imap"] = imap_section(server, processed_folder="Registered")
+    data["smtp"] = {"from_address": INBOX, "deliver": "maildir", "maildir_path": str(work / "out")}
+    return data
 
 
 MBSYNCRC = """\
@@ -535,7 +489,6 @@ class Figures:
 
 
 def start_dovecot(stack: contextlib.ExitStack) -> Dovecot:
-    sys.path.insert(0, str(ROOT / "tests"))
     servers = importlib.import_module("servers")  # tests/servers.py, not an installed package
     server: Dovecot = servers.DovecotServer()
     stack.callback(server.close)
@@ -549,7 +502,7 @@ def measure_ingest(args: argparse.Namespace, work: Path, server: Dovecot, figure
 
     db_url = f"sqlite:///{work / 'register.sqlite3'}" if args.db == "sqlite" else args.db
     config = work / "inbox-agent.toml"
-    write_config(config, ingest_config(work, server, db_url))
+    write_profile(config, ingest_config(work, server, db_url))
     settings = load_settings(config)  # fail fast here, not inside the timed child
     timings = work / "timings.json"
     cmd = [

@@ -28,6 +28,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ingest  # the sibling benchmark owns the message factory and Dovecot set-up
 
+sys.path.insert(0, str(ingest.ROOT / "tests"))
+from support.profiles import INBOX, write_profile
+
 APPEND_SLICE = 50  # as many messages as one fetch batch holds
 
 
@@ -79,10 +82,10 @@ def soak(args: argparse.Namespace) -> int:
             "host": sink.host,
             "port": sink.port,
             "security": "none",
-            "from_address": ingest.INBOX,
+            "from_address": INBOX,
         }
         sections["actions"] = {"max_acknowledgements_per_sender_per_day": 100}
-        ingest.write_config(work / "soak.toml", sections)
+        write_profile(work / "soak.toml", sections)
         settings = load_settings(work / "soak.toml")
         register = Register(settings.database.url)
         stack.callback(register.dispose)

@@ -49,7 +49,7 @@ from inbox_agent.classify import Category
 from inbox_agent.deadlines import election_phase
 from inbox_agent.errors import ConfigError
 from inbox_agent.language import Language, reply_languages
-from inbox_agent.protocol import Outcome, Recipient, protocol_outcome
+from inbox_agent.protocol.rules import Outcome, Recipient, protocol_outcome
 from inbox_agent.settings import Settings
 
 REVIEW_TEMPLATE = "acknowledgement/review.txt.j2"

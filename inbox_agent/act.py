@@ -25,7 +25,7 @@ from inbox_agent.decide import Decision
 from inbox_agent.language import Language
 from inbox_agent.outbox import queue_email
 from inbox_agent.parse import ParsedMail
-from inbox_agent.protocol import Recipient
+from inbox_agent.protocol.rules import Recipient
 from inbox_agent.register.models import Case, OutboxMessage, OutboxStatus, StoredMessage
 from inbox_agent.settings import Settings
 

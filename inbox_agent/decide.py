@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from inbox_agent.classify import Category, Classification
 from inbox_agent.deadlines import Phase, UkCalendar, foi_due_date, sar_due_date, target_due_date
-from inbox_agent.protocol import (
+from inbox_agent.protocol.rules import (
     NATIONAL_PROTOCOL,
     Outcome,
     Promise,
@@ -51,7 +51,7 @@ class Facts:
     paro_forwarding_enabled: bool = True
     internal_forwarding_enabled: bool = True
     phase: Phase = Phase.BEFORE_PRE_ELECTION  # of ``received_on`` in the office's timetable
-    topics: frozenset[Topic] = frozenset()  # what the message asks for (``topics.py``)
+    topics: frozenset[Topic] = frozenset()  # what the message asks for (``protocol/topics.py``)
     protocol: ProtocolSettings = NATIONAL_PROTOCOL  # the office's [protocol]
     from_force: bool = False  # a force FOI disclosure (``cases.is_force_disclosure``)
 

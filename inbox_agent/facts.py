@@ -15,8 +15,8 @@ from inbox_agent.classify import Classification
 from inbox_agent.deadlines import election_phase
 from inbox_agent.decide import Facts
 from inbox_agent.parse import ParsedMail
+from inbox_agent.protocol.topics import detect_topics
 from inbox_agent.settings import Settings
-from inbox_agent.topics import detect_topics
 
 
 def gather_facts(

@@ -32,6 +32,7 @@ from inbox_agent.cases import (
     requester_language,
     treat_undeclared_as_public,
 )
+from inbox_agent.casework.follow_up import note_follow_up
 from inbox_agent.classify.classifier import classify_message
 from inbox_agent.classify.text import mail_text
 from inbox_agent.clock import Clock, utc_now
@@ -40,7 +41,6 @@ from inbox_agent.decide import Action, decide
 from inbox_agent.errors import OperatorError, SenderError, TransientError
 from inbox_agent.facts import gather_facts
 from inbox_agent.fetch import FetchReport, ImapFetcher, imap_credentials
-from inbox_agent.follow_up import note_follow_up
 from inbox_agent.language import detect_language, preference
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.logs import SINGLE_MAILBOX

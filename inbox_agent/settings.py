@@ -30,7 +30,7 @@ from pydantic import (
 
 from inbox_agent.bundled import example_profile
 from inbox_agent.errors import ConfigError
-from inbox_agent.protocol import ProtocolSettings
+from inbox_agent.protocol.rules import ProtocolSettings
 
 CONFIG_ENV = "INBOX_AGENT_CONFIG"
 

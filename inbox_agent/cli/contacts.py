@@ -14,19 +14,19 @@ from typing import IO, TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from inbox_agent.classify import Category
-from inbox_agent.cli.transparency import cli_actor
+from inbox_agent.cli.family import Subparsers, on_one_mailbox
 from inbox_agent.clock import Clock, utc_now
+from inbox_agent.register.audit import cli_actor
 from inbox_agent.register.models import RECORDED_METHODS
 from inbox_agent.settings import Settings
 
 if TYPE_CHECKING:  # the pipeline's modules load only when a contact is recorded
-    from inbox_agent.contacts import ContactRecord
+    from inbox_agent.casework.contacts import ContactRecord
 
-COMMAND = "contact"
 _CATEGORIES = [c.value for c in Category if c is not Category.AUTOMATED]
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(sub: Subparsers) -> None:
     contact = sub.add_parser("contact", help="record a telephone, letter, meeting ... contact")
     cmd = contact.add_subparsers(dest="contact_command", required=True)
     rec = cmd.add_parser("record", help="one contact; prints its case reference")
@@ -45,11 +45,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     imp = cmd.add_parser("import", help="a SPOC's log as CSV into the central register")
     imp.add_argument("file", type=Path)
     imp.add_argument("--log", choices=("opcc", "force"), required=True, help="whose SPOC log")
+    on_one_mailbox(contact, run)
 
 
 def run(settings: Settings, args: argparse.Namespace, out: IO[str], clock: Clock = utc_now) -> int:
     """Exit 0 with the references, or 2 naming the field to fix (nothing filed)."""
-    from inbox_agent.contacts import ContactError, file_contacts, read_contact_log
+    from inbox_agent.casework.contacts import ContactError, file_contacts, read_contact_log
     from inbox_agent.deadlines import UkCalendar
     from inbox_agent.register.db import Register
 
@@ -80,7 +81,7 @@ def run(settings: Settings, args: argparse.Namespace, out: IO[str], clock: Clock
 
 
 def _record(args: argparse.Namespace, zone: ZoneInfo, now: dt.datetime) -> ContactRecord:
-    from inbox_agent.contacts import ContactError, ContactRecord
+    from inbox_agent.casework.contacts import ContactError, ContactRecord
 
     if args.text_file is not None:
         path: Path = args.text_file

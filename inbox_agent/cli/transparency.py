@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import getpass
 import json
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from inbox_agent.cli.family import Subparsers, on_one_mailbox, register_transaction
 from inbox_agent.clock import Clock, utc_now
 from inbox_agent.errors import ConfigError, OperatorError, unwritable
+from inbox_agent.register.audit import cli_actor
 from inbox_agent.settings import Settings
 
 if TYPE_CHECKING:
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
 
     from inbox_agent.deadlines import UkCalendar
     from inbox_agent.register.models import Case, Publication, RosterPerson
-
-COMMANDS = frozenset({"roster", "publication", "publish", "parity", "report"})
 
 
 def _date(value: str) -> dt.date:
@@ -34,7 +33,8 @@ def _date(value: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(sub: Subparsers) -> None:
+    """``roster``, ``publication``, ``publish``, ``parity`` and ``report``: one handler, ``run``."""
     _add_roster(sub)
     pub = sub.add_parser("publication", help="approve or withhold answers for the disclosure log")
     cmd = pub.add_subparsers(dest="publication_command", required=True)
@@ -57,9 +57,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     rcmd = rep.add_subparsers(dest="report_command", required=True)
     weekly = rcmd.add_parser("weekly", help="print it; --send queues it to weekly_report_to")
     weekly.add_argument("--send", action="store_true", help="queue it (even if already sent)")
+    for command in ("roster", "publication", "publish", "parity", "report"):
+        on_one_mailbox(sub.choices[command], run)
 
 
-def _add_roster(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_roster(sub: Subparsers) -> None:
     ros = sub.add_parser("roster", help="candidates, agents and representatives")
     cmd = ros.add_subparsers(dest="roster_command", required=True)
     imp = cmd.add_parser("import", help="import a CSV (e.g. the statement of persons nominated)")
@@ -81,29 +83,16 @@ def _add_roster(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     listing.add_argument("--json", action="store_true", help="one JSON object per person")
 
 
-def cli_actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
-
-
 def run(settings: Settings, args: argparse.Namespace, out: IO[str], clock: Clock = utc_now) -> int:
-    from inbox_agent.register.db import Register
-
-    register = Register(settings.database.url)
-    try:
-        with register.transaction() as session:
-            handler = {
-                "roster": _roster,
-                "publication": _publication,
-                "publish": _publish,
-                "parity": _parity,
-                "report": _report,
-            }[args.command]
-            return handler(session, settings, args, out, clock())
-    finally:
-        register.dispose()
+    with register_transaction(settings) as session:
+        handler = {
+            "roster": _roster,
+            "publication": _publication,
+            "publish": _publish,
+            "parity": _parity,
+            "report": _report,
+        }[args.command]
+        return handler(session, settings, args, out, clock())
 
 
 def _roster(

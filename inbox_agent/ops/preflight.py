@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from inbox_agent.classify import Category
 from inbox_agent.deadlines import Phase
 from inbox_agent.errors import ConfigError, InboxAgentError, OperatorError
-from inbox_agent.protocol import Outcome
+from inbox_agent.protocol.rules import Outcome
 from inbox_agent.settings import Settings, check_secrets
 
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
@@ -268,7 +268,7 @@ def _outcomes(
     settings: Settings, category: Category, phase: Phase
 ) -> Iterator[tuple[str | None, Outcome]]:
     """The category's general rule, then each topic whose rule words the reply differently."""
-    from inbox_agent.protocol import Topic, protocol_outcome
+    from inbox_agent.protocol.rules import Topic, protocol_outcome
 
     general = protocol_outcome(settings.protocol, category, phase)
     yield None, general
@@ -305,10 +305,10 @@ def _forward_covers(settings: Settings, reference: str, moment: dt.datetime) -> 
 
 def _letters(settings: Settings, reference: str, today: dt.date) -> list[Render]:
     """Each statutory letter, a refusal naming every exemption of its law."""
-    from inbox_agent.exemptions import FOI_EXEMPTIONS, SAR_EXEMPTIONS
-    from inbox_agent.letters import LETTERS, render_letter
+    from inbox_agent.casework.exemptions import FOI_EXEMPTIONS, SAR_EXEMPTIONS
+    from inbox_agent.casework.letters import LETTERS, render_letter
+    from inbox_agent.casework.statutory_clock import ClockState, Regime
     from inbox_agent.register.models import Case
-    from inbox_agent.statutory_clock import ClockState, Regime
 
     renders: list[Render] = []
     due = today + dt.timedelta(days=28)

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from inbox_agent.acknowledge import RenderedEmail, one_line, render_template, template_environment
+from inbox_agent.casework.statutory import clock_state, first_received_times, regime_of
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.logs import redact
 from inbox_agent.ops.outbox_job import OutboxJob
@@ -33,7 +34,6 @@ from inbox_agent.outbox import queue_email
 from inbox_agent.register.locks import serialize
 from inbox_agent.register.models import AuditEvent, Case, CaseStatus, ReminderSent, WebUser
 from inbox_agent.settings import Settings
-from inbox_agent.statutory import clock_state, first_received_times, regime_of
 
 log = logging.getLogger(__name__)
 REMINDER = "reminder"

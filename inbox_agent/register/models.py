@@ -115,7 +115,7 @@ class ContactMethod(StrEnum):
 
 
 RECORDED_METHODS = tuple(m.value for m in ContactMethod if m is not ContactMethod.EMAIL)
-"""What staff record by hand (``inbox_agent/contacts.py``); email arrives by itself."""
+"""What staff record by hand (``inbox_agent/casework/contacts.py``); email arrives by itself."""
 
 
 class CaseStatus(StrEnum):
@@ -156,7 +156,7 @@ class Case(Base):
     updated_at: Mapped[dt.datetime]
     # the roster entry the requester was matched to (inbox_agent/transparency/roster.py), if any
     person_id: Mapped[int | None] = mapped_column(ForeignKey("roster_people.id"), index=True)
-    # statutory casework (inbox_agent/statutory.py): outcome, exemptions, review link
+    # statutory casework (inbox_agent/casework/statutory.py): outcome, exemptions, review link
     outcome: Mapped[str | None] = mapped_column(CleanText)
     exemptions: Mapped[list[str]] = mapped_column(CleanJSON, default=list)
     responded_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -493,7 +493,7 @@ class Publication(Base):
 
 
 class ClockEventRow(Base):
-    """A step on a case's statutory clock (``inbox_agent/statutory_clock.py``), as recorded.
+    """A step on a case's statutory clock (``casework/statutory_clock.py``), as recorded.
 
     The case's ``due_date`` is the replay of these rows over the date of receipt; the rows
     themselves are never edited, so the reason for every move of a deadline stays on record.
@@ -532,7 +532,7 @@ class ReminderSent(Base):
 class ReplyAttachment(Base):
     """A file staff attached to their next reply, with what its inspection found.
 
-    ``inbox_agent/attachment_checks.py`` judges it when it is uploaded: ``verdict`` ok,
+    ``inbox_agent/casework/attachment_checks.py`` judges it when it is uploaded: ``verdict`` ok,
     needs_approval (a second member of staff must approve) or blocked. ``outbox_id`` is set
     when a reply carries it; ``removed_at`` when staff take it off. Rows are kept either way,
     so the audit trail can say what was sent and what was stopped.

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from inbox_agent.clock import utc_now
 from inbox_agent.errors import OperatorError
+from inbox_agent.register.audit import cli_actor
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import AuditEvent, WebRole, WebUser
 from inbox_agent.web import signin
@@ -258,13 +259,6 @@ def read_password(
     if prompt("Repeat the password: ") != first:
         raise AccountError("the two passwords differ")
     return first
-
-
-def cli_actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def users_command(register: Register, args: argparse.Namespace, out: IO[str]) -> int:

@@ -40,7 +40,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from inbox_agent.acknowledge import bundled_templates_dir
-from inbox_agent.attachment_checks import MAX_BYTES
+from inbox_agent.casework.attachment_checks import MAX_BYTES
 from inbox_agent.clock import Clock, utc_now
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.errors import ConfigError

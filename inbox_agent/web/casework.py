@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from inbox_agent.acknowledge import RenderedEmail, acknowledgement_subject
+from inbox_agent.casework.statutory import clock_state
 from inbox_agent.classify import Category
 from inbox_agent.classify.training.corrections import record_correction
 from inbox_agent.deadlines import UkCalendar, received_local_date
@@ -33,7 +34,6 @@ from inbox_agent.register.models import (
     StoredMessage,
 )
 from inbox_agent.settings import Settings
-from inbox_agent.statutory import clock_state
 
 REPLY = "reply"
 RECLASSIFIED = "reclassification_recorded"

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from starlette.responses import Response
 
+from inbox_agent.casework.contacts import ContactError, ContactRecord, record_contact
 from inbox_agent.classify import Category
-from inbox_agent.contacts import ContactError, ContactRecord, record_contact
 from inbox_agent.register.models import RECORDED_METHODS
 from inbox_agent.web.context import Ctx
 from inbox_agent.web.labels import CASE_CATEGORIES, category_label

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox_agent.attachment_checks import Verdict, inspect_attachment
+from inbox_agent.casework.attachment_checks import Verdict, inspect_attachment
 from inbox_agent.outbox import OutgoingFile
 from inbox_agent.register.models import AuditEvent, Case, OutboxMessage, ReplyAttachment
 from inbox_agent.settings import Settings

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from inbox_agent.foi_flags import FOI, FoiFlag, RequestFacts, foi_flags
+from inbox_agent.casework.foi_flags import FOI, FoiFlag, RequestFacts, foi_flags
 from inbox_agent.register.models import Case
 from inbox_agent.similar import RELATED
 from inbox_agent.transparency.campaigns import CampaignGroup, campaigns, group_of

@@ -13,15 +13,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from inbox_agent.deadlines import received_local_date
-from inbox_agent.exemptions import OUTCOME_LABELS
-from inbox_agent.statistics import (
+from inbox_agent.casework.exemptions import OUTCOME_LABELS
+from inbox_agent.casework.statistics import (
     QuarterFigures,
     figures_csv,
     quarterly_figures,
     statistics_records,
 )
-from inbox_agent.statutory_clock import Regime
+from inbox_agent.casework.statutory_clock import Regime
+from inbox_agent.deadlines import received_local_date
 from inbox_agent.web.context import Ctx
 from inbox_agent.web.mailview import content_disposition
 

@@ -14,14 +14,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from inbox_agent import statutory
+from inbox_agent.casework import statutory
+from inbox_agent.casework.exemptions import OUTCOME_LABELS, Exemption
+from inbox_agent.casework.letters import Letter, letter, letters_for, render_letter
+from inbox_agent.casework.statutory import CaseworkError
+from inbox_agent.casework.statutory_clock import ALLOWED, KIND_LABELS, ClockKind, ClockState, Regime
 from inbox_agent.deadlines import received_local_date
 from inbox_agent.errors import ConfigError
-from inbox_agent.exemptions import OUTCOME_LABELS, Exemption
-from inbox_agent.letters import Letter, letter, letters_for, render_letter
 from inbox_agent.register.models import Case, ClockEventRow
-from inbox_agent.statutory import CaseworkError
-from inbox_agent.statutory_clock import ALLOWED, KIND_LABELS, ClockKind, ClockState, Regime
 from inbox_agent.web.casework import ActionError
 from inbox_agent.web.context import Ctx
 

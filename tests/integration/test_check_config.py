@@ -14,7 +14,7 @@ import trustme
 from servers import DovecotServer, SmtpSink, free_port
 from support.builders import base_config, real_office
 
-from inbox_agent.cli.commands import check_config
+from inbox_agent.cli.config import check_config
 from inbox_agent.errors import ConfigError
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register

@@ -25,7 +25,7 @@ from servers import DovecotServer, SmtpSink
 from support.builders import HUMAN, INBOX, base_config, message, real_office
 from support.clock import FakeClock
 
-from inbox_agent.cli.commands import check_config
+from inbox_agent.cli.config import check_config
 from inbox_agent.errors import ConfigError
 from inbox_agent.fetch import ImapFetcher, imap_session
 from inbox_agent.oauth import HttpTokenProvider, build_token_provider

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 from servers import SmtpSink
 from sqlalchemy import func, select
 from support.builders import base_config, smtp_config
+from support.concurrency import fire_together
 from support.statutory_cases import statutory_case
 
 from inbox_agent.deadlines import UkCalendar
@@ -129,23 +129,12 @@ def test_two_nodes_firing_together_send_each_reminder_once(
     finally:
         setup.dispose()
     registers = [Register(postgres_url) for _ in range(2)]
-    barrier = threading.Barrier(2, timeout=10)
     jobs = [
         ReminderJob(settings, r, Sender(settings, r, clock=lambda: now), lambda: now)
         for r in registers
     ]
-
-    def fire(job: ReminderJob) -> None:
-        barrier.wait()
-        job()
-
-    threads = [threading.Thread(target=fire, args=(job,)) for job in jobs]
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-        assert not any(t.is_alive() for t in threads)
+        fire_together(jobs)
     finally:
         for r in registers:
             r.dispose()

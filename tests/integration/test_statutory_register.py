@@ -12,17 +12,17 @@ from sqlalchemy.orm import Session
 from support.builders import base_config
 from support.statutory_cases import statutory_case
 
-from inbox_agent.deadlines import UkCalendar
-from inbox_agent.register.db import Register
-from inbox_agent.register.models import AuditEvent, Case, CaseStatus, ClockEventRow
-from inbox_agent.settings import Settings, settings_from_dict
-from inbox_agent.statutory import (
+from inbox_agent.casework.statutory import (
     CaseworkError,
     clock_state,
     open_review,
     record_clock_event,
     record_outcome,
 )
+from inbox_agent.deadlines import UkCalendar
+from inbox_agent.register.db import Register
+from inbox_agent.register.models import AuditEvent, Case, CaseStatus, ClockEventRow
+from inbox_agent.settings import Settings, settings_from_dict
 from inbox_agent.web.casework import reclassify
 
 pytestmark = pytest.mark.integration

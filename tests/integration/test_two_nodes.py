@@ -38,6 +38,8 @@ import pytest
 from servers import DovecotServer, ReceivedMessage, SmtpSink
 from sqlalchemy import Engine, create_engine, text
 from support.builders import HUMAN, INBOX, PARO, base_config, message, smtp_config, write_profile
+from support.concurrency import fire_together
+from support.profiles import imap_section
 
 from inbox_agent.acknowledge import RenderedEmail
 from inbox_agent.deadlines import UkCalendar
@@ -464,7 +466,6 @@ def test_two_nodes_firing_the_weekly_report_together_send_one(
 ) -> None:
     settings = _report_settings(postgres_url, tmp_path, smtp_sink)
     registers = [Register(_node_url(postgres_url, node)) for node in NODES]
-    barrier = threading.Barrier(len(registers), timeout=10)
     jobs = [
         WeeklyReportJob(
             settings,
@@ -475,20 +476,9 @@ def test_two_nodes_firing_the_weekly_report_together_send_one(
         for r in registers
     ]
 
-    def fire(job: WeeklyReportJob) -> None:
-        barrier.wait()
-        job()
-
-    threads = [threading.Thread(target=fire, args=(job,)) for job in jobs]
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
-        assert not any(t.is_alive() for t in threads)
+        fire_together(jobs, timeout=30)
     finally:
-        for t in threads:
-            t.join(timeout=10)
         for r in registers:
             r.dispose()
     reports = [m for m in smtp_sink.messages if m.rcpt_tos == (CHIEF_EXECUTIVE,)]
@@ -516,17 +506,9 @@ def _people_mail(first: int, count: int) -> tuple[list[bytes], set[str]]:
 
 def _daemon_profile(url: str, dovecot: DovecotServer, sink: SmtpSink) -> dict[str, dict[str, Any]]:
     data: dict[str, dict[str, Any]] = base_config(url)
-    data["imap"] = {
-        "host": dovecot.host,
-        "port": dovecot.port,
-        "security": "none",
-        "username": dovecot.user,
-        "password": dovecot.password,
-        "processed_folder": PROCESSED,
-        "batch_size": 10,
-        "timeout_seconds": 10,
-        "idle": False,
-    }
+    data["imap"] = imap_section(
+        dovecot, processed_folder=PROCESSED, batch_size=10, timeout_seconds=10, idle=False
+    )
     data["smtp"] = smtp_config(sink.host, sink.port)
     data["poll"] = {"interval_seconds": POLL_INTERVAL_S}
     return data

@@ -27,12 +27,12 @@ from support.builders import imap_settings, message, smtp_config
 from support.statutory_cases import statutory_case
 from support.webserver import WebServer, axe_script, chromium, shot, sign_in
 
+from inbox_agent.casework.statutory import record_outcome
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import AuditEvent, Case, ClockEventRow
 from inbox_agent.send import Sender
 from inbox_agent.settings import Settings, WebSettings
-from inbox_agent.statutory import record_outcome
 from inbox_agent.web import accounts
 from inbox_agent.web.app import create_app
 

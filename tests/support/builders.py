@@ -3,59 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
 from inbox_agent.settings import Settings, settings_from_dict
-
-INBOX = "elections@opcc.testshire.example.org"
-PARO = "paro@council.testshire.example.org"
-
-
-def base_config(db_url: str) -> dict[str, Any]:
-    return {
-        "office": {
-            "name": "Office of the Police and Crime Commissioner for Testshire",
-            "inbox_address": INBOX,
-            "spoc_role": "Head of Governance",
-            "website_url": "https://opcc.testshire.example.org/election",
-            "reference_prefix": "TST",
-        },
-        "database": {"url": db_url},
-        "paro": {"name": "Chief Executive, Testshire Council", "email": PARO},
-        "election": {
-            "poll_date": "2027-05-06",
-            "pre_election_period_start": "2027-03-29",
-            "nominations_close": "2027-04-08",
-            "persons_nominated_published": "2027-04-09",
-        },
-    }
-
-
-def profile_toml(data: dict[str, dict[str, Any]]) -> str:
-    """The few value types a profile in the tests needs; strings as JSON is valid TOML."""
-
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, int | float):
-            return str(v)
-        return json.dumps(str(v))
-
-    return "".join(
-        f"[{name}]\n" + "".join(f"{key} = {value(v)}\n" for key, v in section.items()) + "\n"
-        for name, section in data.items()
-    )
-
-
-def write_profile(path: Path, data: dict[str, dict[str, Any]]) -> Path:
-    """A profile on disk, for tests that drive the command line as an operator does."""
-    path.write_text(profile_toml(data), encoding="utf-8")
-    return path
-
+from support.profiles import INBOX as INBOX
+from support.profiles import PARO as PARO
+from support.profiles import base_config as base_config
+from support.profiles import profile_toml as profile_toml
+from support.profiles import write_profile as write_profile
 
 REAL_INBOX = "elections@opcc.testshire.police.uk"
 

@@ -30,7 +30,7 @@ from inbox_agent.acknowledge import (
 from inbox_agent.classify import Category
 from inbox_agent.errors import ConfigError
 from inbox_agent.language import Language
-from inbox_agent.protocol import protocol_outcome
+from inbox_agent.protocol.rules import protocol_outcome
 from inbox_agent.settings import Settings, load_settings
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"

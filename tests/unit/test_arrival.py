@@ -12,7 +12,7 @@ from sqlalchemy import select
 from support.builders import base_config
 
 from inbox_agent.arrival import delivery_time, mbox_from_line_time, received_header_time
-from inbox_agent.follow_up import FLAGGED, REOPENED, follow_up_effect
+from inbox_agent.casework.follow_up import FLAGGED, REOPENED, follow_up_effect
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register

@@ -12,7 +12,7 @@ from docx.oxml import parse_xml
 from openpyxl import Workbook
 from openpyxl.comments import Comment
 
-from inbox_agent.attachment_checks import MAX_BYTES, Verdict, inspect_attachment
+from inbox_agent.casework.attachment_checks import MAX_BYTES, Verdict, inspect_attachment
 from inbox_agent.transparency.anonymise import Anonymiser, Lexicon
 
 W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -199,3 +200,20 @@ def test_import_mbox_registers_without_emailing(
     assert "import: read 4, stored 4" in err and "import: processed 4/4" in err
     code, _, err = run(capsys, "--config", str(demo), "import", str(box_path))
     assert code == 0 and "fetched 0" in err
+
+
+def test_every_command_of_every_family_is_bound_to_one_handler() -> None:
+    """A command a family declares but forgets to bind would fail only when an operator ran it."""
+    from inbox_agent.cli.dispatch import _parser
+
+    parser = _parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    kinds = ("one_mailbox", "every_mailbox", "without_config")
+    for name, sub in commands.choices.items():
+        bound = [kind for kind in kinds if sub.get_default(kind) is not None]
+        assert len(bound) == 1, (name, bound)
+    assert {"run", "status", "check-config", "register", "model", "quarantine", "contact"} <= set(
+        commands.choices
+    )
+    every = {n for n, s in commands.choices.items() if s.get_default("every_mailbox")}
+    assert every == {"run", "status", "check-config"}

@@ -13,15 +13,15 @@ import pytest
 from sqlalchemy import select
 from support.builders import base_config
 
-from inbox_agent.classify import Category
-from inbox_agent.cli import main
-from inbox_agent.contacts import (
+from inbox_agent.casework.contacts import (
     FORCE_LOG,
     ContactError,
     ContactRecord,
     read_contact_log,
     record_contact,
 )
+from inbox_agent.classify import Category
+from inbox_agent.cli import main
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import Case, OutboxMessage

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from inbox_agent.casework.foi_flags import FOI, S12, S14, RequestFacts, foi_flags
 from inbox_agent.deadlines import UkCalendar
-from inbox_agent.foi_flags import FOI, S12, S14, RequestFacts, foi_flags
 from inbox_agent.similar import RELATED, SAME_QUESTION
 
 CALENDAR = UkCalendar()

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.orm import Session
 from support.builders import base_config
 
-from inbox_agent.cli import commands, main
+from inbox_agent.cli import main, ops
 from inbox_agent.clock import utc_now
 from inbox_agent.deployment import Mailbox
 from inbox_agent.ops.health import Health, build_health, build_info, format_age, render_health
@@ -352,12 +352,12 @@ def test_status_command_text_json_and_nagios(register: Register, settings: Setti
         _source(s, success=utc_now(), error=None)
     boxes = [Mailbox("default", settings)]
     out = io.StringIO()
-    assert commands.status(boxes, out) == 0
+    assert ops.status(boxes, out) == 0
     text = out.getvalue()
     assert text.startswith(f"inbox-agent {build_info()['version']} (Python ")
     assert "register revision 0" in text and ": healthy" in text
     out = io.StringIO()
-    assert commands.status(boxes, out, fmt="nagios") == 0
+    assert ops.status(boxes, out, fmt="nagios") == 0
     line = out.getvalue()
     assert line.startswith("INBOX-AGENT OK - polling, last success ")
     assert line.count("\n") == 1
@@ -366,14 +366,14 @@ def test_status_command_text_json_and_nagios(register: Register, settings: Setti
     with register.transaction() as s:
         _email(s, OutboxStatus.FAILED, NOW, last_error="550 5.1.1 unknown user")
     out = io.StringIO()
-    assert commands.status(boxes, out, fmt="json") == 1
+    assert ops.status(boxes, out, fmt="json") == 1
     data = json.loads(out.getvalue())
     assert data["ok"] is False and data["healthy"] is False
     assert data["build"]["version"] == build_info()["version"]
     assert data["register_revision"] is not None
     assert data["outbox_failed"]["recent"][0]["error"] == "550 5.1.1 unknown user"
     out = io.StringIO()
-    assert commands.status(boxes, out, fmt="nagios") == 1
+    assert ops.status(boxes, out, fmt="nagios") == 1
     assert out.getvalue().startswith("INBOX-AGENT WARNING - 1 email(s) failed permanently | ")
 
 
@@ -383,7 +383,7 @@ def test_status_is_critical_when_nobody_reads_the_inbox(
     with register.transaction() as s:
         _source(s, success=utc_now() - dt.timedelta(hours=4), error="MailboxUnavailable: down")
     out = io.StringIO()
-    assert commands.status([Mailbox("default", settings)], out, fmt="nagios") == 2
+    assert ops.status([Mailbox("default", settings)], out, fmt="nagios") == 2
     line = out.getvalue()
     assert line.startswith("INBOX-AGENT CRITICAL - polling has failed for 240 minutes | ")
     assert line.rstrip().endswith(" last_success_age=14400s;;10800;0")
@@ -479,12 +479,12 @@ def test_several_mailboxes_give_one_json_document_and_one_nagios_line(tmp_path: 
         reg.dispose()
     boxes = [Mailbox("north", north), Mailbox("south", south)]
     out = io.StringIO()
-    assert commands.status(boxes, out, fmt="json") == 1
+    assert ops.status(boxes, out, fmt="json") == 1
     doc = json.loads(out.getvalue())
     assert doc["ok"] is False and set(doc["mailboxes"]) == {"north", "south"}
     assert doc["mailboxes"]["north"]["ok"] is True and "version" in doc["build"]
     out = io.StringIO()
-    assert commands.status(boxes, out, fmt="nagios") == 2
+    assert ops.status(boxes, out, fmt="nagios") == 2
     line = out.getvalue()
     assert line.startswith("INBOX-AGENT CRITICAL - south: no successful poll for 4 h 0 min")
     assert " north_pending=0 " in line

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from support.builders import base_config
 
+from inbox_agent.casework.letters import LETTERS, Letter, letter, letters_for, render_letter
+from inbox_agent.casework.statutory_clock import Regime, start_clock
 from inbox_agent.deadlines import UkCalendar
-from inbox_agent.letters import LETTERS, Letter, letter, letters_for, render_letter
 from inbox_agent.register.models import Case
 from inbox_agent.settings import Settings, settings_from_dict
-from inbox_agent.statutory_clock import Regime, start_clock
 
 TODAY = dt.date(2026, 3, 4)
 

@@ -14,15 +14,15 @@ from inbox_agent.classify import Category, Classification
 from inbox_agent.deadlines import Phase, UkCalendar
 from inbox_agent.decide import Action, Facts, decide
 from inbox_agent.errors import ConfigError
-from inbox_agent.protocol import (
+from inbox_agent.protocol.rules import (
     Promise,
     ProtocolSettings,
     Publication,
     Topic,
     protocol_outcome,
 )
+from inbox_agent.protocol.topics import topics_of
 from inbox_agent.settings import settings_from_dict
-from inbox_agent.topics import topics_of
 
 CE = {"title": "the Chief Executive", "email": "ce@opcc.testshire.example.org"}
 PROTOCOL = ProtocolSettings.model_validate(

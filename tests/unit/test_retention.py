@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import func, select, update
 from support.builders import HUMAN, MACHINE, base_config, message
 
-from inbox_agent.cli import commands, main
+from inbox_agent.cli import main
+from inbox_agent.cli import ops as cli_ops
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.ops import retention
 from inbox_agent.ops.retention import ANONYMISED, apply_retention, plan_retention, render_report
@@ -305,7 +306,7 @@ def test_policy_defaults_and_validation() -> None:
 
 def test_retention_command_is_a_dry_run_unless_told(world: World) -> None:
     world.close(ELECTORAL[1], T0)
-    now = commands.utc_now()
+    now = cli_ops.utc_now()
     with world.register.transaction() as s:
         s.execute(
             update(Case)
@@ -313,11 +314,11 @@ def test_retention_command_is_a_dry_run_unless_told(world: World) -> None:
             .values(updated_at=now - dt.timedelta(days=366))
         )
     out = io.StringIO()
-    assert commands.retention(world.settings, out, apply=False) == 0
+    assert cli_ops.retention(world.settings, out, apply=False) == 0
     assert "would delete 1 message(s): TST-2027-0003" in out.getvalue()
     assert _events(world, "raw_mail_deleted") == []
     out = io.StringIO()
-    assert commands.retention(world.settings, out, apply=True) == 0
+    assert cli_ops.retention(world.settings, out, apply=True) == 0
     assert "retention applied" in out.getvalue() and "deleted 1 message(s)" in out.getvalue()
     events = _events(world, "raw_mail_deleted")  # machine mail is dated T0, by the real clock
     assert [e.detail["reason"] for e in events if e.case_id] == ["case_closed"]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from inbox_agent.statistics import (
+from inbox_agent.casework.statistics import (
     RequestRecord,
     figures_csv,
     previous_quarters,
     quarterly_figures,
 )
-from inbox_agent.statutory_clock import Regime
+from inbox_agent.casework.statutory_clock import Regime
 from inbox_agent.web.statistics_view import build_chart
 
 D = dt.date

@@ -13,14 +13,14 @@ from datetime import date
 
 import pytest
 
-from inbox_agent.deadlines import UkCalendar, add_months, review_due_date, working_days_used
-from inbox_agent.statutory_clock import (
+from inbox_agent.casework.statutory_clock import (
     ClockError,
     ClockEvent,
     ClockKind,
     Regime,
     replay,
 )
+from inbox_agent.deadlines import UkCalendar, add_months, review_due_date, working_days_used
 
 D = date
 K = ClockKind

@@ -15,7 +15,7 @@ import re
 
 from inbox_agent.classify.text import mail_text
 from inbox_agent.parse import ParsedMail
-from inbox_agent.protocol import Topic
+from inbox_agent.protocol.rules import Topic
 
 _PATTERNS: dict[Topic, re.Pattern[str]] = {
     Topic.PHOTO: re.compile(

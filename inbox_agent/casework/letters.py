@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from inbox_agent.acknowledge import _normalise, render_template, template_environment
-from inbox_agent.exemptions import exemption
+from inbox_agent.casework.exemptions import exemption
+from inbox_agent.casework.statutory_clock import ClockState, Regime
 from inbox_agent.register.models import Case
 from inbox_agent.settings import Settings
-from inbox_agent.statutory_clock import ClockState, Regime
 
 REVIEW_ASK_WITHIN_WORKING_DAYS = 40
 """s.45 Code of Practice para 5.3: a review may be refused if asked for after 40 working days."""

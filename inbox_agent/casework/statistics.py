@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from inbox_agent.casework.exemptions import Outcome, ReviewOutcome
+from inbox_agent.casework.statutory import clock_start, clock_state, first_received_times, regime_of
+from inbox_agent.casework.statutory_clock import Regime
 from inbox_agent.classify import STATUTORY
 from inbox_agent.deadlines import UkCalendar
-from inbox_agent.exemptions import Outcome, ReviewOutcome
 from inbox_agent.register.models import Case
-from inbox_agent.statutory import clock_start, clock_state, first_received_times, regime_of
-from inbox_agent.statutory_clock import Regime
 
 QUARTERS_SHOWN = 4
 

@@ -38,6 +38,7 @@ from inbox_agent.deadlines import UkCalendar, election_phase, received_local_dat
 from inbox_agent.decide import Facts, decide
 from inbox_agent.intake import SourceKey, store_message
 from inbox_agent.parse import parse_message
+from inbox_agent.protocol.topics import detect_topics
 from inbox_agent.register.models import (
     RECORDED_METHODS,
     Case,
@@ -46,7 +47,6 @@ from inbox_agent.register.models import (
     StoredMessage,
 )
 from inbox_agent.settings import Settings
-from inbox_agent.topics import detect_topics
 
 METHODS = RECORDED_METHODS
 Log = Literal["opcc", "force"]

@@ -15,9 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inbox_agent.cases import allocate_reference
-from inbox_agent.classify import Category
-from inbox_agent.deadlines import UkCalendar, received_local_date
-from inbox_agent.exemptions import (
+from inbox_agent.casework.exemptions import (
     FOI_EXEMPTIONS,
     SAR_EXEMPTIONS,
     WITHHOLDING,
@@ -25,8 +23,7 @@ from inbox_agent.exemptions import (
     Outcome,
     ReviewOutcome,
 )
-from inbox_agent.register.models import AuditEvent, Case, CaseStatus, ClockEventRow, StoredMessage
-from inbox_agent.statutory_clock import (
+from inbox_agent.casework.statutory_clock import (
     ClockError,
     ClockEvent,
     ClockKind,
@@ -35,6 +32,9 @@ from inbox_agent.statutory_clock import (
     replay,
     start_clock,
 )
+from inbox_agent.classify import Category
+from inbox_agent.deadlines import UkCalendar, received_local_date
+from inbox_agent.register.models import AuditEvent, Case, CaseStatus, ClockEventRow, StoredMessage
 
 REASON_MAX = 2000
 REVIEW_TEXT_MAX = 4000
