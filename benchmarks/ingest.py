@@ -1,20 +1,22 @@
 """Ingest benchmark: a full ``inbox-agent run --once`` against a private Dovecot, next to mbsync.
 
-    .venv/bin/python benchmarks/ingest.py [--messages N] [--db sqlite|URL] [--seed S]
+    .venv/bin/python benchmarks/ingest.py [--messages N] [--db sqlite|URL] [--seed S] [--workers W]
 
 1. Generate N deterministic messages: human enquiries (plain, HTML, with attachments, replies)
    and machine mail (auto-replies, bounces, list mail).
-2. Start a private Dovecot (``tests/servers.py``) and APPEND them to INBOX on one connection.
+2. Start a private Dovecot (``tests/servers.py``) and APPEND them to INBOX on one connection,
+   and again for a second user, whom ``mbsync`` pulls into a Maildir just before the ingest.
 3. Run the CLI's ``run --once`` in a child process with a temporary TOML (IMAP without TLS,
    the register in a temp dir, outgoing mail to a local Maildir) and time the fetch+store
-   stage and the whole pass; the child's peak RSS comes from ``os.wait4``.
-4. Fill a second Dovecot user with the same messages and time ``mbsync`` pulling them into a
-   Maildir, for a reference rate.
+   stage, the registering, the drain and the whole pass; the child's peak RSS and CPU time
+   come from ``os.wait4``, its process tree's memory (analysis workers) from /proc samples.
+4. Time ``mbsync`` again just after: its rate is the mean of the two, for a reference.
 5. Print the figures, one per line, and check the ledger holds one row per message.
 
 The child is this file again with ``--child-ingest``: it calls ``inbox_agent.cli.main`` with
 ``--config <tmp.toml> run --once`` (exactly what the ``inbox-agent`` script does) after
-wrapping ``ImapFetcher.fetch_new`` and ``Pipeline.run_once`` in timers. Only standard-library
+wrapping ``ImapFetcher.fetch_new``, ``Pipeline.process_pending``, ``Sender.drain`` and
+``Pipeline.run_once`` in timers. Only standard-library
 modules are imported at the top, so the child's peak RSS is the CLI's own.
 """
 
@@ -37,7 +39,7 @@ import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -45,7 +47,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from inbox_agent.fetch import FetchReport, ImapFetcher
     from inbox_agent.pipeline import PassReport, Pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -349,17 +350,81 @@ class Dovecot(ImapAccount, Protocol):
 class ChildRun:
     returncode: int
     wall_s: float
-    peak_rss_mb: float
+    peak_rss_mb: float  # the child process itself (ru_maxrss from os.wait4)
+    tree: TreeMemory
+    cpu_s: float  # user + system CPU of the child and of the children it reaped (workers)
 
 
-def _wait_measured(pid: int, timeout: float) -> tuple[int, resource.struct_rusage]:
-    """Reap ``pid`` with ``os.wait4`` (for its rusage); raise TimeoutError after ``timeout``."""
+@dataclass
+class TreeMemory:
+    """Resident memory of a process and all its descendants (workers, forkserver), sampled.
+
+    ``peak_sum_mb`` is the largest sum over the tree at one sample: what the machine had to
+    hold at once. ``peak_each_mb`` is each process's own peak, by pid. Sampling every
+    ``TREE_SAMPLE_S`` can miss a spike shorter than that; the child's own ``ru_maxrss``
+    cannot.
+    """
+
+    peak_sum_mb: float = 0.0
+    peak_each_mb: dict[int, float] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+    samples: int = 0
+
+    def sample(self, root: int) -> None:
+        rss = _tree_rss(root)
+        if not rss:
+            return
+        self.samples += 1
+        self.peak_sum_mb = max(self.peak_sum_mb, sum(mb for mb, _ in rss.values()))
+        for pid, (mb, name) in rss.items():
+            self.peak_each_mb[pid] = max(self.peak_each_mb.get(pid, 0.0), mb)
+            self.names.setdefault(pid, name)
+
+
+TREE_SAMPLE_S = 0.05
+
+
+def _proc_status(pid: int) -> dict[str, str]:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:  # gone between the listing and the read
+        return {}
+    return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
+
+
+def _tree_rss(root: int) -> dict[int, tuple[float, str]]:
+    """pid -> (VmRSS in MiB, name) for ``root`` and every descendant, from /proc (Linux)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            status = _proc_status(int(entry.name))
+            if "PPid" in status:
+                parents[int(entry.name)] = int(status["PPid"])
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    out = {}
+    for pid in tree:
+        status = _proc_status(pid)
+        if "VmRSS" in status:
+            out[pid] = (int(status["VmRSS"].split()[0]) / 1024, status.get("Name", "?").strip())
+    return out
+
+
+def _wait_measured(
+    pid: int, timeout: float, tree: TreeMemory
+) -> tuple[int, resource.struct_rusage]:
+    """Reap ``pid`` with ``os.wait4`` (for its rusage), sampling its process tree's memory
+    meanwhile; raise TimeoutError after ``timeout``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         done, status, usage = os.wait4(pid, os.WNOHANG)
         if done == pid:
             return status, usage
-        time.sleep(0.01)
+        tree.sample(pid)
+        time.sleep(TREE_SAMPLE_S)
     raise TimeoutError(f"process {pid} did not finish within {timeout:.0f}s")
 
 
@@ -368,15 +433,17 @@ def run_measured(cmd: list[str], *, timeout: float, cwd: Path, log: Path) -> Chi
     with log.open("wb") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        tree = TreeMemory()
         try:
-            status, usage = _wait_measured(proc.pid, timeout)
+            status, usage = _wait_measured(proc.pid, timeout, tree)
         except BaseException:
             proc.kill()  # timed out or interrupted: the child must not outlive the benchmark
             proc.wait(timeout=10)
             raise
         wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return ChildRun(proc.returncode, wall, usage.ru_maxrss / 1024)  # Linux: KiB
+    cpu = usage.ru_utime + usage.ru_stime
+    return ChildRun(proc.returncode, wall, usage.ru_maxrss / 1024, tree, cpu)  # Linux: KiB
 
 
 def append_all(server: Dovecot, messages: list[bytes], user: str | None = None) -> float:
@@ -436,16 +503,20 @@ def child_ingest(config: str, timings_path: str, profile: str | None) -> int:
     from inbox_agent import cli
     from inbox_agent.fetch import ImapFetcher
     from inbox_agent.pipeline import Pipeline
+    from inbox_agent.send import Sender as Drainer
 
     timings: dict[str, Any] = {}
-    real_fetch, real_pass = ImapFetcher.fetch_new, Pipeline.run_once
+    real_pass = Pipeline.run_once
 
-    def timed_fetch(self: ImapFetcher) -> FetchReport:
-        started = time.perf_counter()
-        try:
-            return real_fetch(self)
-        finally:
-            timings["fetch_store_s"] = time.perf_counter() - started
+    def timed(key: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return real(*args, **kw)
+            finally:
+                timings[key] = time.perf_counter() - started
+
+        return wrapper
 
     def timed_pass(self: Pipeline) -> PassReport:
         started = time.perf_counter()
@@ -462,8 +533,12 @@ def child_ingest(config: str, timings_path: str, profile: str | None) -> int:
 
     argv = ["--config", config, "run", "--once"]
     with (
-        mock.patch.object(ImapFetcher, "fetch_new", timed_fetch),
+        mock.patch.object(ImapFetcher, "fetch_new", timed("fetch_store_s", ImapFetcher.fetch_new)),
         mock.patch.object(Pipeline, "run_once", timed_pass),
+        mock.patch.object(
+            Pipeline, "process_pending", timed("register_s", Pipeline.process_pending)
+        ),
+        mock.patch.object(Drainer, "drain", timed("drain_s", Drainer.drain)),
     ):
         if profile:
             import cProfile
@@ -502,8 +577,13 @@ def measure_ingest(args: argparse.Namespace, work: Path, server: Dovecot, figure
 
     db_url = f"sqlite:///{work / 'register.sqlite3'}" if args.db == "sqlite" else args.db
     config = work / "inbox-agent.toml"
-    write_profile(config, ingest_config(work, server, db_url))
+    sections = ingest_config(work, server, db_url)
+    if args.workers is not None:
+        sections["poll"] = {"workers": args.workers}
+    write_profile(config, sections)
     settings = load_settings(config)  # fail fast here, not inside the timed child
+    # a release before [poll] workers analysed every message in the main process
+    figures.add("workers", getattr(settings.poll, "workers", 1))
     timings = work / "timings.json"
     cmd = [
         sys.executable,
@@ -523,13 +603,25 @@ def measure_ingest(args: argparse.Namespace, work: Path, server: Dovecot, figure
     n = args.messages
     print(f"  pass report: {json.dumps(got['report'])}")
     print(f"  process wall time incl. interpreter start, imports, migrations: {run.wall_s:.2f}s")
-    print("  peak RSS is the ingest child's process peak (ru_maxrss via os.wait4)")
+    print("  peak_rss_mb: the ingest child's own peak (ru_maxrss via os.wait4)")
+    print(
+        f"  process tree (the child, its forkserver and workers), sampled every "
+        f"{TREE_SAMPLE_S}s, {run.tree.samples} samples; each process's peak RSS:"
+    )
+    for pid, mb in sorted(run.tree.peak_each_mb.items()):
+        print(f"    pid {pid} {run.tree.names.get(pid, '?')}: {mb:.1f} MiB")
     figures.add("fetch_store_s", got["fetch_store_s"], ".2f")
+    figures.add("register_s", got["register_s"], ".2f")
+    figures.add("drain_s", got["drain_s"], ".2f")
     figures.add("full_pass_s", got["full_pass_s"], ".2f")
     figures.add("ingest_process_wall_s", run.wall_s, ".2f")
+    figures.add("ingest_process_cpu_s", run.cpu_s, ".2f")
     figures.add("ingest_fetch_store_msgs_per_s", n / got["fetch_store_s"], ".1f")
     figures.add("ingest_full_pass_msgs_per_s", n / got["full_pass_s"], ".1f")
     figures.add("peak_rss_mb", run.peak_rss_mb, ".1f")
+    figures.add("tree_processes", len(run.tree.peak_each_mb))
+    figures.add("tree_peak_sum_rss_mb", run.tree.peak_sum_mb, ".1f")
+    figures.add("tree_peak_each_rss_mb", max(run.tree.peak_each_mb.values(), default=0.0), ".1f")
     figures.add("ledger_rows", count_ledger(settings, db_url))
     figures.add("outbox_written", count_maildir(work / "out"))
 
@@ -550,10 +642,11 @@ def count_ledger(settings: Any, db_url: str) -> int:
         register.dispose()
 
 
-def measure_mbsync(args: argparse.Namespace, work: Path, server: Dovecot, figures: Figures) -> None:
-    maildir = work / "mbsync"
+def run_mbsync(args: argparse.Namespace, work: Path, server: Dovecot, label: str) -> ChildRun:
+    """Pull the mbsync user's INBOX into a new Maildir (and new sync state) under ``label``."""
+    maildir = work / f"mbsync-{label}"
     maildir.mkdir()
-    rc = work / "mbsyncrc"
+    rc = work / f"mbsyncrc-{label}"
     rc.write_text(
         MBSYNCRC.format(
             host=server.host,
@@ -566,17 +659,25 @@ def measure_mbsync(args: argparse.Namespace, work: Path, server: Dovecot, figure
     )
     rc.chmod(0o600)
     mbsync = shutil.which("mbsync") or "/usr/bin/mbsync"
-    print("mbsync: pull INBOX into a Maildir ...", flush=True)
-    run = run_measured(
-        [mbsync, "-c", str(rc), "bench"], timeout=args.timeout, cwd=work, log=work / "mbsync.log"
-    )
+    print(f"mbsync ({label} the ingest): pull INBOX into a Maildir ...", flush=True)
+    log = work / f"mbsync-{label}.log"
+    run = run_measured([mbsync, "-c", str(rc), "bench"], timeout=args.timeout, cwd=work, log=log)
     pulled = count_maildir(maildir / "INBOX")
     if run.returncode != 0 or pulled != args.messages:
-        sys.stdout.write((work / "mbsync.log").read_text(encoding="utf-8", errors="replace"))
+        sys.stdout.write(log.read_text(encoding="utf-8", errors="replace"))
         raise SystemExit(f"mbsync exited {run.returncode} with {pulled}/{args.messages} messages")
-    figures.add("mbsync_s", run.wall_s, ".2f")
-    figures.add("mbsync_msgs_per_s", args.messages / run.wall_s, ".1f")
-    figures.add("mbsync_peak_rss_mb", run.peak_rss_mb, ".1f")
+    return run
+
+
+def add_mbsync(args: argparse.Namespace, runs: list[ChildRun], figures: Figures) -> None:
+    """mbsync's figures from a run before and one after the ingest: on a shared machine the
+    load drifts during a long ingest, and the mean of the two is the fairer yardstick."""
+    mean = sum(r.wall_s for r in runs) / len(runs)
+    figures.add("mbsync_before_s", runs[0].wall_s, ".2f")
+    figures.add("mbsync_after_s", runs[-1].wall_s, ".2f")
+    figures.add("mbsync_s", mean, ".2f")
+    figures.add("mbsync_msgs_per_s", args.messages / mean, ".1f")
+    figures.add("mbsync_peak_rss_mb", max(r.peak_rss_mb for r in runs), ".1f")
 
 
 def benchmark(args: argparse.Namespace) -> int:
@@ -600,10 +701,11 @@ def benchmark(args: argparse.Namespace) -> int:
         append_s = append_all(server, messages)
         print(f"appended to INBOX in {append_s:.1f}s (not part of the figures)", flush=True)
         figures.add("append_s", append_s, ".2f")
-        measure_ingest(args, work, server, figures)
         append_s = append_all(server, messages, MBSYNC_USER)
         print(f"appended again for user {MBSYNC_USER} in {append_s:.1f}s", flush=True)
-        measure_mbsync(args, work, server, figures)
+        before = run_mbsync(args, work, server, "before")
+        measure_ingest(args, work, server, figures)
+        add_mbsync(args, [before, run_mbsync(args, work, server, "after")], figures)
     v = figures.values
     figures.add(
         "ratio_fetch_store_vs_mbsync",
@@ -635,6 +737,11 @@ def _parser() -> argparse.ArgumentParser:
         help="'sqlite' (a temp file, the default) or an empty database's URL",
     )
     parser.add_argument("--seed", type=int, default=2027, help="corpus seed (default 2027)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="[poll] workers for the ingest (default: the setting's own default, from the CPUs)",
+    )
     parser.add_argument(
         "--timeout",
         type=float,

@@ -2,8 +2,9 @@
 
 The wording lives in ``templates/``, not here, because each office words its protocol its own
 way and must be able to change a sentence without a release: ``policy.template_dir`` names a
-folder whose templates replace the bundled ones of the same name. This module only gathers the
-facts a template may use, chooses the template, and makes the result safe to send:
+folder whose templates replace the bundled ones of the same name (the environment, its
+escaping and its date filters are ``letters.py``'s). This module only gathers the facts a
+template may use, chooses the template, and makes the result safe to send:
 
 * the subject is one line of bounded length whatever the sender wrote, so a CR/LF in their
   subject can never become a header of ours;
@@ -30,25 +31,15 @@ import textwrap
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-from jinja2 import (
-    ChoiceLoader,
-    Environment,
-    FileSystemLoader,
-    StrictUndefined,
-    TemplateError,
-    TemplateNotFound,
-    select_autoescape,
-)
+from jinja2 import Environment, TemplateError, TemplateNotFound
 
-from inbox_agent.bundled import templates_dir
 from inbox_agent.classify import Category
 from inbox_agent.deadlines import election_phase
 from inbox_agent.errors import ConfigError
 from inbox_agent.language import Language, reply_languages
+from inbox_agent.letters import mail_environment, normalise, render_template
 from inbox_agent.protocol.rules import Outcome, Recipient, protocol_outcome
 from inbox_agent.settings import Settings
 
@@ -70,49 +61,9 @@ REFERENCE_MAX = 40
 ADDRESS_MAX = 254
 WRAP_WIDTH = 72
 
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-_DAYS_CY = (
-    "dydd Llun",
-    "dydd Mawrth",
-    "dydd Mercher",
-    "dydd Iau",
-    "dydd Gwener",
-    "dydd Sadwrn",
-    "dydd Sul",
-)
-_MONTHS_CY = (
-    "Ionawr",
-    "Chwefror",
-    "Mawrth",
-    "Ebrill",
-    "Mai",
-    "Mehefin",
-    "Gorffennaf",
-    "Awst",
-    "Medi",
-    "Hydref",
-    "Tachwedd",
-    "Rhagfyr",
-)
-_WELSH_VOWELS = frozenset("aeiouwyâêîôûŵŷ")
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _LINE_BREAKING = frozenset({"Cc", "Zl", "Zp"})
 _REPLY_PREFIX = re.compile(r"^(?:re\s*:\s*)+", re.IGNORECASE)
-_BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 @dataclass(frozen=True)
@@ -122,50 +73,6 @@ class RenderedEmail:
     subject: str
     text: str
     html: str | None
-
-
-def long_date(day: date) -> str:
-    """``Thursday 29 April 2027``: spelled out so no reader can mistake 04/05 for 5 April.
-
-    English names are spelled here rather than taken from ``strftime`` so a server running
-    under another locale still writes British English.
-    """
-    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
-
-
-def long_date_cy(day: date, soft: bool = False) -> str:
-    """``dydd Iau 29 Ebrill 2027``: the Welsh long date, as it reads inside a sentence.
-
-    ``soft``: the soft mutation that follows "ar" (on): "ar ddydd Iau 29 Ebrill 2027".
-    """
-    name = _DAYS_CY[day.weekday()]
-    if soft:
-        name = "d" + name
-    return f"{name} {day.day} {_MONTHS_CY[day.month - 1]} {day.year}"
-
-
-def join_cy(items: list[str]) -> str:
-    """Welsh "X a Y": "a'r" before the article ("y Prif Weithredwr a'r Prif Gwnstabl"),
-    "ac" before a vowel, else "a"."""
-    if not items:
-        return ""
-    joined = items[0]
-    for item in items[1:]:
-        first, _, rest = item.partition(" ")
-        if first.lower() in ("y", "yr") and rest:
-            joined += f" a'r {rest}"
-        elif item[:1].lower() in _WELSH_VOWELS:
-            joined += f" ac {item}"
-        else:
-            joined += f" a {item}"
-    return joined
-
-
-def long_datetime(moment: datetime) -> str:
-    """``Thursday 29 April 2027 at 14:05 (BST)``, in the zone ``moment`` already carries."""
-    zone = moment.tzname()
-    suffix = f" ({zone})" if zone else ""
-    return f"{long_date(moment.date())} at {moment:%H:%M}{suffix}"
 
 
 def one_line(value: str, limit: int) -> str:
@@ -199,60 +106,6 @@ def acknowledgement_subject(reference: str, original_subject: str, prefix: str) 
     original = _REPLY_PREFIX.sub("", one_line(original_subject, SUBJECT_MAX))
     tail = f"Re: {original}" if original else one_line(prefix, SUBJECT_MAX)
     return one_line(f"[{one_line(reference, REFERENCE_MAX)}] {tail}", SUBJECT_MAX)
-
-
-def bundled_templates_dir() -> Path:
-    """The ``templates/`` folder shipped with the code (``inbox_agent.templates``, see bundled)."""
-    return templates_dir()
-
-
-@lru_cache(maxsize=16)
-def template_environment(template_dir: Path | None) -> Environment:
-    """One Jinja2 environment per override folder, built once and reused for every message.
-
-    The office folder is searched first, then the bundled one, so an office overrides only
-    the templates it wants to change. ``StrictUndefined`` turns a misspelt variable into an
-    error at render time instead of a silently blank sentence in a letter to a candidate.
-    """
-    loaders = []
-    if template_dir is not None:
-        if not template_dir.is_dir():
-            raise ConfigError(f"policy.template_dir: {template_dir} is not a directory")
-        loaders.append(FileSystemLoader(template_dir))
-    loaders.append(FileSystemLoader(bundled_templates_dir()))
-    env = Environment(
-        loader=ChoiceLoader(loaders),
-        undefined=StrictUndefined,
-        autoescape=select_autoescape(
-            enabled_extensions=("html", "htm", "html.j2", "htm.j2"),
-            disabled_extensions=(),
-            default_for_string=False,
-            default=False,
-        ),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["long_date"] = long_date
-    env.filters["long_date_cy"] = long_date_cy
-    env.filters["join_cy"] = join_cy
-    env.filters["long_datetime"] = long_datetime
-    return env
-
-
-def render_template(env: Environment, name: str, context: dict[str, Any]) -> str:
-    """Render ``name``; any template fault becomes a ConfigError naming the template.
-
-    A broken or missing template is the operator's to fix (it is configuration, not a bad
-    message), and the name is what they need to find it.
-    """
-    try:
-        return env.get_template(name).render(context)
-    except TemplateNotFound as exc:
-        missing = exc.name if exc.name == name else f"{exc.name} (included by {name})"
-        raise ConfigError(f"template {missing} not found") from exc
-    except TemplateError as exc:
-        raise ConfigError(f"template {name} failed to render: {exc}") from exc
 
 
 def render_acknowledgement(
@@ -292,7 +145,7 @@ def render_acknowledgement(
     phase = election_phase(received_on, settings.election)
     if outcome is None:
         outcome = protocol_outcome(settings.protocol, category, phase)
-    env = template_environment(settings.policy.template_dir)
+    env = mail_environment(settings.policy.template_dir)
     context = _office_context(settings) | {
         "category": category.value,
         "reference": one_line(reference, REFERENCE_MAX),
@@ -345,10 +198,10 @@ def _render_in(
     """One language's letter: its wording blocks first, then the category's template."""
     block_template = _named(BLOCK_TEMPLATE, language)
     rendered = [
-        _normalise(render_template(env, block_template.format(block), context)).strip()
+        normalise(render_template(env, block_template.format(block), context)).strip()
         for block in blocks
     ]
-    return _normalise(render_template(env, _named(name, language), context | {"blocks": rendered}))
+    return normalise(render_template(env, _named(name, language), context | {"blocks": rendered}))
 
 
 def _named(template: str, language: Language) -> str:
@@ -379,7 +232,7 @@ def welsh_title(settings: Settings, recipient: Recipient) -> str:
 
 def check_protocol_templates(settings: Settings) -> None:
     """Every wording block a rule names must exist: found at start-up, not in a letter."""
-    env = template_environment(settings.policy.template_dir)
+    env = mail_environment(settings.policy.template_dir)
     languages = reply_languages(settings.welsh.standards, Language.UNKNOWN)  # all it may use
     patterns = [_named(BLOCK_TEMPLATE, lang) for lang in languages]
     for index, rule in enumerate(settings.protocol.rules):
@@ -427,8 +280,8 @@ def render_forward_cover(
         "cites": [one_line(c, 300) for c in cites],
         "sender_told": sender_told,
     }
-    env = template_environment(settings.policy.template_dir)
-    body = _normalise(render_template(env, INTERNAL_COVER_TEMPLATE, context))
+    env = mail_environment(settings.policy.template_dir)
+    body = normalise(render_template(env, INTERNAL_COVER_TEMPLATE, context))
     tail = their_subject or settings.policy.acknowledgement_subject_prefix
     title = recipient.title.removeprefix("the ")
     cover_subject = one_line(f"[{ref}] For {title}: {tail}", SUBJECT_MAX)
@@ -468,8 +321,8 @@ def render_paro_cover(
         "subject": their_subject,
         "sender_told": sender_told,
     }
-    env = template_environment(settings.policy.template_dir)
-    body = _normalise(render_template(env, PARO_COVER_TEMPLATE, context))
+    env = mail_environment(settings.policy.template_dir)
+    body = normalise(render_template(env, PARO_COVER_TEMPLATE, context))
     tail = their_subject or settings.policy.acknowledgement_subject_prefix
     cover_subject = one_line(f"[{ref}] Forwarded to the PARO: {tail}", SUBJECT_MAX)
     return RenderedEmail(subject=cover_subject, text=_wrap(body), html=None)
@@ -492,16 +345,6 @@ def _office_context(settings: Settings) -> dict[str, Any]:
         "recipients": settings.protocol.recipients,
         "welsh": settings.welsh,
     }
-
-
-def _normalise(text: str) -> str:
-    """Trailing spaces off, at most one blank line in a row, exactly one final newline.
-
-    Template authors can then lay out ``{% if %}`` blocks for readability without the
-    layout leaking into the message.
-    """
-    lines = "\n".join(line.rstrip() for line in text.splitlines())
-    return _BLANK_RUNS.sub("\n\n", lines).strip("\n") + "\n"
 
 
 def _wrap(text: str) -> str:

@@ -19,19 +19,24 @@ from inbox_agent.acknowledge import (
     render_paro_cover,
     route_recipient,
 )
-from inbox_agent.cases import audit
 from inbox_agent.classify import Category
 from inbox_agent.decide import Decision
 from inbox_agent.language import Language
 from inbox_agent.outbox import queue_email
 from inbox_agent.parse import ParsedMail
 from inbox_agent.protocol.rules import Recipient
-from inbox_agent.register.models import Case, OutboxMessage, OutboxStatus, StoredMessage
+from inbox_agent.register.audit import AuditAction, record
+from inbox_agent.register.models import (
+    Case,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    StoredMessage,
+    forward_kind,
+)
 from inbox_agent.settings import Settings
 
 log = logging.getLogger(__name__)
-ACK = "acknowledgement"
-PARO = "paro_forward"
 
 
 def recent_acknowledgements(session: Session, recipient: str, now: dt.datetime) -> int:
@@ -39,7 +44,7 @@ def recent_acknowledgements(session: Session, recipient: str, now: dt.datetime) 
     return int(
         session.scalar(
             select(func.count()).where(
-                OutboxMessage.kind == ACK,
+                OutboxMessage.kind == OutboxKind.ACKNOWLEDGEMENT,
                 OutboxMessage.recipient == recipient.lower(),
                 OutboxMessage.created_at >= now - dt.timedelta(hours=24),
                 OutboxMessage.status != OutboxStatus.SUPPRESSED,
@@ -47,11 +52,6 @@ def recent_acknowledgements(session: Session, recipient: str, now: dt.datetime) 
         )
         or 0
     )
-
-
-def forward_kind(route: str) -> str:
-    """The outbox kind of a forward: ``paro_forward``, ``chief_executive_forward`` ..."""
-    return f"{route}_forward"
 
 
 def queue_actions(
@@ -92,7 +92,13 @@ def queue_actions(
             template=template,
         )
     elif decision.action.value == "open_case":
-        audit(session, now, "acknowledgement_withheld", case=case, reasons=list(decision.reasons))
+        record(
+            session,
+            AuditAction.ACKNOWLEDGEMENT_WITHHELD,
+            at=now,
+            case=case,
+            reasons=list(decision.reasons),
+        )
 
 
 def _queue_acknowledgement(
@@ -127,7 +133,7 @@ def _queue_acknowledgement(
     row = queue_email(
         session,
         case,
-        kind=ACK,
+        kind=OutboxKind.ACKNOWLEDGEMENT,
         recipient=mail.requester.email.lower(),
         rendered=rendered,
         in_reply_to=mail.message_id if threaded else "",
@@ -137,8 +143,13 @@ def _queue_acknowledgement(
         now=now,
         give_up_after=dt.timedelta(hours=settings.actions.send_retry_hours),
     )
-    audit(
-        session, now, "acknowledgement_queued", case=case, outbox=row.id, message_id=row.message_id
+    record(
+        session,
+        AuditAction.ACKNOWLEDGEMENT_QUEUED,
+        at=now,
+        case=case,
+        outbox=row.id,
+        message_id=row.message_id,
     )
 
 
@@ -191,12 +202,14 @@ def queue_forward(
     )
     if route == "paro":
         paro = settings.paro.name
-        audit(session, now, "paro_forward_queued", case=case, outbox=row.id, paro=paro)
+        record(
+            session, AuditAction.PARO_FORWARD_QUEUED, at=now, case=case, outbox=row.id, paro=paro
+        )
     else:
-        audit(
+        record(
             session,
-            now,
-            "forward_queued",
+            AuditAction.FORWARD_QUEUED,
+            at=now,
             case=case,
             outbox=row.id,
             route=route,

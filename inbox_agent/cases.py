@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,9 +18,9 @@ from inbox_agent.classify.requester import RequesterType, requester_type
 from inbox_agent.decide import Decision
 from inbox_agent.language import Language
 from inbox_agent.parse import ParsedMail
+from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.locks import serialize
 from inbox_agent.register.models import (
-    AuditEvent,
     Case,
     CaseStatus,
     Disposition,
@@ -143,26 +142,13 @@ def treat_undeclared_as_public(session: Session, case: Case, now: dt.datetime) -
         return
     said = case.requester_type
     case.requester_type = RequesterType.PUBLIC
-    audit(session, now, "treated_as_public", case=case, self_described=said, rule="undeclared")
-
-
-def audit(
-    session: Session,
-    now: dt.datetime,
-    action: str,
-    *,
-    case: Case | None = None,
-    message: StoredMessage | None = None,
-    **detail: Any,
-) -> None:
-    session.add(
-        AuditEvent(
-            at=now,
-            action=action,
-            detail=detail,
-            case_id=case.id if case else None,
-            stored_message_id=message.id if message else None,
-        )
+    record(
+        session,
+        AuditAction.TREATED_AS_PUBLIC,
+        at=now,
+        case=case,
+        self_described=said,
+        rule="undeclared",
     )
 
 
@@ -222,10 +208,10 @@ def open_case(
     match_case(session, case, now)  # a roster match overrides the words-based requester type
     message.case_id = case.id
     message.disposition = Disposition.CASE
-    audit(
+    record(
         session,
-        now,
-        "case_opened",
+        AuditAction.CASE_OPENED,
+        at=now,
         case=case,
         message=message,
         category=decision.category,
@@ -244,4 +230,4 @@ def join_case(session: Session, case: Case, message: StoredMessage, now: dt.date
     message.case_id = case.id
     message.disposition = Disposition.CASE
     case.updated_at = now
-    audit(session, now, "message_joined_case", case=case, message=message)
+    record(session, AuditAction.MESSAGE_JOINED_CASE, at=now, case=case, message=message)

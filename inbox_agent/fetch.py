@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import ssl
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -224,8 +224,10 @@ class ImapFetcher:
         clock: Clock,
         stop: threading.Event | None = None,
         tokens: TokenProvider | None = None,
+        on_search: Callable[[int], None] | None = None,
     ) -> None:
         self.cfg = cfg
+        self.on_search = on_search  # told how many new messages the SEARCH found
         self.password = password
         self.tokens = tokens
         self.register = register
@@ -251,6 +253,8 @@ class ImapFetcher:
             mark = _watermark(self.register, self.account, self.cfg.folder, report.uidvalidity)
             uids = sorted(u for u in client.search(["UID", f"{mark + 1}:*"]) if u > mark)
             report.seen = len(uids)
+            if self.on_search is not None:
+                self.on_search(len(uids))
             for start in range(0, len(uids), self.cfg.batch_size):
                 if self.stop.is_set():
                     break

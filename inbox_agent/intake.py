@@ -12,11 +12,13 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox_agent.register.models import AuditEvent, Disposition, LedgerEntry, StoredMessage
+from inbox_agent.register.audit import AuditAction, record
+from inbox_agent.register.models import Disposition, LedgerEntry, StoredMessage
 
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
@@ -152,7 +154,7 @@ def store_message(
 def _audit_stored(
     session: Session, stored: StoredMessage, key: SourceKey, now: dt.datetime
 ) -> None:
-    detail: dict[str, object] = {
+    detail: dict[str, Any] = {
         "folder": key.folder,
         "uidvalidity": key.uidvalidity,
         "item": key.item_key,
@@ -161,6 +163,4 @@ def _audit_stored(
     }
     if stored.error:
         detail["reason"] = stored.error
-    session.add(
-        AuditEvent(at=now, action="message_stored", detail=detail, stored_message_id=stored.id)
-    )
+    record(session, AuditAction.MESSAGE_STORED, at=now, stored_message_id=stored.id, **detail)

@@ -14,16 +14,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from inbox_agent.acknowledge import check_protocol_templates
 from inbox_agent.act import queue_actions, recent_acknowledgements
+from inbox_agent.analysis import Analysis, AnalysisPool, analyse
 from inbox_agent.cases import (
-    audit,
     find_disclosure_case,
     find_thread_case,
     is_force_disclosure,
@@ -33,19 +34,18 @@ from inbox_agent.cases import (
     treat_undeclared_as_public,
 )
 from inbox_agent.casework.follow_up import note_follow_up
-from inbox_agent.classify.classifier import classify_message
-from inbox_agent.classify.text import mail_text
 from inbox_agent.clock import Clock, utc_now
 from inbox_agent.deadlines import UkCalendar, received_local_date
 from inbox_agent.decide import Action, decide
 from inbox_agent.errors import OperatorError, SenderError, TransientError
 from inbox_agent.facts import gather_facts
 from inbox_agent.fetch import FetchReport, ImapFetcher, imap_credentials
-from inbox_agent.language import detect_language, preference
+from inbox_agent.language import Language, preference
 from inbox_agent.localbox import LocalFetcher
 from inbox_agent.logs import SINGLE_MAILBOX
 from inbox_agent.ops.preflight import check_templates
-from inbox_agent.parse import ParsedMail, parse_message
+from inbox_agent.parse import ParsedMail
+from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.db import Register
 from inbox_agent.register.locks import mailbox_lease
 from inbox_agent.register.models import (
@@ -58,6 +58,9 @@ from inbox_agent.send import DrainReport, Sender
 from inbox_agent.settings import Settings
 
 log = logging.getLogger(__name__)
+BATCH_MESSAGES = 50  # messages registered in one transaction (one commit, one fsync)
+BATCH_BYTES = 32 * 1024 * 1024  # and at most this much raw mail in hand at once
+POOL_MIN_MESSAGES = 100  # a smaller backlog is done before worker processes could start
 
 
 @dataclass
@@ -96,6 +99,7 @@ class Pipeline:
         self.sender = Sender(settings, register, clock=self.clock, stop=self.stop)
         self.lease = mailbox_lease(register, settings.source_name)
         self.backlog_first = False
+        self._pool: AnalysisPool | None = None  # workers, for the length of one backlog
         check_protocol_templates(settings)  # a rule naming a missing block fails at start-up
 
     def fetcher(self) -> ImapFetcher | LocalFetcher:
@@ -110,6 +114,7 @@ class Pipeline:
                 clock=self.clock,
                 stop=self.stop,
                 tokens=tokens,
+                on_search=self._expect,
             )
         assert s.maildir is not None  # Settings guarantees exactly one source
         return LocalFetcher(
@@ -144,6 +149,10 @@ class Pipeline:
             report.fetch = fetcher.fetch_new()
         except TransientError as exc:
             self._record_poll(fetcher.account, started, error=str(exc))
+            self._close_pool()  # started for a backlog this pass will not reach
+            raise
+        except BaseException:
+            self._close_pool()
             raise
         first_success = self._record_poll(fetcher.account, started, error=None)
         if self.settings.actions.acknowledge_since is None and first_success is not None:
@@ -185,63 +194,109 @@ class Pipeline:
     def process_pending(
         self, report: PassReport, progress: Callable[[int, int], None] | None = None
     ) -> None:
-        """Each pending message in turn; ``progress(done, total)`` after each (for ``import``)."""
-        with self.register.transaction() as session:
-            ids = list(
-                session.scalars(
-                    select(StoredMessage.id)
-                    .where(StoredMessage.disposition == Disposition.PENDING)
-                    .order_by(StoredMessage.id)
-                )
-            )
-        for done, message_id in enumerate(ids, 1):
-            if self.stop.is_set():
-                break
-            self._process_one(message_id, report)
-            if progress is not None:
-                progress(done, len(ids))
+        """Each pending message in turn, a batch per transaction; ``progress(done, total)``
+        after each batch commits (for ``import``).
 
-    def _process_one(self, message_id: int, report: PassReport) -> None:
+        A backlog big enough to pay for the workers' start is analysed (parsed, classified)
+        by ``[poll] workers`` processes ahead of the message being registered here.
+        """
+        with self.register.transaction() as session:
+            pending = session.execute(
+                select(StoredMessage.id, StoredMessage.size)
+                .where(StoredMessage.disposition == Disposition.PENDING)
+                .order_by(StoredMessage.id)
+            ).all()
+        self._expect(len(pending))
+        pool = self._pool
         try:
-            with self.register.transaction() as session:
-                message = session.scalars(
-                    select(StoredMessage)
-                    .where(
-                        StoredMessage.id == message_id,
-                        StoredMessage.disposition == Disposition.PENDING,
-                    )
-                    # a node that lost its lease mid-pass skips what the new holder has taken
-                    .with_for_update(skip_locked=True)
-                ).first()
-                if message is None:
-                    return
-                outcome = self._handle(session, message)
-            setattr(report, outcome, getattr(report, outcome) + 1)
-        except SenderError as exc:
-            self._quarantine(message_id, f"{type(exc).__name__}: {exc}")
-            report.quarantined += 1
-        except TransientError:
-            raise  # the database itself is down: stop the pass, retry on the next one
-        except OperatorError:
+            done = 0
+            for batch in _batches([(row.id, row.size) for row in pending]):
+                if self.stop.is_set():
+                    break
+                done += self._process_batch(batch, report, pool)
+                if progress is not None:
+                    progress(done, len(pending))
+        finally:
+            self._close_pool()
+
+    def _expect(self, messages: int) -> None:
+        """Start the workers for a backlog of ``messages``, if it is worth it and they are not
+        running: told by the fetcher as soon as its SEARCH has counted the new mail, so they
+        load their models while the mail is still being fetched."""
+        workers = self.settings.poll.workers
+        if self._pool is None and workers > 1 and messages >= POOL_MIN_MESSAGES:
+            self._pool = AnalysisPool(workers)
+
+    def _close_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    def _process_batch(self, ids: list[int], report: PassReport, pool: AnalysisPool | None) -> int:
+        """One transaction, one SAVEPOINT per message: a message that fails rolls back alone
+        and is quarantined or has its attempt counted in the same transaction, and the batch
+        commits everything else. Returns how many of ``ids`` were taken in turn (all of them
+        unless the stop was asked for or an operator's error stopped the batch)."""
+        stopped_by: OperatorError | None = None
+        taken = 0
+        with self.register.batch() as session:
+            messages = session.scalars(
+                select(StoredMessage)
+                .where(
+                    StoredMessage.id.in_(ids),
+                    StoredMessage.disposition == Disposition.PENDING,
+                )
+                .order_by(StoredMessage.id)
+                # a node that lost its lease mid-pass skips what the new holder has taken
+                .with_for_update(skip_locked=True)
+            ).all()
+            ahead = [pool.submit(m.raw, self.own_addresses) if pool else None for m in messages]
+            taken = len(ids) - len(messages)  # skipped: handled elsewhere meanwhile
+            for message, future in zip(messages, ahead, strict=True):
+                if self.stop.is_set():
+                    break
+                analysis = pool.result(future) if pool else None
+                try:
+                    outcome = self._process_one(session, message, analysis)
+                except OperatorError as exc:
+                    stopped_by = exc
+                    break
+                setattr(report, outcome, getattr(report, outcome) + 1)
+                taken += 1
+        if stopped_by is not None:
             # the operator must fix something (a template, the time zone): the message's
-            # transaction rolled back, no attempt is counted, the pass stops, and the next
-            # one takes the stored mail before it touches the mailbox again
+            # savepoint rolled back, no attempt is counted, the batch before it committed,
+            # the pass stops, and the next one takes the stored mail before the mailbox
             self.backlog_first = True
-            raise
+            raise stopped_by
+        return taken
+
+    def _process_one(
+        self, session: Session, message: StoredMessage, analysis: Analysis | None
+    ) -> str:
+        """Handle one message in its savepoint; the name of the report counter it adds to."""
+        message_id = message.id
+        try:
+            with session.begin_nested():
+                return self._handle(session, message, analysis)
+        except SenderError as exc:
+            self._quarantine(session, message_id, f"{type(exc).__name__}: {exc}")
+            return "quarantined"
+        except (TransientError, OperatorError, OperationalError):
+            raise  # the database itself is down, or the operator's to fix: stop the pass
         except Exception as exc:  # one message must not stop the inbox
             log.exception("event=process_failed stored_message=%d", message_id)
-            if self._count_attempt(message_id, f"{type(exc).__name__}: {exc}"):
-                report.quarantined += 1
-            else:
-                report.retried += 1
+            exhausted = self._count_attempt(session, message_id, f"{type(exc).__name__}: {exc}")
+            return "quarantined" if exhausted else "retried"
 
-    def _handle(self, session: Session, message: StoredMessage) -> str:
+    def _handle(self, session: Session, message: StoredMessage, analysis: Analysis | None) -> str:
         now = self.clock()
-        mail = parse_message(message.raw)
+        if analysis is None:  # no pool, or its worker could not answer: analyse it here
+            analysis = analyse(message.raw, self.own_addresses)
+        mail, classification = analysis.mail, analysis.classification
         message.sender = mail.sender.email if mail.sender else None
         message.subject = mail.subject[:2000]
         message.search_text = mail.text.lower()[:SEARCH_TEXT_MAX]
-        classification = classify_message(mail, self.own_addresses)
         prefix = self.settings.office.reference_prefix
         protocol = self.settings.protocol
         from_force = is_force_disclosure(mail, protocol.force_domains)
@@ -265,15 +320,20 @@ class Pipeline:
         if decision.action is Action.JOIN_CASE and thread is not None:
             join_case(session, thread, message, now)
             if from_force:
-                audit(session, now, "force_disclosure_filed", case=thread, message=message)
+                record(
+                    session,
+                    AuditAction.FORCE_DISCLOSURE_FILED,
+                    at=now,
+                    case=thread,
+                    message=message,
+                )
             else:
                 note_follow_up(session, self.settings, thread, message, now)
             log.info("event=joined case=%s stored_message=%d", thread.reference, message.id)
             return "joined"
         # the requester's language: this message's own words, else what they wrote in before
-        language = preference(
-            detect_language(mail_text(mail)), requester_language(session, requester)
-        )
+        detected = analysis.language or Language.UNKNOWN
+        language = preference(detected, requester_language(session, requester))
         case = open_case(
             session,
             message,
@@ -300,34 +360,57 @@ class Pipeline:
     ) -> str:
         message.disposition = Disposition.MACHINE
         message.machine_reasons = list(reasons)
-        audit(session, now, "machine_mail_logged", message=message, reasons=list(reasons))
+        record(
+            session, AuditAction.MACHINE_MAIL_LOGGED, at=now, message=message, reasons=list(reasons)
+        )
         log.info("event=machine_mail stored_message=%d reasons=%s", message.id, "; ".join(reasons))
         return "machine"
 
-    def _quarantine(self, message_id: int, reason: str) -> None:
-        with self.register.transaction() as session:
-            message = session.get(StoredMessage, message_id)
-            if message is None:
-                return
-            message.disposition = Disposition.QUARANTINED
-            message.error = reason
-            audit(session, self.clock(), "message_quarantined", message=message, reason=reason)
+    def _quarantine(self, session: Session, message_id: int, reason: str) -> None:
+        message = session.get(StoredMessage, message_id)
+        if message is None:
+            return
+        message.disposition = Disposition.QUARANTINED
+        message.error = reason
+        record(
+            session,
+            AuditAction.MESSAGE_QUARANTINED,
+            at=self.clock(),
+            message=message,
+            reason=reason,
+        )
         log.warning("event=quarantined stored_message=%d reason=%s", message_id, reason)
 
-    def _count_attempt(self, message_id: int, reason: str) -> bool:
+    def _count_attempt(self, session: Session, message_id: int, reason: str) -> bool:
         """Record a failed attempt; True when it was the last and the message is shunted."""
-        with self.register.transaction() as session:
-            message = session.get(StoredMessage, message_id)
-            if message is None:
-                return False
-            message.attempts += 1
-            message.error = reason
-            exhausted = message.attempts >= self.settings.poll.max_attempts
+        message = session.get(StoredMessage, message_id)
+        if message is None:
+            return False
+        message.attempts += 1
+        message.error = reason
+        exhausted = message.attempts >= self.settings.poll.max_attempts
         if exhausted:
             self._quarantine(
-                message_id, f"gave up after {self.settings.poll.max_attempts} attempts: {reason}"
+                session,
+                message_id,
+                f"gave up after {self.settings.poll.max_attempts} attempts: {reason}",
             )
         return exhausted
+
+
+def _batches(pending: list[tuple[int, int]]) -> Iterator[list[int]]:
+    """Pending ids in order, cut every ``BATCH_MESSAGES`` or once ``BATCH_BYTES`` of raw
+    mail is in hand (the batch holds its messages in memory, and SQLite's write lock)."""
+    batch: list[int] = []
+    size = 0
+    for message_id, message_size in pending:
+        if batch and (len(batch) >= BATCH_MESSAGES or size + message_size > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(message_id)
+        size += message_size
+    if batch:
+        yield batch
 
 
 def _log_case(reference: str, mail: ParsedMail, category: str, language: str) -> None:

@@ -17,17 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from inbox_agent.cases import audit
 from inbox_agent.clock import Clock
 from inbox_agent.errors import ConfigError, DeliveryDeferred, InboxAgentError
 from inbox_agent.oauth import TokenProvider, smtp_xoauth2_login, token_provider
 from inbox_agent.outbox import next_attempt
 from inbox_agent.peers import tls_context, tls_mismatch
+from inbox_agent.register.audit import AuditAction, insert_event, record
 from inbox_agent.register.db import Register
-from inbox_agent.register.models import AuditEvent, Case, OutboxMessage, OutboxStatus
+from inbox_agent.register.models import Case, OutboxMessage, OutboxStatus
 from inbox_agent.settings import Settings, SmtpSettings
 
 log = logging.getLogger(__name__)
@@ -283,21 +283,34 @@ class Sender:
         return due is None or self._exchange(transport, due, report, None)
 
     def _claim(self, session: Session, row_id: int, *, lock: bool) -> _Due | None:
-        query = select(OutboxMessage).where(
-            OutboxMessage.id == row_id,
-            OutboxMessage.status == OutboxStatus.QUEUED,
-            OutboxMessage.next_attempt_at <= self.clock(),  # another node may have deferred it
+        """The row, if it is still due, with its case's reference: one Core statement (no
+        ORM objects), because it runs once per email of a drain."""
+        query = (
+            select(
+                OutboxMessage.id,
+                OutboxMessage.case_id,
+                Case.reference,
+                OutboxMessage.kind,
+                OutboxMessage.message_id,
+                OutboxMessage.recipient,
+                OutboxMessage.raw,
+            )
+            .outerjoin(Case, Case.id == OutboxMessage.case_id)
+            .where(
+                OutboxMessage.id == row_id,
+                OutboxMessage.status == OutboxStatus.QUEUED,
+                OutboxMessage.next_attempt_at <= self.clock(),  # another node may have deferred it
+            )
         )
         if lock:
-            query = query.with_for_update(skip_locked=True)
-        row = session.scalars(query).first()
+            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+        row = session.execute(query).first()
         if row is None:
             return None
-        case = session.get(Case, row.case_id) if row.case_id else None
         return _Due(
             row.id,
             row.case_id,
-            case.reference if case else "-",
+            row.reference or "-",
             row.kind,
             row.message_id,
             row.recipient,
@@ -348,14 +361,15 @@ class Sender:
                 sent_at=now,
             )
         )
-        detail = {"kind": due.kind, "outbox": due.row_id, "message_id": due.message_id}
-        conn.execute(
-            insert(AuditEvent).values(
-                at=now,
-                action="email_sent",
-                detail={**detail, "error": None},
-                case_id=due.case_id,
-            )
+        insert_event(
+            conn,
+            AuditAction.EMAIL_SENT,
+            at=now,
+            case_id=due.case_id,
+            kind=due.kind,
+            outbox=due.row_id,
+            message_id=due.message_id,
+            error=None,
         )
 
     def _fail(self, session: Session, row_id: int, error: str) -> None:
@@ -365,10 +379,10 @@ class Sender:
         assert row is not None
         row.status, row.attempts, row.last_error = OutboxStatus.FAILED, row.attempts + 1, error
         case = session.get(Case, row.case_id) if row.case_id else None
-        audit(
+        record(
             session,
-            now,
-            "email_failed",
+            AuditAction.EMAIL_FAILED,
+            at=now,
             case=case,
             kind=row.kind,
             outbox=row.id,

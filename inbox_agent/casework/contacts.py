@@ -32,13 +32,15 @@ from typing import IO, Literal
 from sqlalchemy.orm import Session
 
 from inbox_agent.act import queue_actions
-from inbox_agent.cases import audit, open_case, treat_undeclared_as_public
+from inbox_agent.cases import open_case, treat_undeclared_as_public
 from inbox_agent.classify import Category, Classification
 from inbox_agent.deadlines import UkCalendar, election_phase, received_local_date
 from inbox_agent.decide import Facts, decide
 from inbox_agent.intake import SourceKey, store_message
 from inbox_agent.parse import parse_message
 from inbox_agent.protocol.topics import detect_topics
+from inbox_agent.register import audit
+from inbox_agent.register.audit import AuditAction
 from inbox_agent.register.models import (
     RECORDED_METHODS,
     Case,
@@ -182,10 +184,10 @@ def record_contact(
         received_on=received_on,
         template=TELEPHONE_CONFIRMATION if confirm else None,
     )
-    audit(
+    audit.record(
         session,
-        now,
-        "contact_recorded",
+        AuditAction.CONTACT_RECORDED,
+        at=now,
         case=case,
         message=message,
         actor=actor,

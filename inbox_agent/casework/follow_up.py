@@ -22,13 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox_agent.acknowledge import RenderedEmail
-from inbox_agent.cases import audit
 from inbox_agent.outbox import queue_email
-from inbox_agent.register.models import Case, CaseStatus, StoredMessage, WebUser
+from inbox_agent.register.audit import AuditAction, record
+from inbox_agent.register.models import Case, CaseStatus, OutboxKind, StoredMessage, WebUser
 from inbox_agent.settings import Settings
 
 log = logging.getLogger(__name__)
-NOTICE = "follow_up_notice"
 REOPENED = "reopened"
 FLAGGED = "flagged"
 
@@ -66,10 +65,10 @@ def note_follow_up(
     notified = ""
     if before in (CaseStatus.ANSWERED, CaseStatus.CLOSED):
         notified = _notify_officer(session, settings, case, now)
-    audit(
+    record(
         session,
-        now,
-        "follow_up_received",
+        AuditAction.FOLLOW_UP_RECEIVED,
+        at=now,
         case=case,
         message=message,
         old_status=before,
@@ -98,7 +97,7 @@ def _notify_officer(session: Session, settings: Settings, case: Case, now: dt.da
     queue_email(
         session,
         case,
-        kind=NOTICE,
+        kind=OutboxKind.FOLLOW_UP_NOTICE,
         recipient=address,
         rendered=RenderedEmail(
             subject=f"[{case.reference}] New reply from the requester", text=text, html=None

@@ -15,9 +15,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from inbox_agent.acknowledge import _normalise, render_template, template_environment
 from inbox_agent.casework.exemptions import exemption
 from inbox_agent.casework.statutory_clock import ClockState, Regime
+from inbox_agent.letters import mail_environment, normalise, render_template
 from inbox_agent.register.models import Case
 from inbox_agent.settings import Settings
 
@@ -73,7 +73,7 @@ def render_letter(
     original: Case | None = None,
 ) -> str:
     """The letter's text for this case; a broken office template is a ConfigError naming it."""
-    env = template_environment(settings.policy.template_dir)
+    env = mail_environment(settings.policy.template_dir)
     exemptions = [e for e in (exemption(code) for code in case.exemptions or []) if e]
     context: dict[str, Any] = {
         "office": settings.office,
@@ -93,4 +93,4 @@ def render_letter(
         "original": original,
         "review_within": REVIEW_ASK_WITHIN_WORKING_DAYS,
     }
-    return _normalise(render_template(env, chosen.template, context))
+    return normalise(render_template(env, chosen.template, context))

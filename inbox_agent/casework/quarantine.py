@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox_agent.register.models import AuditEvent, Case, Disposition, StoredMessage
+from inbox_agent.register.audit import AuditAction, record
+from inbox_agent.register.models import Case, Disposition, StoredMessage
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,6 @@ def release(session: Session, message: StoredMessage, actor: str, now: dt.dateti
     message.disposition = Disposition.PENDING
     message.attempts = 0
     message.error = None
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=actor,
-            action="message_released",
-            detail={"reason": previous},
-            stored_message_id=message.id,
-        )
+    record(
+        session, AuditAction.MESSAGE_RELEASED, at=now, actor=actor, message=message, reason=previous
     )

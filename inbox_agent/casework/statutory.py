@@ -9,7 +9,7 @@ the member of staff and their reason; none reads the clock (``now`` and the offi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,7 +34,8 @@ from inbox_agent.casework.statutory_clock import (
 )
 from inbox_agent.classify import Category
 from inbox_agent.deadlines import UkCalendar, received_local_date
-from inbox_agent.register.models import AuditEvent, Case, CaseStatus, ClockEventRow, StoredMessage
+from inbox_agent.register.audit import AuditAction, record
+from inbox_agent.register.models import Case, CaseStatus, ClockEventRow, StoredMessage
 
 REASON_MAX = 2000
 REVIEW_TEXT_MAX = 4000
@@ -68,11 +69,19 @@ def clock_start(case: Case, timezone: str, first_received: dt.datetime | None = 
     return received_local_date(first_received or case.date_of_contact, timezone)
 
 
-def first_received_times(session: Session) -> dict[int, dt.datetime]:
-    """Each case's first message's arrival, in one query (no raw bytes loaded)."""
+def first_received_times(
+    session: Session, case_ids: Collection[int] | None = None
+) -> dict[int, dt.datetime]:
+    """Each case's first message's arrival, in one query (no raw bytes loaded); only the
+    ``case_ids`` given, when a page needs a few."""
+    where = (
+        StoredMessage.case_id.is_not(None)
+        if case_ids is None
+        else StoredMessage.case_id.in_(list(case_ids))
+    )
     rows = session.execute(
         select(StoredMessage.case_id, func.min(StoredMessage.received_at))
-        .where(StoredMessage.case_id.is_not(None))
+        .where(where)
         .group_by(StoredMessage.case_id)
     )
     return {int(case_id): _aware(at) for case_id, at in rows if case_id is not None and at}
@@ -152,12 +161,12 @@ def record_clock_event(
     case.updated_at = now
     if case.status == CaseStatus.NEW:
         case.status = CaseStatus.IN_PROGRESS
-    _audit(
+    record(
         session,
-        now,
-        actor,
-        "clock_event_recorded",
-        case,
+        AuditAction.CLOCK_EVENT_RECORDED,
+        at=now,
+        actor=actor,
+        case=case,
         step=step.value,
         on=on.isoformat(),
         until=row.until.isoformat() if row.until else None,
@@ -166,12 +175,6 @@ def record_clock_event(
         due_date=state.due.isoformat() if state.due else None,
     )
     return state
-
-
-def _audit(
-    session: Session, now: dt.datetime, actor: str, action: str, case: Case, **detail: object
-) -> None:
-    session.add(AuditEvent(at=now, actor=actor, action=action, detail=detail, case_id=case.id))
 
 
 def exemptions_for(case: Case) -> tuple[Exemption, ...]:
@@ -215,12 +218,12 @@ def record_outcome(
     case.exemptions = codes
     case.responded_on = responded_on
     case.updated_at = now
-    _audit(
+    record(
         session,
-        now,
-        actor,
-        "outcome_recorded",
-        case,
+        AuditAction.OUTCOME_RECORDED,
+        at=now,
+        actor=actor,
+        case=case,
         outcome=outcome,
         exemptions=codes,
         responded_on=responded_on.isoformat(),
@@ -278,17 +281,24 @@ def open_review(
     )
     session.add(review)
     session.flush()
-    _audit(
+    record(
         session,
-        now,
-        actor,
-        "review_opened",
-        review,
+        AuditAction.REVIEW_OPENED,
+        at=now,
+        actor=actor,
+        case=review,
         review_of=case.reference,
         received_on=received_on.isoformat(),
         due_date=state.due.isoformat() if state.due else None,
     )
-    _audit(session, now, actor, "review_requested", case, review=review.reference)
+    record(
+        session,
+        AuditAction.REVIEW_REQUESTED,
+        at=now,
+        actor=actor,
+        case=case,
+        review=review.reference,
+    )
     return review
 
 

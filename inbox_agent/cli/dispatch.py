@@ -7,6 +7,11 @@ them together, says what failed and in which exit code.
 
 Every command takes ``--config`` (else ``$INBOX_AGENT_CONFIG``, else the bundled demo profile).
 Exit codes: 0 done, 1 a peer was unavailable (retry later), 2 the operator must fix something.
+
+Arguments that cannot be parsed are the operator's to fix too (exit 2, the usage on stderr, as
+argparse says it), except for a monitoring probe: ``status --json`` and ``status --nagios``
+answer in their own format whatever went wrong, the argument named, so the probe reports
+"bad arguments" rather than failing to parse the usage text as JSON or a plugin line.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from inbox_agent import __version__
 from inbox_agent.cli import casework, config, contacts, model, ops, register, run, transparency, web
@@ -31,8 +38,35 @@ FAMILIES = (run, ops, config, register, model, casework, contacts, transparency,
 """Each declares its commands and binds each to its handler (``cli/family.py``)."""
 
 
+_NAMED = (
+    re.compile(r"^argument ([^:]+):"),  # argument --mailbox: expected one argument
+    re.compile(r"^unrecognized arguments: (\S+)"),
+    re.compile(r"^the following arguments are required: ([^,]+)"),
+)
+
+
+class ArgumentsRefused(OperatorError):
+    """The command line could not be parsed; ``argument`` is the one argparse names."""
+
+    def __init__(self, message: str, prog: str, usage: str) -> None:
+        super().__init__(message)
+        self.prog, self.usage = prog, usage
+        found = (pattern.match(message) for pattern in _NAMED)
+        self.argument = next((m.group(1) for m in found if m), "")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, raising instead of exiting, so ``main`` can answer in the format asked for.
+
+    The command parsers argparse makes for ``add_subparsers`` are of this class too.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        raise ArgumentsRefused(message, self.prog, self.format_usage())
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="inbox-agent", description=__doc__)
+    parser = Parser(prog="inbox-agent", description=__doc__)
     parser.add_argument("--version", action="version", version=f"inbox-agent {__version__}")
     parser.add_argument(
         "--config",
@@ -65,7 +99,11 @@ def _accept_global_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _parser().parse_args(given)
+    except ArgumentsRefused as exc:
+        return _refused(exc, ops.requested_format(given))
     machine = ops.machine_format(args)
     try:
         bare: WithoutConfig | None = getattr(args, "without_config", None)
@@ -83,6 +121,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if machine is None:
             raise
         return _failed(exc, 1, machine)  # a monitoring probe must get its format, even now
+
+
+def _refused(exc: ArgumentsRefused, machine: str | None) -> int:
+    """Bad arguments: argparse's usage and message, or the probe's format naming the argument."""
+    if machine == "json":
+        error = {"ok": False, "error": str(exc), "argument": exc.argument, "exit_code": 2}
+        print(json.dumps(error | {"build": build_info()}, ensure_ascii=False), file=sys.stdout)
+        return 2
+    if machine == "nagios":
+        print(nagios_unknown(f"bad argument {exc.argument}: {exc}"), file=sys.stdout)
+        return NAGIOS_UNKNOWN
+    sys.stderr.write(f"{exc.usage}{exc.prog}: error: {exc}\n")  # as argparse says it
+    return 2
 
 
 def _failed(exc: Exception, code: int, machine: str | None) -> int:

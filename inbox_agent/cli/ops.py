@@ -41,6 +41,38 @@ def machine_format(args: argparse.Namespace) -> str | None:
     return "nagios" if args.nagios else "json" if args.json else None
 
 
+_FORMATS = {"--json": "json", "--nagios": "nagios"}
+_VALUED = ("--config", "--mailbox")  # the options that take a value, before or after the command
+
+
+def requested_format(argv: Sequence[str]) -> str | None:
+    """``machine_format`` read from the raw arguments, for when they could not be parsed.
+
+    The command is the first word that is not an option or an option's value; the format is
+    the first of ``--json`` or ``--nagios`` given after it (as argparse, a unique prefix such
+    as ``--nag`` counts).
+    """
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            return None
+        if word in _VALUED:
+            next(words, None)
+        elif not word.startswith("-"):
+            if word != "status":
+                return None
+            break
+    else:
+        return None
+    for word in words:
+        if word == "--":
+            break
+        for option, fmt in _FORMATS.items():
+            if len(word) > 2 and option.startswith(word):
+                return fmt
+    return None
+
+
 def _status(deployment: Deployment, args: argparse.Namespace, out: IO[str]) -> int:
     return status(deployment.mailboxes, out, fmt=machine_format(args) or "text")
 

@@ -7,7 +7,6 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -15,6 +14,8 @@ from inbox_agent.cli.family import Subparsers, on_one_mailbox, register_transact
 from inbox_agent.errors import ConfigError, OperatorError, unwritable
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from inbox_agent.register.models import Case
     from inbox_agent.settings import Settings
 
@@ -45,43 +46,57 @@ def add_parsers(sub: Subparsers) -> None:
 def register(settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
     from sqlalchemy import select
 
-    from inbox_agent.register.export import all_cases, write_csv, write_jsonl
+    from inbox_agent.casework.register_rows import register_rows
+    from inbox_agent.register.export import write_csv, write_jsonl
     from inbox_agent.register.models import Case
 
     with register_transaction(settings) as session:
         if args.register_command == "list":
-            return _list(session.scalars(select(Case).order_by(Case.id)), args, out)
+            return _list(session, settings, args, out)
         if args.register_command == "show":
             case = session.scalars(select(Case).where(Case.reference == args.reference)).first()
             if case is None:
                 print(f"inbox-agent: no case {args.reference}", file=sys.stderr)
                 return 1
-            _show(case, out)
+            _show(session, settings, case, out)
             return 0
         writer = write_csv if args.format == "csv" else write_jsonl
         if args.output is None:
-            writer(all_cases(session), out)
+            writer(register_rows(session, settings), out)
             return 0
         try:
             handle = args.output.open("w", encoding="utf-8", newline="")
         except OSError as exc:
             raise OperatorError(unwritable("--output", args.output, exc)) from exc
         with handle:
-            count = writer(all_cases(session), handle)
+            count = writer(register_rows(session, settings), handle)
         print(f"wrote {count} cases to {args.output}", file=sys.stderr)
         return 0
 
 
-def _list(cases: Iterable[Case], args: argparse.Namespace, out: IO[str]) -> int:
+def _list(session: Session, settings: Settings, args: argparse.Namespace, out: IO[str]) -> int:
+    """The queue in a terminal; a stopped statutory clock shows as ``stopped``, not ``-``."""
+    from sqlalchemy import select
+
+    from inbox_agent.casework.clock_status import clock_stops
+    from inbox_agent.deadlines import UkCalendar
+    from inbox_agent.register.models import Case
+
+    query = select(Case).order_by(Case.id)
+    if args.category:
+        query = query.where(Case.category == args.category)
+    if args.status:
+        query = query.where(Case.status == args.status)
+    cases = list(session.scalars(query))
+    calendar = UkCalendar.from_settings(settings.calendar)
+    stops = clock_stops(session, cases, calendar, settings.office.timezone)
     header = f"{'reference':<16} {'received':<16} {'category':<24} {'status':<11} {'due':<10}  "
     print(header + "requester / subject", file=out)
     for case in cases:
-        if args.category and case.category != args.category:
-            continue
-        if args.status and case.status != args.status:
-            continue
         review = " [review]" if case.needs_review else ""
         due = case.due_date.isoformat() if case.due_date else "-"
+        if case.id in stops:
+            due = "stopped"
         received = case.date_of_contact.strftime("%Y-%m-%d %H:%M")
         print(
             f"{case.reference:<16} {received:<16} {case.category:<24} {case.status:<11} "
@@ -91,10 +106,10 @@ def _list(cases: Iterable[Case], args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
-def _show(case: Case, out: IO[str]) -> None:
-    from inbox_agent.register.export import case_row
+def _show(session: Session, settings: Settings, case: Case, out: IO[str]) -> None:
+    from inbox_agent.casework.register_rows import one_row
 
-    for key, value in case_row(case).items():
+    for key, value in one_row(session, settings, case).items():
         print(f"{key}: {value}", file=out)
     print(f"confidence: {case.confidence:.2f} ({case.classifier_version})", file=out)
     for reason in case.classification_reasons:

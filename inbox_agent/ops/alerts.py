@@ -27,25 +27,19 @@ from zoneinfo import ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox_agent.acknowledge import (
-    WRAP_WIDTH,
-    RenderedEmail,
-    one_line,
-    render_template,
-    template_environment,
-)
-from inbox_agent.cases import audit
+from inbox_agent.acknowledge import WRAP_WIDTH, RenderedEmail, one_line
 from inbox_agent.clock import Clock
 from inbox_agent.errors import ConfigError, InboxAgentError
+from inbox_agent.letters import mail_environment, render_template
 from inbox_agent.ops.health import POLL_ALERT
 from inbox_agent.outbox import queue_email
+from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.db import Register
-from inbox_agent.register.models import AlertState, OutboxMessage
+from inbox_agent.register.models import AlertState, OutboxKind, OutboxMessage
 from inbox_agent.send import Sender
 from inbox_agent.settings import Settings
 
 log = logging.getLogger(__name__)
-ALERT = "alert"
 FAILED_TEMPLATE = "alert/poll_failed.txt.j2"
 RECOVERED_TEMPLATE = "alert/poll_recovered.txt.j2"
 OPERATOR_TEMPLATE = "alert/operator_error.txt.j2"
@@ -78,7 +72,14 @@ def record_poll_failure(
         return None
     state.raised_at = now
     minutes = _minutes(now - state.failing_since)
-    audit(session, now, "alert_raised", alert=POLL_ALERT, minutes=minutes, error=state.last_error)
+    record(
+        session,
+        AuditAction.ALERT_RAISED,
+        at=now,
+        alert=POLL_ALERT,
+        minutes=minutes,
+        error=state.last_error,
+    )
     log.error(
         "event=alert_raised alert=%s failing_for_minutes=%d error=%s",
         POLL_ALERT,
@@ -106,7 +107,7 @@ def record_poll_success(
     if raised_at is None:
         log.info("event=poll_recovered_before_alert failed_for_minutes=%d", minutes)
         return None
-    audit(session, now, "alert_cleared", alert=POLL_ALERT, minutes=minutes)
+    record(session, AuditAction.ALERT_CLEARED, at=now, alert=POLL_ALERT, minutes=minutes)
     log.warning("event=alert_cleared alert=%s failed_for_minutes=%d", POLL_ALERT, minutes)
     rendered = recovery_alert(settings, failing_since, now, minutes)
     return _queue(session, settings, now, RECOVERED_TEMPLATE, rendered)
@@ -167,7 +168,7 @@ def recovery_alert(
 def _render(
     settings: Settings, template: str, subject: str, context: dict[str, object]
 ) -> RenderedEmail:
-    env = template_environment(settings.policy.template_dir)
+    env = mail_environment(settings.policy.template_dir)
     office = {"office": settings.office, "paro": settings.paro, "policy": settings.policy}
     text = _wrap(render_template(env, template, office | context))
     return RenderedEmail(
@@ -229,7 +230,7 @@ def _queue(
     row = queue_email(
         session,
         None,
-        kind=ALERT,
+        kind=OutboxKind.ALERT,
         recipient=str(recipient),
         rendered=rendered,
         from_address=settings.from_address,
@@ -237,7 +238,14 @@ def _queue(
         now=now,
         give_up_after=dt.timedelta(hours=settings.actions.send_retry_hours),
     )
-    audit(session, now, "alert_queued", alert=POLL_ALERT, outbox=row.id, template=template)
+    record(
+        session,
+        AuditAction.ALERT_QUEUED,
+        at=now,
+        alert=POLL_ALERT,
+        outbox=row.id,
+        template=template,
+    )
     return row
 
 

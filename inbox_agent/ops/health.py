@@ -34,9 +34,9 @@ from inbox_agent.classify import STATUTORY
 from inbox_agent.localbox import local_account
 from inbox_agent.logs import redact
 from inbox_agent.register.models import (
+    OPEN_STATUSES,
     AlertState,
     Case,
-    CaseStatus,
     Disposition,
     MailboxState,
     OutboxMessage,
@@ -46,7 +46,6 @@ from inbox_agent.register.models import (
 from inbox_agent.settings import Settings
 
 POLL_ALERT = "poll_failed"
-OPEN_STATUSES = (CaseStatus.NEW.value, CaseStatus.IN_PROGRESS.value)
 RECENT = 5
 ERROR_MAX = 300
 STALE_INTERVALS = 3  # a last success older than this many poll intervals is degraded

@@ -25,18 +25,26 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from inbox_agent.acknowledge import RenderedEmail, one_line, render_template, template_environment
+from inbox_agent.acknowledge import RenderedEmail, one_line
 from inbox_agent.casework.statutory import clock_state, first_received_times, regime_of
 from inbox_agent.deadlines import UkCalendar
+from inbox_agent.letters import mail_environment, render_template
 from inbox_agent.logs import redact
 from inbox_agent.ops.outbox_job import OutboxJob
 from inbox_agent.outbox import queue_email
+from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.locks import serialize
-from inbox_agent.register.models import AuditEvent, Case, CaseStatus, ReminderSent, WebUser
+from inbox_agent.register.models import (
+    AuditEvent,
+    Case,
+    CaseStatus,
+    OutboxKind,
+    ReminderSent,
+    WebUser,
+)
 from inbox_agent.settings import Settings
 
 log = logging.getLogger(__name__)
-REMINDER = "reminder"
 ASSIGNED, DUE_SOON, MISSED, ESCALATION = "assigned", "due_soon", "missed", "escalation"
 SUBJECTS = {
     ASSIGNED: "Case assigned to you",
@@ -187,7 +195,7 @@ def _assignments(session: Session) -> dict[int, tuple[int, str | None]]:
     """Per case, the latest ``officer_assigned`` event: its id and the officer it named."""
     rows = session.execute(
         select(AuditEvent.case_id, AuditEvent.id, AuditEvent.detail)
-        .where(AuditEvent.action == "officer_assigned", AuditEvent.case_id.is_not(None))
+        .where(AuditEvent.action == AuditAction.OFFICER_ASSIGNED, AuditEvent.case_id.is_not(None))
         .order_by(AuditEvent.id)
     )
     latest: dict[int, tuple[int, str | None]] = {}
@@ -197,7 +205,7 @@ def _assignments(session: Session) -> dict[int, tuple[int, str | None]]:
 
 
 def render_reminder(settings: Settings, planned: Planned, today: dt.date) -> RenderedEmail:
-    env = template_environment(settings.policy.template_dir)
+    env = mail_environment(settings.policy.template_dir)
     c = planned.facts
     context = {
         "office": settings.office,
@@ -244,7 +252,7 @@ def queue_reminders(
         row = queue_email(
             session,
             case,
-            kind=REMINDER,
+            kind=OutboxKind.REMINDER,
             recipient=p.recipient,
             rendered=render_reminder(settings, p, local.date()),
             from_address=settings.from_address,
@@ -255,13 +263,14 @@ def queue_reminders(
         session.add(
             ReminderSent(key=p.key, case_id=p.case_id, kind=p.kind, outbox_id=row.id, at=now)
         )
-        session.add(
-            AuditEvent(
-                at=now,
-                action="reminder_queued",
-                case_id=p.case_id,
-                detail={"kind": p.kind, "to": p.recipient, "outbox": row.id},
-            )
+        record(
+            session,
+            AuditAction.REMINDER_QUEUED,
+            at=now,
+            case_id=p.case_id,
+            kind=p.kind,
+            to=p.recipient,
+            outbox=row.id,
         )
         log.info(
             "event=reminder_queued case=%s kind=%s to=%s", p.reference, p.kind, redact(p.recipient)

@@ -18,27 +18,29 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox_agent.acknowledge import (
-    WRAP_WIDTH,
-    RenderedEmail,
-    one_line,
-    render_template,
-    template_environment,
-)
+from inbox_agent.acknowledge import WRAP_WIDTH, RenderedEmail, one_line
 from inbox_agent.classify import STATUTORY
 from inbox_agent.deadlines import UkCalendar
+from inbox_agent.letters import mail_environment, render_template
 from inbox_agent.ops.outbox_job import OutboxJob
 from inbox_agent.outbox import queue_email
+from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.locks import serialize
-from inbox_agent.register.models import AuditEvent, Case, CaseStatus, OutboxMessage, Publication
+from inbox_agent.register.models import (
+    AuditEvent,
+    Case,
+    CaseStatus,
+    OutboxKind,
+    OutboxMessage,
+    Publication,
+)
 from inbox_agent.settings import Settings
 from inbox_agent.transparency.parity import ParityAlert, build_parity
 from inbox_agent.transparency.publish import PUBLISH, local_date
 
 log = logging.getLogger(__name__)
-REPORT = "report"
 TEMPLATE = "report/weekly_summary.txt.j2"
-QUEUED = "weekly_report_queued"
+QUEUED = AuditAction.WEEKLY_REPORT_QUEUED
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ def build_weekly_summary(
 
 
 def render_weekly_summary(settings: Settings, summary: WeeklySummary) -> RenderedEmail:
-    env = template_environment(settings.policy.template_dir)
+    env = mail_environment(settings.policy.template_dir)
     context = {"office": settings.office, "summary": summary, "transparency": settings.transparency}
     text = render_template(env, TEMPLATE, context)
     lines = text.strip("\n").splitlines()
@@ -147,7 +149,7 @@ def queue_weekly_report(
     row = queue_email(
         session,
         None,
-        kind=REPORT,
+        kind=OutboxKind.REPORT,
         recipient=str(recipient),
         rendered=render_weekly_summary(settings, summary),
         from_address=settings.from_address,
@@ -155,17 +157,14 @@ def queue_weekly_report(
         now=now,
         give_up_after=dt.timedelta(hours=settings.actions.send_retry_hours),
     )
-    session.add(
-        AuditEvent(
-            at=now,
-            action=QUEUED,
-            detail={
-                "week": summary.week,
-                "outbox": row.id,
-                "overdue": len(summary.overdue),
-                "parity_alerts": len(summary.alerts),
-            },
-        )
+    record(
+        session,
+        QUEUED,
+        at=now,
+        week=summary.week,
+        outbox=row.id,
+        overdue=len(summary.overdue),
+        parity_alerts=len(summary.alerts),
     )
     log.info(
         "event=weekly_report_queued week=%s overdue=%d parity_alerts=%d",

@@ -23,14 +23,13 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import (
-    AuditEvent,
     Case,
     CaseStatus,
     Disposition,
@@ -238,7 +237,16 @@ def _deleter(reason: str) -> Step:
             )
         )
         for message_id, case_id, size in rows:
-            _audit(session, now, "raw_mail_deleted", case_id, message_id, reason=reason, size=size)
+            record(
+                session,
+                AuditAction.RAW_MAIL_DELETED,
+                at=now,
+                actor=ACTOR,
+                case_id=case_id,
+                stored_message_id=message_id,
+                reason=reason,
+                size=size,
+            )
         session.execute(
             update(StoredMessage)
             .where(StoredMessage.id.in_(ids))
@@ -255,7 +263,15 @@ def _delete_outbox_copies(session: Session, ids: Sequence[int], now: dt.datetime
         )
     )
     for outbox_id, case_id, kind in rows:
-        _audit(session, now, "sent_copy_deleted", case_id, None, outbox=outbox_id, kind=kind)
+        record(
+            session,
+            AuditAction.SENT_COPY_DELETED,
+            at=now,
+            actor=ACTOR,
+            case_id=case_id,
+            outbox=outbox_id,
+            kind=kind,
+        )
     session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(raw=b""))
 
 
@@ -266,12 +282,12 @@ def _anonymise(session: Session, ids: Sequence[int], now: dt.datetime) -> None:
         case.requester_email = ANONYMISED
         case.subject = ANONYMISED
         case.information_sought = ANONYMISED
-        _audit(
+        record(
             session,
-            now,
-            "register_row_anonymised",
-            case.id,
-            None,
+            AuditAction.REGISTER_ROW_ANONYMISED,
+            at=now,
+            actor=ACTOR,
+            case=case,
             fields=["requester_name", "requester_email", "subject", "information_sought"],
         )
     session.execute(
@@ -283,26 +299,6 @@ def _anonymise(session: Session, ids: Sequence[int], now: dt.datetime) -> None:
         update(OutboxMessage)
         .where(OutboxMessage.case_id.in_(ids), OutboxMessage.status != OutboxStatus.QUEUED)
         .values(recipient=ANONYMISED)
-    )
-
-
-def _audit(
-    session: Session,
-    now: dt.datetime,
-    action: str,
-    case_id: int | None,
-    message_id: int | None,
-    **detail: Any,
-) -> None:
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=ACTOR,
-            action=action,
-            detail=detail,
-            case_id=case_id,
-            stored_message_id=message_id,
-        )
     )
 
 

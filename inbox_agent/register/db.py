@@ -57,6 +57,33 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+SQLITE_BEGIN = "inbox_agent_sqlite_begin"
+"""Execution option: the BEGIN a SQLite transaction emits itself (``Register.batch``)."""
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """SQLAlchemy's pysqlite recipe ("Serializable isolation / Savepoints / Transactional
+    DDL"), for the transactions that ask for it with the ``SQLITE_BEGIN`` option.
+
+    pysqlite's legacy transaction control begins only before an INSERT/UPDATE/DELETE, so a
+    SAVEPOINT issued first would open a transaction of its own, outside the enclosing one.
+    Taking the BEGIN over (the driver's own switched off) makes every SAVEPOINT nest. Only
+    batches opt in: every other transaction keeps the legacy behaviour its code was written
+    for (reads outside any snapshot, the write lock taken at the first write).
+    """
+    begin = conn.get_execution_options().get(SQLITE_BEGIN)
+    if begin is None:
+        return
+    conn.connection.driver_connection.isolation_level = None  # type: ignore[union-attr]
+    conn.exec_driver_sql(begin)
+
+
+def _sqlite_checkin(dbapi_conn: Any, _record: Any) -> None:
+    """Back in the pool: the driver's legacy transaction control again, for the next user."""
+    if dbapi_conn.isolation_level is None:
+        dbapi_conn.isolation_level = ""
+
+
 def create_private_file(path: Path) -> None:
     """Create the SQLite file (mode 0600) and any missing directory (0700) for our user only.
 
@@ -110,6 +137,8 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
                 create_private_file(path)
             engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
+            event.listen(engine, "checkin", _sqlite_checkin)
             return engine
         # keepalives: a node that vanishes (power, network) frees its mailbox lease within
         # about a minute instead of the kernel's two hours (see register.locks)
@@ -263,6 +292,10 @@ class Register:
         if migrate:
             self.ensure_schema()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite: BEGIN IMMEDIATE takes the write lock up front (waiting out the busy
+        # timeout), so a batch that reads before it writes is never refused its upgrade
+        batch_engine = self.engine.execution_options(**{SQLITE_BEGIN: "BEGIN IMMEDIATE"})
+        self._batch_sessions = sessionmaker(batch_engine, expire_on_commit=False)
 
     def ensure_schema(self) -> None:
         """Migrate once per process; the daemon calls it per pass, so a register that was
@@ -274,7 +307,23 @@ class Register:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commits on success, rolls back on any error, always closes."""
-        session = self._sessions()
+        with self._unit(self._sessions()) as session:
+            yield session
+
+    @contextmanager
+    def batch(self) -> Iterator[Session]:
+        """One transaction for many items of work, each in ``session.begin_nested()``.
+
+        One commit (one fsync on SQLite) for a batch instead of one per item, while a
+        SAVEPOINT per item lets one that fails roll back alone and be recorded as failed
+        in the same transaction. On SQLite the batch holds the write lock from its BEGIN to
+        its COMMIT, so keep batches short (the web UI waits for them).
+        """
+        with self._unit(self._batch_sessions()) as session:
+            yield session
+
+    @contextmanager
+    def _unit(self, session: Session) -> Iterator[Session]:
         try:
             with session.begin():
                 yield session

@@ -1,21 +1,24 @@
-"""The register as the protocol's annex C table, for CSV/JSONL export and the CLI.
+"""The register as a table: its columns, and the CSV and JSON-lines writers.
 
-Column names follow the protocol so the export can be pasted into the office's own register
-workbook; our own columns (reference, category, status, due date) follow them.
+The first columns are the protocol's annex C, titled as the protocol titles them, so the export
+can be pasted into the office's own register workbook; ours follow (reference first, then
+category, status and due date), then the statutory casework: the statutory date before any
+extension, the clock (running, extended, stopped, responded, closed) and what a stopped clock
+awaits, the outcome, the exemptions cited, the date of the response, and the internal
+review's link both ways. The rows are filled by ``casework/register_rows.py``, which knows
+the law those columns need; this module lays them out.
+
+No cell may become a formula: the requester writes half of what is in them, and staff paste
+from emails. CSV cells that a spreadsheet would read as one get a leading apostrophe; the
+XLSX download (``web/downloads.py``) stores every cell as text.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
-from typing import IO, Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from inbox_agent.register.models import Case
+from collections.abc import Iterable, Mapping
+from typing import IO
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("reference", "Reference"),
@@ -32,64 +35,39 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("category", "Category"),
     ("status", "Status"),
     ("due_date", "Due date"),
+    ("statutory_date", "Statutory date"),
+    ("clock", "Statutory clock"),
+    ("clock_stopped_since", "Clock stopped since"),
+    ("clock_stopped_awaiting", "Clock stopped awaiting"),
+    ("outcome", "Outcome"),
+    ("exemptions", "Exemptions cited"),
+    ("responded_on", "Date of response"),
+    ("internal_review", "Internal review"),
+    ("review_of", "Review of"),
 )
 
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return str(value)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+"""What a spreadsheet may read as the start of a formula (OWASP's CSV injection list)."""
 
 
-def case_row(case: Case) -> dict[str, str]:
-    """One register row; the requester shown as ``Name <address>``."""
-    requester = case.requester_email
-    if case.requester_name:
-        requester = f"{case.requester_name} <{case.requester_email}>"
-    values: dict[str, Any] = {
-        "reference": case.reference,
-        "date_of_contact": case.date_of_contact,
-        "requester": requester,
-        "requester_type": case.requester_type,
-        "officer": case.officer,
-        "method_of_contact": case.method_of_contact,
-        "information_sought": case.information_sought,
-        "information_provided": case.information_provided,
-        "date_added_to_register": case.date_added_to_register,
-        "date_added_to_website": case.date_added_to_website,
-        "decisions_and_risk_mitigations": case.decisions_and_risk_mitigations,
-        "category": case.category,
-        "status": case.status,
-        "due_date": case.due_date,
-    }
-    return {key: _text(values[key]) for key, _ in COLUMNS}
-
-
-def all_cases(session: Session) -> Iterator[Case]:
-    yield from session.scalars(select(Case).order_by(Case.id))
-
-
-def _safe_cell(value: str) -> str:
+def safe_cell(value: str) -> str:
     """Stop spreadsheet formula injection: a requester controls these strings."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def write_csv(cases: Iterable[Case], out: IO[str]) -> int:
+def write_csv(rows: Iterable[Mapping[str, str]], out: IO[str]) -> int:
     writer = csv.writer(out)
     writer.writerow([title for _, title in COLUMNS])
     count = 0
-    for case in cases:
-        row = case_row(case)
-        writer.writerow([_safe_cell(row[key]) for key, _ in COLUMNS])
+    for row in rows:
+        writer.writerow([safe_cell(row[key]) for key, _ in COLUMNS])
         count += 1
     return count
 
 
-def write_jsonl(cases: Iterable[Case], out: IO[str]) -> int:
+def write_jsonl(rows: Iterable[Mapping[str, str]], out: IO[str]) -> int:
     count = 0
-    for case in cases:
-        out.write(json.dumps(case_row(case), ensure_ascii=False) + "\n")
+    for row in rows:
+        out.write(json.dumps({key: row[key] for key, _ in COLUMNS}, ensure_ascii=False) + "\n")
         count += 1
     return count

@@ -125,6 +125,10 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"
 
 
+OPEN_STATUSES = (CaseStatus.NEW.value, CaseStatus.IN_PROGRESS.value)
+"""A case still to be worked: the queue, the overdue count and the stopped clocks use these."""
+
+
 class Case(Base):
     """One request, in the shape of the protocol's register (annex C)."""
 
@@ -286,6 +290,28 @@ class AuditEvent(Base):
     case: Mapped[Case | None] = relationship(back_populates="events")
 
 
+class OutboxKind(StrEnum):
+    """What an outbox email is (``outbox.kind``): the one home of these names, which the
+    sender, the retention policy, the health figures and the web UI's labels all read."""
+
+    ACKNOWLEDGEMENT = "acknowledgement"  # to the requester, with the case
+    PARO_FORWARD = "paro_forward"  # the original, intact, to the PARO (``forward_kind("paro")``)
+    REPLY = "reply"  # staff's answer to the requester
+    FOLLOW_UP_NOTICE = "follow_up_notice"  # to the case's officer: the requester wrote again
+    REMINDER = "reminder"  # to the case's officer: a statutory due date is near
+    ALERT = "alert"  # to alerts.email: polling fails, or recovered
+    REPORT = "report"  # the weekly summary to the Chief Executive
+
+
+FORWARD_SUFFIX = "_forward"
+
+
+def forward_kind(route: str) -> str:
+    """The outbox kind of a forward along a protocol route: ``paro_forward``,
+    ``chief_executive_forward`` ... (the recipients are the office's, so not an enum)."""
+    return f"{route}{FORWARD_SUFFIX}"
+
+
 class OutboxStatus(StrEnum):
     QUEUED = "queued"  # waiting for its next attempt
     SENT = "sent"  # the SMTP server accepted it (or it was written to the local Maildir)
@@ -305,7 +331,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
-    kind: Mapped[str] = mapped_column(CleanText)  # acknowledgement | paro_forward | reply
+    kind: Mapped[str] = mapped_column(CleanText)  # an OutboxKind, or a forward_kind(route)
     recipient: Mapped[str] = mapped_column(CleanText, index=True)
     message_id: Mapped[str] = mapped_column(CleanText, default="", index=True)
     raw: Mapped[bytes] = mapped_column(LargeBinary, default=b"")

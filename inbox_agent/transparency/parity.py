@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from inbox_agent.classify.requester import RequesterType
 from inbox_agent.deadlines import UkCalendar
+from inbox_agent.register.audit import AuditAction
 from inbox_agent.register.models import Case, CaseStatus, Publication, RosterPerson
 from inbox_agent.settings import Settings
 from inbox_agent.transparency.publish import WITHHOLD, answer_text, local_date
@@ -149,7 +150,7 @@ def answered_on(case: Case, settings: Settings) -> dt.date | None:
     """The day the answer was given: the first reply queued, else (an answer recorded by
     hand) the day the case was last updated; None while it is unanswered."""
     for event in case.events:
-        if event.action == "reply_queued":
+        if event.action == AuditAction.REPLY_QUEUED:
             return local_date(event.at, settings)
     if case.status in _ANSWERED and answer_text(case):
         return local_date(case.updated_at, settings)

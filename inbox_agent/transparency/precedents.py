@@ -33,7 +33,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox_agent.classify.text import own_words
-from inbox_agent.register.models import AuditEvent, Case, Publication
+from inbox_agent.register.audit import AuditAction, record
+from inbox_agent.register.models import Case, Publication
 from inbox_agent.settings import Settings
 from inbox_agent.similar import RELATED, SimilarityIndex, count_texts
 from inbox_agent.transparency.publish import PUBLISH, answer_text, local_date
@@ -44,7 +45,7 @@ EXCERPT = 400
 MIN_WORDS = 3  # of the requester's own: "Thanks!", or a row retention anonymised, match nothing
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _GREETING = re.compile(r"(?i)^\s*(?:dear|hello|hi|good (?:morning|afternoon))\b[^\n]*\n")
-REUSED = "answer_reused"
+REUSED = AuditAction.ANSWER_REUSED
 
 
 class ReuseError(ValueError):
@@ -256,16 +257,13 @@ def record_reuse(
     whether staff changed that answer's words before sending."""
     origin, publication = approved_answer(session, source)
     edited = " ".join(answer_body(publication.answer).split()) not in " ".join(sent.split())
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=actor,
-            action=REUSED,
-            case_id=case.id,
-            detail={
-                "from_case": origin.reference,
-                "publication": publication.id,
-                "answer_edited": edited,
-            },
-        )
+    record(
+        session,
+        REUSED,
+        at=now,
+        actor=actor,
+        case=case,
+        from_case=origin.reference,
+        publication=publication.id,
+        answer_edited=edited,
     )

@@ -35,12 +35,13 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox_agent.acknowledge import render_template, template_environment
 from inbox_agent.classify.text import own_words
 from inbox_agent.errors import OperatorError, SenderError
+from inbox_agent.letters import mail_environment, render_template
 from inbox_agent.parse import parse_message
+from inbox_agent.register.audit import AuditAction, record
+from inbox_agent.register.export import safe_cell
 from inbox_agent.register.models import (
-    AuditEvent,
     Case,
     Publication,
     RosterPerson,
@@ -250,7 +251,15 @@ def approve_publication(
     row.question, row.answer = final["question"], final["answer"]
     row.approved_by, row.approved_at, row.updated_at = actor, now, now
     edited = [k for k, v in texts.items() if v is not None]
-    _audit(session, case, actor, now, "publication_approved", edited=edited, forced=force)
+    record(
+        session,
+        AuditAction.PUBLICATION_APPROVED,
+        at=now,
+        actor=actor,
+        case=case,
+        edited=edited,
+        forced=force,
+    )
     return row
 
 
@@ -273,14 +282,8 @@ def withhold_publication(
         session.add(row)
     row.decision, row.reason, row.question, row.answer = WITHHOLD, reason, "", ""
     row.approved_by, row.approved_at, row.updated_at = actor, now, now
-    _audit(session, case, actor, now, "publication_withheld", reason=reason)
+    record(session, AuditAction.PUBLICATION_WITHHELD, at=now, actor=actor, case=case, reason=reason)
     return row
-
-
-def _audit(
-    session: Session, case: Case, actor: str, now: dt.datetime, action: str, **detail: object
-) -> None:
-    session.add(AuditEvent(at=now, actor=actor, action=action, case_id=case.id, detail=detail))
 
 
 # --------------------------------------------------------------------------- publishing
@@ -351,7 +354,14 @@ def publish_log(
             newly.append(case.reference)
             if case.date_added_to_website is None:
                 case.date_added_to_website = today
-                _audit(session, case, actor, now, "added_to_website", date=today.isoformat())
+                record(
+                    session,
+                    AuditAction.ADDED_TO_WEBSITE,
+                    at=now,
+                    actor=actor,
+                    case=case,
+                    date=today.isoformat(),
+                )
         entries.append(
             Entry(
                 received=local_date(case.date_of_contact, settings),
@@ -371,15 +381,10 @@ def publish_log(
 def render_disclosure_log(settings: Settings, entries: list[Entry], today: dt.date) -> str:
     """The public page (also rendered, empty, by ``check-config``)."""
     return render_template(
-        template_environment(settings.policy.template_dir),
+        mail_environment(settings.policy.template_dir),
         HTML_TEMPLATE,
         {"office": settings.office, "entries": entries, "updated": today, "csv_file": CSV_FILE},
     )
-
-
-def _safe_cell(value: str) -> str:
-    """Stop spreadsheet formula injection: the question is a requester's text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def render_csv(entries: list[Entry]) -> str:
@@ -394,7 +399,7 @@ def render_csv(entries: list[Entry]) -> str:
             e.answer,
             e.published.isoformat(),
         )
-        writer.writerow([_safe_cell(c) for c in cells])
+        writer.writerow([safe_cell(c) for c in cells])  # the question is a requester's
     return out.getvalue()
 
 

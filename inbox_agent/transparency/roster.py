@@ -46,7 +46,8 @@ from sqlalchemy.orm import Session
 
 from inbox_agent.classify.requester import RequesterType
 from inbox_agent.errors import OperatorError
-from inbox_agent.register.models import AuditEvent, Case, RosterAddress, RosterPerson, RosterRole
+from inbox_agent.register.audit import AuditAction, record
+from inbox_agent.register.models import Case, RosterAddress, RosterPerson, RosterRole
 
 COLUMNS = (
     "name",
@@ -378,13 +379,14 @@ def save_entries(
     for person, entry in zip(people, entries, strict=True):
         _link_acts_for(session, person, entry)
     session.flush()
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=actor,
-            action="roster_updated",
-            detail={"source": what, "added": report.added, "updated": report.updated},
-        )
+    record(
+        session,
+        AuditAction.ROSTER_UPDATED,
+        at=now,
+        actor=actor,
+        source=what,
+        added=report.added,
+        updated=report.updated,
     )
     report.cases_matched = rematch_cases(session, now)
     return report
@@ -462,19 +464,16 @@ def match_case(session: Session, case: Case, now: dt.datetime) -> RosterPerson |
     old = case.requester_type
     case.person_id = person.id
     case.requester_type = requester_type_for(person)
-    session.add(
-        AuditEvent(
-            at=now,
-            action="roster_matched",
-            case_id=case.id,
-            detail={
-                "person_id": person.id,
-                "role": person.role,
-                "matched_on": how,
-                "requester_type": case.requester_type,
-                "old_requester_type": old,
-            },
-        )
+    record(
+        session,
+        AuditAction.ROSTER_MATCHED,
+        at=now,
+        case=case,
+        person_id=person.id,
+        role=person.role,
+        matched_on=how,
+        requester_type=case.requester_type,
+        old_requester_type=old,
     )
     return person
 

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from inbox_agent.clock import utc_now
 from inbox_agent.errors import OperatorError
-from inbox_agent.register.audit import cli_actor
+from inbox_agent.register.audit import AuditAction, cli_actor, record
 from inbox_agent.register.db import Register
-from inbox_agent.register.models import AuditEvent, WebRole, WebUser
+from inbox_agent.register.models import WebRole, WebUser
 from inbox_agent.web import signin
 from inbox_agent.web.sessions import end_user_sessions
 
@@ -116,10 +116,6 @@ def check_role(role: str) -> WebRole:
         raise AccountError(f"role {role!r}: choose triage or admin") from None
 
 
-def _audit(session: Session, actor: str, action: str, now: dt.datetime, **detail: str) -> None:
-    session.add(AuditEvent(at=now, actor=actor, action=action, detail=detail))
-
-
 def _get(session: Session, username: str) -> WebUser:
     user = session.scalars(select(WebUser).where(WebUser.username == username.lower())).first()
     if user is None:
@@ -158,7 +154,7 @@ def add_user(
     )
     session.add(user)
     session.flush()
-    _audit(session, actor, "user_added", now, username=name, role=checked_role)
+    record(session, AuditAction.USER_ADDED, at=now, actor=actor, username=name, role=checked_role)
     return user
 
 
@@ -171,9 +167,8 @@ def set_active(
     user.session_generation += 1
     user.updated_at = now
     end_user_sessions(session, user, now)
-    _audit(
-        session, actor, "user_enabled" if active else "user_disabled", now, username=user.username
-    )
+    action = AuditAction.USER_ENABLED if active else AuditAction.USER_DISABLED
+    record(session, action, at=now, actor=actor, username=user.username)
     return user
 
 
@@ -187,7 +182,7 @@ def reset_password(
     user.session_generation += 1
     user.updated_at = now
     end_user_sessions(session, user, now)
-    _audit(session, actor, "user_password_reset", now, username=user.username)
+    record(session, AuditAction.USER_PASSWORD_RESET, at=now, actor=actor, username=user.username)
     return user
 
 
@@ -224,7 +219,7 @@ def set_email(
     user = _get(session, username)
     user.email = check_email(email)
     user.updated_at = now
-    _audit(session, actor, "user_email_set", now, username=user.username)
+    record(session, AuditAction.USER_EMAIL_SET, at=now, actor=actor, username=user.username)
     return user
 
 
@@ -320,6 +315,12 @@ def _lockouts_command(
             print("no sign-in lockouts", file=out)
         return 0
     cleared = signin.clear_lockouts(session, username=args.username)
-    _audit(session, actor, "lockout_cleared", now, username=args.username.strip().lower())
+    record(
+        session,
+        AuditAction.LOCKOUT_CLEARED,
+        at=now,
+        actor=actor,
+        username=args.username.strip().lower(),
+    )
     print(f"{args.username}: {cleared} sign-in counter(s) cleared", file=out)
     return 0

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -39,13 +39,13 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from inbox_agent.acknowledge import bundled_templates_dir
 from inbox_agent.casework.attachment_checks import MAX_BYTES
 from inbox_agent.clock import Clock, utc_now
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.errors import ConfigError
+from inbox_agent.letters import bundled_templates_dir, page_environment
+from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.db import Register
-from inbox_agent.register.models import AuditEvent
 from inbox_agent.settings import Settings
 from inbox_agent.web import labels, sessions, signin
 from inbox_agent.web.accounts import StaffUser, authenticate
@@ -224,13 +224,13 @@ def _sign_in(
     now = web.clock()
     with web.register.transaction() as session:
         user = authenticate(session, username, password, now)
-        session.add(
-            AuditEvent(
-                at=now,
-                actor=user.username if user else "anonymous",
-                action="login_succeeded" if user else "login_failed",
-                detail={"username": username.strip().lower()[:64], "client": client},
-            )
+        record(
+            session,
+            AuditAction.LOGIN_SUCCEEDED if user else AuditAction.LOGIN_FAILED,
+            at=now,
+            actor=user.username if user else "anonymous",
+            username=username.strip().lower()[:64],
+            client=client,
         )
         if user is None:
             return SignIn(None)
@@ -320,13 +320,7 @@ def logout(ctx: Ctx) -> Response:
 
 
 def _environment(zone: ZoneInfo) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(web_templates_dir()),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = page_environment(web_templates_dir())
     labels.install(env, zone)
     return env
 

@@ -24,19 +24,21 @@ from inbox_agent.deadlines import UkCalendar, received_local_date
 from inbox_agent.decide import due_date_for
 from inbox_agent.outbox import OutgoingFile, queue_email
 from inbox_agent.parse import parse_message
+from inbox_agent.register import audit
+from inbox_agent.register.audit import AuditAction
 from inbox_agent.register.models import (
-    AuditEvent,
+    FORWARD_SUFFIX,
     Case,
     CaseStatus,
     FormToken,
+    OutboxKind,
     OutboxMessage,
     OutboxStatus,
     StoredMessage,
 )
 from inbox_agent.settings import Settings
 
-REPLY = "reply"
-RECLASSIFIED = "reclassification_recorded"
+RECLASSIFIED = AuditAction.RECLASSIFICATION_RECORDED
 REPLY_MAX = 100_000
 NOTE_MAX = 4000
 TEXT_MAX = 20_000
@@ -70,22 +72,14 @@ def record(
     session: Session,
     now: dt.datetime,
     actor: str,
-    action: str,
+    action: AuditAction,
     case: Case,
     *,
     message: StoredMessage | None = None,
     **detail: Any,
 ) -> None:
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=actor,
-            action=action,
-            detail=detail,
-            case_id=case.id,
-            stored_message_id=message.id if message else None,
-        )
-    )
+    """A member of staff's action on a case: audited, and the case marked as touched now."""
+    audit.record(session, action, at=now, actor=actor, case=case, message=message, **detail)
     case.updated_at = now
 
 
@@ -113,7 +107,7 @@ def _sent_rows(session: Session, case: Case, kind: str) -> list[OutboxMessage]:
 def follow_ups(session: Session, case: Case, old: str, new: str) -> list[str]:
     """What went out on the old label that someone must now put right by hand."""
     notes = []
-    if _sent_rows(session, case, "acknowledgement"):
+    if _sent_rows(session, case, OutboxKind.ACKNOWLEDGEMENT):
         notes.append(
             f"An acknowledgement worded for '{old}' went to the requester: check whether they "
             "need a corrected one."
@@ -123,7 +117,7 @@ def follow_ups(session: Session, case: Case, old: str, new: str) -> list[str]:
             "No acknowledgement went out: the words read as machine mail. Reply to the "
             "requester if they should have one."
         )
-    forwarded = bool(_sent_rows(session, case, "paro_forward"))
+    forwarded = bool(_sent_rows(session, case, OutboxKind.PARO_FORWARD))
     electoral = Category.ELECTORAL_PROCESS.value
     if forwarded and new != electoral:
         notes.append("This was forwarded to the PARO: tell the PARO it is not theirs.")
@@ -132,8 +126,8 @@ def follow_ups(session: Session, case: Case, old: str, new: str) -> list[str]:
     routed = session.scalars(
         select(OutboxMessage.recipient).where(
             OutboxMessage.case_id == case.id,
-            OutboxMessage.kind.like("%_forward"),
-            OutboxMessage.kind != "paro_forward",
+            OutboxMessage.kind.like(f"%{FORWARD_SUFFIX}"),
+            OutboxMessage.kind != OutboxKind.PARO_FORWARD,
             OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENT)),
         )
     )
@@ -205,7 +199,7 @@ def assign_officer(
     old = case.officer
     case.officer = name
     _start_work(case)
-    record(session, now, actor, "officer_assigned", case, old_officer=old, officer=name)
+    record(session, now, actor, AuditAction.OFFICER_ASSIGNED, case, old_officer=old, officer=name)
 
 
 def record_decisions(
@@ -216,7 +210,7 @@ def record_decisions(
     old = case.decisions_and_risk_mitigations
     case.decisions_and_risk_mitigations = new
     _start_work(case)
-    record(session, now, actor, "decisions_recorded", case, old=old, new=new)
+    record(session, now, actor, AuditAction.DECISIONS_RECORDED, case, old=old, new=new)
 
 
 def requester_message(case: Case) -> StoredMessage | None:
@@ -300,7 +294,7 @@ def send_reply(
     row = queue_email(
         session,
         case,
-        kind=REPLY,
+        kind=OutboxKind.REPLY,
         recipient=case.requester_email,
         rendered=RenderedEmail(subject=reply_subject(settings, case), text=text + "\n", html=None),
         from_address=settings.from_address,
@@ -321,7 +315,7 @@ def send_reply(
         session,
         now,
         actor,
-        "reply_queued",
+        AuditAction.REPLY_QUEUED,
         case,
         outbox=row.id,
         message_id=row.message_id,
@@ -336,7 +330,7 @@ def mark_follow_up_read(session: Session, case: Case, *, actor: str, now: dt.dat
     if case.new_reply_at is None:
         return
     case.new_reply_at = None
-    record(session, now, actor, "follow_up_read", case)
+    record(session, now, actor, AuditAction.FOLLOW_UP_READ, case)
 
 
 def mark_on_website(
@@ -354,7 +348,7 @@ def mark_on_website(
         session,
         now,
         actor,
-        "added_to_website",
+        AuditAction.ADDED_TO_WEBSITE,
         case,
         date=added.isoformat(),
         old_date=old.isoformat() if old else None,
@@ -371,14 +365,15 @@ def set_status(
     if old == status:
         return
     case.status = status
-    action = "case_closed" if status == CaseStatus.CLOSED else "case_reopened"
+    closed = status == CaseStatus.CLOSED
+    action = AuditAction.CASE_CLOSED if closed else AuditAction.CASE_REOPENED
     text = within(note.strip(), NOTE_MAX, "note")
     record(session, now, actor, action, case, old_status=old, note=text)
 
 
 def mark_reviewed(session: Session, case: Case, *, actor: str, now: dt.datetime) -> None:
     case.needs_review = False
-    record(session, now, actor, "review_done", case)
+    record(session, now, actor, AuditAction.REVIEW_DONE, case)
 
 
 def open_follow_ups(case: Case) -> list[str]:
@@ -386,7 +381,7 @@ def open_follow_ups(case: Case) -> list[str]:
     if not case.needs_review:
         return []
     for event in reversed(case.events):
-        if event.action == "review_done":
+        if event.action == AuditAction.REVIEW_DONE:
             return []
         if event.action == RECLASSIFIED:
             notes = event.detail.get("follow_up") or []

@@ -17,8 +17,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from inbox_agent.clock import Clock
 from inbox_agent.deadlines import UkCalendar
+from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.db import Register
-from inbox_agent.register.models import AuditEvent
 from inbox_agent.settings import Settings
 from inbox_agent.web import sessions, signin
 from inbox_agent.web.accounts import StaffUser, load_user, user_by_name
@@ -85,10 +85,10 @@ class WebContext:
         token = request.session.get("sid")
         return token if isinstance(token, str) else ""
 
-    def audit(self, actor: str, action: str, **detail: Any) -> None:
-        """An event that belongs to no case: sign-ins, downloads, account changes."""
+    def audit(self, actor: str, action: AuditAction, **detail: Any) -> None:
+        """An event that belongs to no case (sign-ins, downloads ...), in its own transaction."""
         with self.register.transaction() as session:
-            session.add(AuditEvent(at=self.clock(), actor=actor, action=action, detail=detail))
+            record(session, action, at=self.clock(), actor=actor, **detail)
 
 
 @dataclass

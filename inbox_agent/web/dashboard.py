@@ -3,7 +3,9 @@
 Health is the same snapshot ``inbox-agent status`` prints, so the page and the command never
 disagree. The counts are what the SPOC reports on: cases per category (open and in all), and
 cases opened per week, by the ISO week of arrival in the office's time zone. The overdue
-count uses ``health.overdue_condition``, the queue's own, so the two always agree.
+count uses ``health.overdue_condition``, the queue's own, so the two always agree. Statutory
+cases whose clock is stopped have no due date, so they are never overdue: they are listed
+apart, longest-stopped first, with what the office waits for (``casework.clock_status``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from inbox_agent.casework.clock_status import ClockStop, open_stopped_cases
+from inbox_agent.deadlines import UkCalendar
 from inbox_agent.ops.health import Health, build_health, overdue_condition
 from inbox_agent.register.models import Case
 from inbox_agent.settings import Settings
@@ -45,6 +49,7 @@ class Dashboard:
     weeks: tuple[WeekCount, ...]
     total: int
     overdue: int  # every category, as the queue's "overdue" filter counts (one condition)
+    stopped: tuple[tuple[Case, ClockStop], ...]  # open statutory cases, clock stopped
 
 
 def category_counts(session: Session) -> tuple[CategoryCount, ...]:
@@ -73,7 +78,9 @@ def week_counts(session: Session, today: dt.date, zone: ZoneInfo) -> tuple[WeekC
     return tuple(weeks)
 
 
-def build_dashboard(session: Session, settings: Settings, now: dt.datetime) -> Dashboard:
+def build_dashboard(
+    session: Session, settings: Settings, now: dt.datetime, calendar: UkCalendar
+) -> Dashboard:
     zone = settings.office.zone
     categories = category_counts(session)
     today = now.astimezone(zone).date()
@@ -84,4 +91,5 @@ def build_dashboard(session: Session, settings: Settings, now: dt.datetime) -> D
         weeks=week_counts(session, today, zone),
         total=sum(c.total for c in categories),
         overdue=int(overdue or 0),
+        stopped=tuple(open_stopped_cases(session, calendar, settings.office.timezone)),
     )

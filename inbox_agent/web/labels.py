@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment
 
 from inbox_agent.classify import Category
-from inbox_agent.register.models import CaseStatus
+from inbox_agent.letters import short_date
+from inbox_agent.register.models import CaseStatus, OutboxKind, forward_kind
 
 CATEGORY_LABELS: dict[str, str] = {
     Category.SUBJECT_ACCESS_REQUEST: "Subject access request",
@@ -32,18 +33,16 @@ STATUS_LABELS: dict[str, str] = {
     "all": "All",
 }
 KIND_LABELS = {
-    "acknowledgement": "Acknowledgement",
-    "paro_forward": "Forward to the PARO",
-    # the protocol's routes to internal recipients (inbox_agent/act.py forward_kind)
-    "chief_executive_forward": "Forward to the Chief Executive",
-    "chief_constable_forward": "Forward to the Chief Constable",
-    "media_team_forward": "Forward to the media team",
-    "dpo_forward": "Forward to the Data Protection Officer",
-    "force_spoc_forward": "Forward to the force SPOC",
-    "reply": "Reply",
+    OutboxKind.ACKNOWLEDGEMENT: "Acknowledgement",
+    OutboxKind.PARO_FORWARD: "Forward to the PARO",
+    # the protocol's routes to internal recipients
+    forward_kind("chief_executive"): "Forward to the Chief Executive",
+    forward_kind("chief_constable"): "Forward to the Chief Constable",
+    forward_kind("media_team"): "Forward to the media team",
+    forward_kind("dpo"): "Forward to the Data Protection Officer",
+    forward_kind("force_spoc"): "Forward to the force SPOC",
+    OutboxKind.REPLY: "Reply",
 }
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def category_label(value: str) -> str:
@@ -60,9 +59,7 @@ def action_label(value: str) -> str:
 
 def uk_date(value: dt.date | None) -> str:
     """``Thu 29 Apr 2027``: day and month spelt, so 04/05 can never be misread."""
-    if value is None:
-        return "—"
-    return f"{_DAYS[value.weekday()]} {value.day} {_MONTHS[value.month - 1]} {value.year}"
+    return "—" if value is None else short_date(value)
 
 
 def detail_items(detail: dict[str, Any]) -> list[tuple[str, str]]:

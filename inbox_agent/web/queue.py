@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from inbox_agent.classify import STATUTORY, Category
 from inbox_agent.deadlines import UkCalendar
-from inbox_agent.ops.health import OPEN_STATUSES, overdue_condition
-from inbox_agent.register.models import Case, CaseStatus, StoredMessage
+from inbox_agent.ops.health import overdue_condition
+from inbox_agent.register.models import OPEN_STATUSES, Case, CaseStatus, StoredMessage
 
 PAGE_SIZE = 50
 DUE_SOON_WORKING_DAYS = 5

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from inbox_agent.casework.attachment_checks import Verdict, inspect_attachment
 from inbox_agent.outbox import OutgoingFile
-from inbox_agent.register.models import AuditEvent, Case, OutboxMessage, ReplyAttachment
+from inbox_agent.register.audit import AuditAction, record
+from inbox_agent.register.models import Case, OutboxMessage, ReplyAttachment
 from inbox_agent.settings import Settings
 from inbox_agent.transparency.anonymise import Anonymiser
 from inbox_agent.transparency.publish import lexicon_for
@@ -28,12 +29,6 @@ from inbox_agent.web.context import Ctx
 UPLOAD_FIELD = "file"
 MAX_ON_CASE = 10
 FILENAME_MAX = 200
-
-
-def _audit(
-    session: Session, now: dt.datetime, actor: str, action: str, case: Case, **detail: Any
-) -> None:
-    session.add(AuditEvent(at=now, actor=actor, action=action, detail=detail, case_id=case.id))
 
 
 def waiting(session: Session, case: Case) -> list[ReplyAttachment]:
@@ -87,12 +82,12 @@ def add_file(
     session.add(row)
     session.flush()
     findings = [f.text for f in inspection.findings]
-    _audit(
+    record(
         session,
-        now,
-        actor,
-        "attachment_added",
-        case,
+        AuditAction.ATTACHMENT_ADDED,
+        at=now,
+        actor=actor,
+        case=case,
         file=name,
         size=len(data),
         verdict=row.verdict,
@@ -122,12 +117,12 @@ def approve_file(
     if actor == row.uploaded_by:
         raise ActionError("A second member of staff must approve it, not the one who attached it.")
     row.approved_by, row.approved_at = actor, now
-    _audit(
+    record(
         session,
-        now,
-        actor,
-        "attachment_approved",
-        case,
+        AuditAction.ATTACHMENT_APPROVED,
+        at=now,
+        actor=actor,
+        case=case,
         file=row.filename,
         uploaded_by=row.uploaded_by,
     )
@@ -139,7 +134,9 @@ def remove_file(
 ) -> ReplyAttachment:
     row = _waiting_file(session, case, ident)
     row.removed_at = now
-    _audit(session, now, actor, "attachment_removed", case, file=row.filename)
+    record(
+        session, AuditAction.ATTACHMENT_REMOVED, at=now, actor=actor, case=case, file=row.filename
+    )
     return row
 
 
@@ -176,7 +173,15 @@ def mark_sent(
         row.outbox_id = outbox.id
     if rows:
         names = [r.filename for r in rows]
-        _audit(session, now, actor, "attachments_sent", case, outbox=outbox.id, files=names)
+        record(
+            session,
+            AuditAction.ATTACHMENTS_SENT,
+            at=now,
+            actor=actor,
+            case=case,
+            outbox=outbox.id,
+            files=names,
+        )
 
 
 # --------------------------------------------------------------------------- the page

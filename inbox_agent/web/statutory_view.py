@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from inbox_agent.casework import statutory
+from inbox_agent.casework.clock_status import ClockStop, clock_stop
 from inbox_agent.casework.exemptions import OUTCOME_LABELS, Exemption
 from inbox_agent.casework.letters import Letter, letter, letters_for, render_letter
 from inbox_agent.casework.statutory import CaseworkError
@@ -40,6 +41,7 @@ class StatutoryView:
     regime: Regime
     regime_label: str
     clock: ClockState
+    stop: ClockStop | None  # what a stopped clock waits for, since when, why
     steps: list[ClockEventRow]
     kinds: list[tuple[str, str]]
     outcomes: list[tuple[str, str]]
@@ -64,6 +66,7 @@ def build_view(ctx: Ctx, session: Session, case: Case) -> StatutoryView | None:
         regime=regime,
         regime_label=REGIME_LABELS[regime],
         clock=clock,
+        stop=clock_stop(case, clock),
         steps=list(case.clock_events),
         kinds=kinds,
         outcomes=[(o, OUTCOME_LABELS[o]) for o in statutory.outcomes_for(case)],

@@ -14,8 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, Response
 
+from inbox_agent.casework.clock_status import clock_stops
+from inbox_agent.casework.register_rows import register_rows
 from inbox_agent.deadlines import received_local_date
-from inbox_agent.register.export import all_cases
+from inbox_agent.register.audit import AuditAction
 from inbox_agent.register.models import Case, CaseStatus, OutboxMessage, StoredMessage
 from inbox_agent.web import (
     accounts,
@@ -83,6 +85,7 @@ def show_queue(ctx: Ctx) -> Response:
     today = _today(ctx)
     with ctx.web.register.transaction() as session:
         result = find_cases(session, filters, today, ctx.web.calendar)
+        stops = clock_stops(session, result.cases, ctx.web.calendar, ctx.settings.office.timezone)
         return ctx.render(
             "queue.html.j2",
             400 if filters.error else 200,
@@ -99,6 +102,7 @@ def show_queue(ctx: Ctx) -> Response:
             status_choices=STATUS_CHOICES,
             due_choices=DUE_CHOICES,
             campaign_of=similar_view.queue_campaigns(session),
+            stops=stops,
         )
 
 
@@ -437,9 +441,11 @@ def _refused_text(ctx: Ctx, name: str, error: str) -> Response:
 
 def show_dashboard(ctx: Ctx) -> Response:
     with ctx.web.register.transaction() as session:
-        board = build_dashboard(session, ctx.settings, ctx.now)
+        board = build_dashboard(session, ctx.settings, ctx.now, ctx.web.calendar)
         statistics = statistics_view.dashboard_values(ctx, session)
-    return ctx.render("dashboard.html.j2", title="Dashboard", board=board, **statistics)
+        return ctx.render(
+            "dashboard.html.j2", title="Dashboard", board=board, today=_today(ctx), **statistics
+        )
 
 
 # --------------------------------------------------------------------------- downloads
@@ -452,15 +458,15 @@ def _register_name(ctx: Ctx, extension: str) -> str:
 
 def download_csv(ctx: Ctx) -> Response:
     with ctx.web.register.transaction() as session:
-        data = register_csv(all_cases(session))
-    ctx.web.audit(ctx.user.username, "register_downloaded", format="csv")
+        data = register_csv(register_rows(session, ctx.settings))
+    ctx.web.audit(ctx.user.username, AuditAction.REGISTER_DOWNLOADED, format="csv")
     return _download(data, _register_name(ctx, "csv"), "text/csv; charset=utf-8")
 
 
 def download_xlsx(ctx: Ctx) -> Response:
     with ctx.web.register.transaction() as session:
-        data = register_xlsx(all_cases(session))
-    ctx.web.audit(ctx.user.username, "register_downloaded", format="xlsx")
+        data = register_xlsx(register_rows(session, ctx.settings))
+    ctx.web.audit(ctx.user.username, AuditAction.REGISTER_DOWNLOADED, format="xlsx")
     return _download(data, _register_name(ctx, "xlsx"), XLSX_MEDIA_TYPE)
 
 
@@ -482,7 +488,7 @@ def clear_lockout(ctx: Ctx) -> Response:
     key = ctx.form.get("key", "")
     with ctx.web.register.transaction() as session:
         cleared = signin.clear_lockouts(session, key=key)
-    ctx.web.audit(ctx.user.username, "lockout_cleared", key=key[:200], cleared=cleared)
+    ctx.web.audit(ctx.user.username, AuditAction.LOCKOUT_CLEARED, key=key[:200], cleared=cleared)
     ctx.flash("Sign-in lockout cleared." if cleared else "That lockout had already ended.")
     return ctx.redirect("/admin/users")
 

@@ -34,7 +34,8 @@ from pathlib import Path
 import pytest
 from servers import DovecotServer, ReceivedMessage, SmtpSink
 from sqlalchemy import func, select
-from support.builders import HUMAN, INBOX, MACHINE, PARO, message
+from support.builders import HUMAN, MACHINE, PARO, base_config, message, smtp_config, write_profile
+from support.profiles import imap_section
 
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import Case
@@ -114,51 +115,13 @@ def _mailbox(rng: random.Random) -> tuple[list[bytes], set[str], set[str]]:
 
 
 def _config(tmp_path: Path, dovecot: DovecotServer, sink: SmtpSink) -> Path:
-    db = tmp_path / "register.sqlite3"
-    text = f"""
-[office]
-name = "Office of the Police and Crime Commissioner for Testshire"
-inbox_address = "{INBOX}"
-spoc_role = "Head of Governance"
-website_url = "https://opcc.testshire.example.org/election"
-reference_prefix = "TST"
-
-[database]
-url = "sqlite:///{db}"
-
-[paro]
-name = "Chief Executive, Testshire Council"
-email = "{PARO}"
-
-[election]
-poll_date = "2027-05-06"
-pre_election_period_start = "2027-03-29"
-nominations_close = "2027-04-08"
-persons_nominated_published = "2027-04-09"
-
-[imap]
-host = "{dovecot.host}"
-port = {dovecot.port}
-security = "none"
-username = "{dovecot.user}"
-password = "{dovecot.password}"
-processed_folder = "{PROCESSED}"
-batch_size = 20
-timeout_seconds = 10
-
-[smtp]
-host = "{sink.host}"
-port = {sink.port}
-security = "none"
-from_address = "{INBOX}"
-timeout_seconds = 5
-
-[poll]
-interval_seconds = 5
-"""
-    path = tmp_path / "inbox-agent.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    data = base_config(f"sqlite:///{tmp_path / 'register.sqlite3'}")
+    data["imap"] = imap_section(
+        dovecot, processed_folder=PROCESSED, batch_size=20, timeout_seconds=10
+    )
+    data["smtp"] = smtp_config(sink.host, sink.port)
+    data["poll"] = {"interval_seconds": 5}
+    return write_profile(tmp_path / "inbox-agent.toml", data)
 
 
 def _command(config: Path, *args: str) -> list[str]:

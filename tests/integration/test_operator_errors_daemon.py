@@ -253,7 +253,7 @@ def test_quarantine_list_and_release_put_a_message_back_audited(
     def bug(*_args: object) -> None:  # a defect of ours, fixed by the next release
         raise RuntimeError("classifier bug")
 
-    monkeypatch.setattr("inbox_agent.pipeline.classify_message", bug)
+    monkeypatch.setattr("inbox_agent.analysis.classify_message", bug)
     assert _run_once(capsys, config)[0] == 0
     monkeypatch.undo()
     assert [d for d, _, _ in _stored(tmp_path)] == [Disposition.QUARANTINED]

@@ -31,10 +31,9 @@ from sqlalchemy import select
 from support.builders import message, smtp_config
 
 from inbox_agent.acknowledge import route_recipient
-from inbox_agent.act import forward_kind
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register
-from inbox_agent.register.models import AuditEvent, Case, OutboxMessage
+from inbox_agent.register.models import AuditEvent, Case, OutboxMessage, forward_kind
 from inbox_agent.settings import Settings, settings_from_dict
 
 pytestmark = pytest.mark.integration

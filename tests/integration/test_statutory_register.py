@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,8 @@ from sqlalchemy.orm import Session
 from support.builders import base_config
 from support.statutory_cases import statutory_case
 
+from inbox_agent.casework.clock_status import clock_stops, open_stopped_cases
+from inbox_agent.casework.register_rows import register_rows
 from inbox_agent.casework.statutory import (
     CaseworkError,
     clock_state,
@@ -21,6 +25,7 @@ from inbox_agent.casework.statutory import (
 )
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.register.db import Register
+from inbox_agent.register.export import write_csv
 from inbox_agent.register.models import AuditEvent, Case, CaseStatus, ClockEventRow
 from inbox_agent.settings import Settings, settings_from_dict
 from inbox_agent.web.casework import reclassify
@@ -207,3 +212,151 @@ def test_clock_steps_outcome_and_review(register: Register) -> None:
             "review_requested",
             "clock_event_recorded",
         ]
+
+
+def _steps(s: Session, case: Case, *steps: tuple[str, dt.date, str]) -> None:
+    for kind, on, reason in steps:
+        record_clock_event(
+            s,
+            UkCalendar(),
+            TZ,
+            case,
+            kind=kind,
+            on=on,
+            until=None,
+            reason=reason,
+            actor="sam",
+            now=NOW,
+            today=TODAY,
+        )
+
+
+def may(day: int) -> dt.date:
+    return dt.date(2026, 5, day)
+
+
+def test_a_stopped_clock_says_what_is_awaited_since_when_and_why(register: Register) -> None:
+    with register.transaction() as s:
+        asked = statutory_case(s, 1, RECEIVED, due=dt.date(2026, 6, 9))
+        _steps(s, asked, ("clarification_sought", may(13), "Which force area?"))
+        paid = statutory_case(s, 2, RECEIVED, due=dt.date(2026, 6, 9), requester="p@example.org")
+        _steps(s, paid, ("fees_notice", may(12), "900 pages"), ("fee_paid", may(20), "Paid"))
+        sar = statutory_case(s, 3, RECEIVED, category="subject_access_request")
+        _steps(s, sar, ("id_requested", may(14), "Passport copy"))
+        sar.status = CaseStatus.CLOSED  # never answered: closed, still stopped
+        statutory_case(s, 4, RECEIVED, due=dt.date(2026, 6, 9))  # no steps: running
+        twice = statutory_case(s, 5, RECEIVED, due=dt.date(2026, 6, 9))
+        _steps(
+            s,
+            twice,
+            ("clarification_sought", may(12), "Which year?"),
+            ("clarification_received", may(15), "2025"),
+            ("clarification_sought", may(18), "Calendar or financial year?"),
+        )
+    with register.transaction() as s:
+        cases = list(s.scalars(select(Case).order_by(Case.id)))
+        stops = clock_stops(s, cases, UkCalendar(), TZ)
+        by_ref = {c.reference: stops[c.id] for c in cases if c.id in stops}
+        assert {ref: (st.kind, st.since, st.reason) for ref, st in by_ref.items()} == {
+            "TST-2026-0001": ("clarification_sought", may(13), "Which force area?"),
+            "TST-2026-0003": ("id_requested", may(14), "Passport copy"),
+            "TST-2026-0005": ("clarification_sought", may(18), "Calendar or financial year?"),
+        }
+        assert by_ref["TST-2026-0003"].waiting_for == "proof of identity"
+        assert by_ref["TST-2026-0001"].summary == (
+            "waiting for clarification from the requester since 2026-05-13"
+        )
+        assert by_ref["TST-2026-0001"].days(may(20)) == 7
+        opened = open_stopped_cases(s, UkCalendar(), TZ)
+        assert [c.reference for c, _ in opened] == ["TST-2026-0001", "TST-2026-0005"]
+
+
+STATUTORY_COLUMNS = (
+    "statutory_date",
+    "clock",
+    "clock_stopped_since",
+    "clock_stopped_awaiting",
+    "outcome",
+    "exemptions",
+    "responded_on",
+    "internal_review",
+    "review_of",
+)
+
+
+def test_the_register_export_carries_outcome_exemptions_clock_and_review_link(
+    register: Register,
+) -> None:
+    settings = _settings()
+    with register.transaction() as s:
+        refused = statutory_case(s, 1, RECEIVED, due=dt.date(2026, 6, 9))
+        refused.decisions_and_risk_mitigations = "=1+1 Chief Executive consulted"
+        _steps(s, refused, ("extension", may(29), "s.31 public interest test"))
+        refusal = {"outcome": "refused", "exemptions": ["s.40", "s.31"], "responded_on": TODAY}
+        record_outcome(s, refused, actor="sam", now=NOW, today=TODAY, **refusal)  # type: ignore[arg-type]
+        asked = statutory_case(s, 2, RECEIVED, due=dt.date(2026, 6, 9), requester="a@example.org")
+        _steps(s, asked, ("clarification_sought", may(12), "Which force area?"))
+        statutory_case(s, 3, RECEIVED, category="information_request", requester="i@example.org")
+        review = open_review(
+            s,
+            UkCalendar(),
+            refused,
+            received_on=dt.date(2026, 6, 15),
+            request_text="Please look again at s.31",
+            prefix="TST",
+            actor="sam",
+            now=NOW,
+            today=dt.date(2026, 6, 15),
+        )
+        review_due, extended_due = review.due_date, refused.due_date
+    assert extended_due is not None and extended_due > dt.date(2026, 6, 9)
+    with register.transaction() as s:
+        rows = {row["reference"]: row for row in register_rows(s, settings)}
+        out = io.StringIO()
+        assert write_csv(rows.values(), out) == 4
+    assert [{k: rows[ref][k] for k in STATUTORY_COLUMNS} for ref in sorted(rows)] == [
+        {
+            "statutory_date": "2026-06-09",
+            "clock": "responded",
+            "clock_stopped_since": "",
+            "clock_stopped_awaiting": "",
+            "outcome": "Refused in full",
+            "exemptions": "s.31 Law enforcement; s.40 Personal information",
+            "responded_on": TODAY.isoformat(),
+            "internal_review": "TST-2026-0004",
+            "review_of": "",
+        },
+        {
+            "statutory_date": "",
+            "clock": "stopped",
+            "clock_stopped_since": "2026-05-12",
+            "clock_stopped_awaiting": "clarification from the requester (Which force area?)",
+            "outcome": "",
+            "exemptions": "",
+            "responded_on": "",
+            "internal_review": "",
+            "review_of": "",
+        },
+        dict.fromkeys(STATUTORY_COLUMNS, ""),  # an information request: no statutory clock
+        {
+            "statutory_date": review_due.isoformat() if review_due else "?",
+            "clock": "running",
+            "clock_stopped_since": "",
+            "clock_stopped_awaiting": "",
+            "outcome": "",
+            "exemptions": "",
+            "responded_on": "",
+            "internal_review": "",
+            "review_of": "TST-2026-0001",
+        },
+    ]
+    assert rows["TST-2026-0001"]["due_date"] == extended_due.isoformat()
+    assert rows["TST-2026-0001"]["decisions_and_risk_mitigations"] == (
+        "=1+1 Chief Executive consulted\nFOI outcome: Refused in full, responded "
+        f"{TODAY.isoformat()}; exemptions cited: s.31 Law enforcement; s.40 Personal information"
+    )
+    written = {r["Reference"]: r for r in csv.DictReader(io.StringIO(out.getvalue()))}
+    assert written["TST-2026-0001"]["Decisions and risk mitigations"].startswith("'=1+1")
+    assert written["TST-2026-0001"]["Exemptions cited"] == rows["TST-2026-0001"]["exemptions"]
+    assert written["TST-2026-0002"]["Statutory clock"] == "stopped"
+    assert written["TST-2026-0004"]["Review of"] == "TST-2026-0001"

@@ -228,26 +228,50 @@ def test_an_officer_works_the_foi_clock_letters_outcome_and_review(
         ]
 
 
-def test_the_statutory_block_is_axe_clean(office: Office, driver: Playwright) -> None:
+def _axe_serious(page: Page) -> list[str]:
+    page.add_script_tag(path=str(axe_script()))
+    violations = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    )
+    return [
+        f"{v['id']}: {v['help']} x{len(v['nodes'])}"
+        for v in violations
+        if v.get("impact") in ("serious", "critical")
+    ]
+
+
+def test_a_stopped_clock_shows_on_the_case_queue_and_dashboard_axe_clean(
+    office: Office, driver: Playwright
+) -> None:
+    """Stopped for a fee: never "no due date"; what is awaited, since when and why, everywhere."""
     if not axe_script().is_file():
         pytest.fail(f"axe-core not found at {axe_script()}: run scripts/test.sh (npm axe-core)")
     case = office.case(requester_email=REQUESTER)
     office.at(dt.date(2026, 3, 4))
+    stopped = "Clock stopped since Wed 4 Mar 2026: waiting for the fee"
     with chromium(driver, bypass_csp=True) as context:
         page = context.new_page()
         sign_in(page, office.web.url, OFFICER, start=f"/cases/{case.reference}")
         _step(page, "Fees notice given (clock stopped)", "2026-03-04", "900 pages to copy")
         expect(page.locator("#clock-steps tbody tr")).to_have_count(1)
-        page.add_script_tag(path=str(axe_script()))
-        violations = page.evaluate(
-            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        expect(page.locator("#clock-summary")).to_contain_text(stopped)
+        due = page.locator("dl.summary div").filter(has=page.get_by_text("Due", exact=True))
+        expect(due.locator("dd")).to_have_text(f"{stopped} (900 pages to copy)")
+        assert _axe_serious(page) == []
+
+        office.at(dt.date(2026, 3, 20))  # 16 days on, nothing paid; signed out by then
+        page.context.clear_cookies()
+        sign_in(page, office.web.url, OFFICER, start="/")
+        row = page.locator("tbody tr", has_text=case.reference)
+        expect(row.locator("td[data-label=Due]")).to_have_text(f"{stopped} (900 pages to copy)")
+        assert _axe_serious(page) == []
+
+        page.goto(f"{office.web.url}/dashboard")
+        expect(page.locator("#stopped-clocks tbody tr")).to_have_count(1)
+        expect(page.locator("#stopped-clocks tbody tr td")).to_have_text(
+            ["FOI request", "The fee", "Wed 4 Mar 2026", "16", "900 pages to copy"]
         )
-    serious = [
-        f"{v['id']}: {v['help']} x{len(v['nodes'])}"
-        for v in violations
-        if v.get("impact") in ("serious", "critical")
-    ]
-    assert serious == []
+        assert _axe_serious(page) == []
 
 
 def test_dashboard_statistics_chart_table_and_csv(office: Office, driver: Playwright) -> None:

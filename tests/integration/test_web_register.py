@@ -95,8 +95,8 @@ def test_queue_dashboard_and_actions_on_both_registers(
         assert [c.reference for c in review.cases] == ["TST-2027-0001"]
         assert open_counts_by_category(s) == {"information_request": 2, "foi_request": 1}
         assert officers(s) == ["Sam"]
-        board = build_dashboard(s, settings, NOW)
-        assert board.total == 4
+        board = build_dashboard(s, settings, NOW, calendar)
+        assert board.total == 4 and board.stopped == ()
         assert {c.category: (c.open, c.total) for c in board.categories} == {
             "foi_request": (1, 2),
             "information_request": (2, 2),

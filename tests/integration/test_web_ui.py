@@ -46,6 +46,7 @@ from support.webserver import (
 
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register
+from inbox_agent.register.export import COLUMNS
 from inbox_agent.register.models import (
     AuditEvent,
     Case,
@@ -59,6 +60,7 @@ from inbox_agent.send import Sender
 from inbox_agent.settings import Settings, WebSettings
 from inbox_agent.web import accounts
 from inbox_agent.web.app import create_app
+from inbox_agent.web.downloads import XLSX_MEDIA_TYPE
 from inbox_agent.web.views import CASE_ACTIONS
 
 pytestmark = pytest.mark.integration
@@ -474,15 +476,31 @@ def test_trusted_proxy_header_signs_in_known_active_accounts_only(office: Office
     assert HttpSession(office.web.url).get("/", **{"X-Remote-User": ADMIN[0]}).status == 303
 
 
+def _signed_in(office: Office, who: tuple[str, str, str]) -> HttpSession:
+    """A plain HTTP client signed in through the login form."""
+    client = HttpSession(office.web.url)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").body)
+    assert token is not None
+    form = {"username": who[0], "password": who[1], "csrf_token": token[1]}
+    assert client.post("/login", form).status == 303
+    return client
+
+
+@pytest.mark.parametrize("office", [False], indirect=True)
+def test_an_admin_downloads_the_register_with_its_statutory_columns(office: Office) -> None:
+    alice = _signed_in(office, ADMIN)
+    csv_reply = alice.get("/register.csv")
+    assert csv_reply.status == 200
+    header = csv_reply.body.lstrip("\ufeff").splitlines()[0]
+    assert header == ",".join(title for _, title in COLUMNS)
+    xlsx_reply = alice.get("/register.xlsx")
+    assert xlsx_reply.status == 200 and xlsx_reply.body.startswith("PK")
+    assert xlsx_reply.headers["content-type"] == XLSX_MEDIA_TYPE
+
+
 @pytest.mark.parametrize("office", [False], indirect=True)
 def test_a_triage_user_cannot_reach_admin_pages(office: Office) -> None:
-    tom = HttpSession(office.web.url)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', tom.get("/login").body)
-    assert token is not None
-    signed_in = tom.post(
-        "/login", {"username": TRIAGE[0], "password": TRIAGE[1], "csrf_token": token[1]}
-    )
-    assert signed_in.status == 303
+    tom = _signed_in(office, TRIAGE)
     queue = tom.get("/")
     assert queue.status == 200 and "Staff accounts" not in queue.body
     token = re.search(r'name="csrf_token" value="([^"]+)"', queue.body)
@@ -519,11 +537,7 @@ def test_login_is_throttled_and_disabling_an_account_ends_its_session(office: Of
     assert [attempt("wrong-password-x") for _ in range(5)] == [401] * 5
     assert attempt(TRIAGE[1]) == 429, "the right password is refused while throttled"
 
-    alice = HttpSession(office.web.url)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', alice.get("/login").body)
-    assert token is not None
-    form = {"username": ADMIN[0], "password": ADMIN[1], "csrf_token": token[1]}
-    assert alice.post("/login", form).status == 303
+    alice = _signed_in(office, ADMIN)
     assert alice.get("/").status == 200
     now = dt.datetime.now(dt.UTC)
     with office.register.transaction() as session:

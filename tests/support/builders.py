@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import mailbox
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -97,6 +98,26 @@ def maildir_settings(db_url: str, path: Path) -> Settings:
     data = base_config(db_url)
     data["maildir"] = {"path": str(path)}
     return settings_from_dict(data, Path("/tmp/test-inbox-agent.toml"))
+
+
+def local_settings(db_url: str, tmp_path: Path, **poll: int) -> Settings:
+    """Mail read from the Maildir ``tmp_path/box``, sent to the Maildir ``tmp_path/outbox``."""
+    data = base_config(db_url)
+    data["maildir"] = {"path": str(tmp_path / "box")}
+    data["smtp"] = {
+        "from_address": INBOX,
+        "deliver": "maildir",
+        "maildir_path": str(tmp_path / "outbox"),
+    }
+    data["poll"] = poll
+    return settings_from_dict(data, tmp_path / "inbox-agent.toml")
+
+
+def fill_maildir(path: Path, *raws: bytes) -> None:
+    box = mailbox.Maildir(path, create=True)
+    for raw in raws:
+        box.add(raw)
+    box.close()
 
 
 def message(

@@ -18,11 +18,7 @@ from inbox_agent.acknowledge import (
     BILINGUAL_NOTE,
     SUBJECT_MAX,
     RenderedEmail,
-    bundled_templates_dir,
     check_protocol_templates,
-    join_cy,
-    long_date,
-    long_date_cy,
     render_acknowledgement,
     render_paro_cover,
     route_recipient,
@@ -30,6 +26,7 @@ from inbox_agent.acknowledge import (
 from inbox_agent.classify import Category
 from inbox_agent.errors import ConfigError
 from inbox_agent.language import Language
+from inbox_agent.letters import bundled_templates_dir, join_cy, long_date, long_date_cy
 from inbox_agent.protocol.rules import protocol_outcome
 from inbox_agent.settings import Settings, load_settings
 

@@ -11,8 +11,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from inbox_agent.casework.statutory import record_clock_event
 from inbox_agent.cli import main
+from inbox_agent.deadlines import UkCalendar
+from inbox_agent.register.db import Register
+from inbox_agent.register.models import Case
+from inbox_agent.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,8 +86,20 @@ def test_export_csv_has_the_protocol_columns(
         "Category",
         "Status",
         "Due date",
+        "Statutory date",
+        "Statutory clock",
+        "Clock stopped since",
+        "Clock stopped awaiting",
+        "Outcome",
+        "Exemptions cited",
+        "Date of response",
+        "Internal review",
+        "Review of",
     ):
         assert column in rows[0]
+    foi = [r for r in rows if r["Category"] == "foi_request"]
+    assert foi and all(r["Statutory clock"] == "running" and r["Statutory date"] for r in foi)
+    assert all(r["Statutory clock"] == "" for r in rows if r["Category"] == "media_enquiry")
     forwarded = [
         r for r in rows if "lee.marsh@example.com" in r["Candidate / agent / representative"]
     ]
@@ -217,3 +235,43 @@ def test_every_command_of_every_family_is_bound_to_one_handler() -> None:
     )
     every = {n for n, s in commands.choices.items() if s.get_default("every_mailbox")}
     assert every == {"run", "status", "check-config"}
+
+
+def test_list_and_export_show_a_stopped_clock(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The terminal's queue and the register say "stopped", never a bare "-" for a FOI clock."""
+    run(capsys, "--config", str(demo), "run", "--once")
+    settings = load_settings(demo, secrets=False)
+    register = Register(settings.database.url)
+    try:
+        with register.transaction() as s:
+            foi = s.scalars(select(Case).where(Case.category == "foi_request")).first()
+            assert foi is not None
+            reference, received = foi.reference, foi.date_of_contact.date()
+            record_clock_event(
+                s,
+                UkCalendar(),
+                settings.office.timezone,
+                foi,
+                kind="clarification_sought",
+                on=received,
+                until=None,
+                reason="Which year?",
+                actor="sam",
+                now=foi.date_of_contact,
+                today=received,
+            )
+    finally:
+        register.dispose()
+    _, out, _ = run(capsys, "--config", str(demo), "register", "list")
+    line = next(line for line in out.splitlines() if line.startswith(reference))
+    assert line.split()[5] == "stopped"
+    _, out, _ = run(capsys, "--config", str(demo), "register", "export", "--format", "jsonl")
+    row = next(r for r in map(json.loads, out.splitlines()) if r["reference"] == reference)
+    assert (row["clock"], row["due_date"], row["clock_stopped_since"]) == (
+        "stopped",
+        "",
+        received.isoformat(),
+    )
+    assert row["clock_stopped_awaiting"] == "clarification from the requester (Which year?)"

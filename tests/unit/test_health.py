@@ -444,6 +444,58 @@ def test_status_works_outside_the_unit_and_its_errors_stay_machine_readable(
     assert "imap.host: Field required" in json.loads(capsys.readouterr().out)["error"]
 
 
+@pytest.mark.parametrize(
+    ("argv", "argument"),
+    [
+        (["status", "--json", "--bogus"], "--bogus"),
+        (["--config", "x.toml", "status", "--json", "--mailbox"], "--mailbox"),
+        (["status", "--json", "--nagios"], "--nagios"),
+        (["--bogus", "status", "--js"], "--bogus"),
+    ],
+)
+def test_status_json_with_bad_arguments_answers_json_naming_the_argument(
+    argv: list[str], argument: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    error = json.loads(out)
+    assert (error["ok"], error["argument"], error["exit_code"]) == (False, argument, 2)
+    assert argument in error["error"] and "version" in error["build"]
+    assert err == "", "no usage text for a program to choke on"
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["status", "--nagios", "--since", "1"], "bad argument --since: unrecognized arguments"),
+        (["status", "--nag", "--config"], "bad argument --config: argument --config: expected"),
+    ],
+)
+def test_status_nagios_with_bad_arguments_is_unknown(
+    argv: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert code == 3 and err == ""
+    assert out.startswith(f"INBOX-AGENT UNKNOWN - {line}") and out.count("\n") == 1
+
+
+def test_other_bad_arguments_still_get_the_usage_on_stderr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["status", "--bogus"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("usage: inbox-agent")
+    assert err.endswith("inbox-agent: error: unrecognized arguments: --bogus\n")
+    assert main(["register", "export", "--format", "xml", "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "usage: inbox-agent register export" in err
+    assert "inbox-agent register export: error: argument --format: invalid choice" in err
+    assert main(["--mailbox", "--json"]) == 2  # no command given: not a probe
+    out, err = capsys.readouterr()
+    assert out == "" and "usage: inbox-agent" in err
+
+
 def test_status_on_the_demo_through_the_cli(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-import mailbox
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from support.builders import HUMAN, base_config, message
+from support.builders import HUMAN, fill_maildir, local_settings, message
 
 from inbox_agent.pipeline import Pipeline
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import AuditEvent, Disposition, StoredMessage
-from inbox_agent.settings import Settings, settings_from_dict
+from inbox_agent.settings import Settings
 
 
 def _settings(tmp_path: Path, **poll: int) -> Settings:
-    data = base_config(f"sqlite:///{tmp_path / 'r.sqlite3'}")
-    data["maildir"] = {"path": str(tmp_path / "box")}
-    data["smtp"] = {
-        "from_address": "elections@opcc.testshire.example.org",
-        "deliver": "maildir",
-        "maildir_path": str(tmp_path / "outbox"),
-    }
-    data["poll"] = poll
-    return settings_from_dict(data, tmp_path / "inbox-agent.toml")
+    return local_settings(f"sqlite:///{tmp_path / 'r.sqlite3'}", tmp_path, **poll)
 
 
 def _box(tmp_path: Path, *raws: bytes) -> None:
-    box = mailbox.Maildir(tmp_path / "box", create=True)
-    for raw in raws:
-        box.add(raw)
-    box.close()
+    fill_maildir(tmp_path / "box", *raws)
 
 
 def test_a_failing_stage_is_retried_then_quarantined_with_the_reason(
@@ -45,7 +33,7 @@ def test_a_failing_stage_is_retried_then_quarantined_with_the_reason(
     def broken(*_args: object) -> None:
         raise RuntimeError("classifier bug (injected)")
 
-    monkeypatch.setattr("inbox_agent.pipeline.classify_message", broken)
+    monkeypatch.setattr("inbox_agent.analysis.classify_message", broken)
     for attempt in range(1, 4):
         report = Pipeline(settings, register).run_once()
         with register.transaction() as s:

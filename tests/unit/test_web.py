@@ -21,6 +21,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from support.builders import message
 
+from inbox_agent.casework.register_rows import register_rows
 from inbox_agent.cli import main
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.errors import ConfigError
@@ -551,16 +552,29 @@ def test_website_date_and_close_reopen_are_audited(register: Register) -> None:
 # --------------------------------------------------------------------------- downloads
 
 
-def test_register_downloads_never_hold_a_formula(register: Register) -> None:
+def test_register_downloads_never_hold_a_formula(register: Register, settings: Settings) -> None:
+    long_reply = "Figures follow. " * 3000  # 48,000 characters: more than an Excel cell holds
     with register.transaction() as s:
         add_case(s, "T-1", information_sought='=HYPERLINK("http://x","click")')
-        cases = list(s.scalars(select(Case)))
-        csv_bytes = register_csv(cases)
-        xlsx_bytes = register_xlsx(cases)
+        add_case(
+            s,
+            "T-2",
+            information_sought="Escape \x1b and \x0b here",
+            information_provided=long_reply,
+        )
+        csv_bytes = register_csv(list(register_rows(s, settings)))
+        xlsx_bytes = register_xlsx(list(register_rows(s, settings)))
     assert csv_bytes.startswith(b"\xef\xbb\xbfReference,")
     assert b"'=HYPERLINK" in csv_bytes
+    assert long_reply.encode() in csv_bytes, "the CSV carries the reply whole"
     sheet = load_workbook(io.BytesIO(xlsx_bytes)).active
     assert sheet is not None
     assert sheet["A1"].value == "Reference"
     cell = next(c for c in sheet[2] if str(c.value).startswith("=HYPERLINK"))
     assert cell.data_type == "s"
+    titles = [c.value for c in sheet[1]]
+    sought = sheet[3][titles.index("Information sought")].value
+    assert sought == "Escape \ufffd and \ufffd here"
+    provided = str(sheet[3][titles.index("Information provided")].value)
+    assert len(provided) == 32_767 and provided.endswith("characters: the CSV has it all]")
+    assert provided.startswith("Figures follow. Figures follow.")

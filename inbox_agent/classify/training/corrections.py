@@ -11,6 +11,7 @@ set, never dev or test, so the published figures stay comparable.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,8 +20,9 @@ from inbox_agent.classify import Category
 from inbox_agent.classify.training.train import Example, mail_example
 from inbox_agent.errors import OperatorError, SenderError
 from inbox_agent.parse import parse_message
+from inbox_agent.register.audit import AuditAction, record
 from inbox_agent.register.db import Register
-from inbox_agent.register.models import AuditEvent, Case, LabelCorrection, StoredMessage
+from inbox_agent.register.models import Case, LabelCorrection, StoredMessage
 
 
 def record_correction(
@@ -52,15 +54,8 @@ def record_correction(
     case.category = new.value
     case.needs_review = False
     case.updated_at = now
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=user.strip(),
-            action="category_corrected",
-            detail={"from": old, "to": new.value},
-            case_id=case.id,
-        )
-    )
+    change: dict[str, Any] = {"from": old, "to": new.value}
+    record(session, AuditAction.CATEGORY_CORRECTED, at=now, actor=user.strip(), case=case, **change)
     return row
 
 
