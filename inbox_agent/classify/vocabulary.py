@@ -368,7 +368,8 @@ TERMS: dict[str, tuple[str, ...]] = {
         "post advertised", "role advertised", "vacancy", "vacancies", "like to apply",
         "application for the post", "application for the role", "apply for the post",
         "apply for the role", "apply for the job", "currently recruiting", "you're recruiting",
-        "you are recruiting",
+        "you are recruiting", "looking for work", "paid work", "does it pay", "volunteer",
+        "volunteering", "to volunteer",
     ),
     "oo_marketing": (
         "unsubscribe", "free demo", "book a demo", "free trial", "special offer", "webinar",
@@ -565,7 +566,8 @@ WELSH_TERMS: dict[str, tuple[str, ...]] = {
     "oo_lost": ("ar goll", "wedi colli", "collais", "eiddo coll"),
     "oo_wrong": ("lle anghywir", "cyfeiriad anghywir", "person anghywir", "drwy gamgymeriad"),
     "oo_award": ("gwobr", "gwobrau", "ar gyfer gwobr"),
-    "oo_job": ("swydd", "swyddi", "recriwtio", "gwneud cais am swydd", "fy cv"),
+    "oo_job": ("swydd", "swyddi", "recriwtio", "gwneud cais am swydd", "fy cv", "gwirfoddoli",
+               "gwirfoddolwr", "chwilio am waith", "gwaith am dâl", "faint mae'n talu"),
     "oo_marketing": ("dad-danysgrifio", "cynnig arbennig", "ein gwasanaethau", "gweminar"),
     "oo_local": ("parcio", "sŵn", "swnllyd", "cymdogion", "ymddygiad gwrthgymdeithasol",
                  "twll yn y ffordd", "goryrru"),
@@ -623,8 +625,10 @@ def welsh_mutations(phrase: str) -> tuple[str, ...]:
 
 
 for _name, _phrases in WELSH_TERMS.items():
-    _mutated = () if _name.startswith("cue_") else tuple(
-        m for phrase in _phrases for m in welsh_mutations(phrase) if m not in _phrases
+    _mutated = (
+        ()
+        if _name.startswith("cue_")
+        else tuple(m for phrase in _phrases for m in welsh_mutations(phrase) if m not in _phrases)
     )
     TERMS[_name] = TERMS.get(_name, ()) + _phrases + tuple(dict.fromkeys(_mutated))
 
