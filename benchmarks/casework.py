@@ -6,6 +6,9 @@ third with a clock step, a third answered) go into a temporary SQLite register; 
 * ``statistics_s``: the dashboard's quarterly figures (every clock replayed);
 * ``reminders_s``: one reminder pass over them (cold: every reminder owed is queued), and
   ``reminders_again_s``: the next pass, which finds every key sent and queues nothing;
+* ``register_rows_s``: every row of the register export (each statutory clock replayed), and
+  ``export_csv_s`` / ``export_xlsx_s``: writing them as the web download does;
+* ``stopped_clocks_s``: the dashboard's list of open cases whose clock is stopped;
 * ``xlsx_s`` / ``docx_s``: inspecting a spreadsheet of ``--rows`` rows with a hidden sheet,
   and a 200-paragraph Word file with tracked changes, anonymiser included.
 
@@ -36,6 +39,8 @@ from support.builders import base_config  # noqa: E402
 from support.statutory_cases import statutory_case  # noqa: E402
 
 from inbox_agent.casework.attachment_checks import Verdict, inspect_attachment  # noqa: E402
+from inbox_agent.casework.clock_status import open_stopped_cases  # noqa: E402
+from inbox_agent.casework.register_rows import register_rows  # noqa: E402
 from inbox_agent.casework.statistics import quarterly_figures, statistics_records  # noqa: E402
 from inbox_agent.casework.statutory import record_clock_event, record_outcome  # noqa: E402
 from inbox_agent.deadlines import UkCalendar  # noqa: E402
@@ -44,6 +49,7 @@ from inbox_agent.register.db import Register  # noqa: E402
 from inbox_agent.settings import settings_from_dict  # noqa: E402
 from inbox_agent.transparency.anonymise import Anonymiser, Lexicon  # noqa: E402
 from inbox_agent.web.casework import assign_officer  # noqa: E402
+from inbox_agent.web.downloads import register_csv, register_xlsx  # noqa: E402
 
 T = TypeVar("T")
 TZ = "Europe/London"
@@ -129,6 +135,13 @@ def main() -> None:
         with register.transaction() as s:
             again, again_s = _timed(lambda: queue_reminders(s, settings, NOW, cal))
         assert queued and not again
+        with register.transaction() as s:
+            rows, rows_s = _timed(lambda: list(register_rows(s, settings)))
+            stopped, stopped_s = _timed(lambda: open_stopped_cases(s, cal, TZ))
+        assert len(rows) == args.cases
+        assert sum(r["clock"] == "stopped" for r in rows) == len(stopped) == args.cases // 3
+        export_csv, csv_s = _timed(lambda: register_csv(rows))
+        export_xlsx, xlsx_export_s = _timed(lambda: register_xlsx(rows))
         register.dispose()
     anonymiser = Anonymiser(Lexicon(names=("Harriet Ogunleye",)))
     find = lambda text: [r.label for r in anonymiser.find(text)]  # noqa: E731
@@ -147,6 +160,13 @@ def main() -> None:
                 "reminders_queued": len(queued),
                 "reminders_s": reminders_s,
                 "reminders_again_s": again_s,
+                "register_rows_s": rows_s,
+                "export_csv_s": csv_s,
+                "export_csv_bytes": len(export_csv),
+                "export_xlsx_s": xlsx_export_s,
+                "export_xlsx_bytes": len(export_xlsx),
+                "stopped_clocks": len(stopped),
+                "stopped_clocks_s": stopped_s,
                 "xlsx_rows": args.rows,
                 "xlsx_bytes": len(xlsx),
                 "xlsx_s": xlsx_s,

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from inbox_agent.casework.statutory import clock_state, first_received_times, regime_of
 from inbox_agent.casework.statutory_clock import ClockKind, ClockState
@@ -104,6 +104,7 @@ def open_stopped_cases(
                 Case.due_date.is_(None),
                 Case.category.in_(STATUTORY) | Case.review_of_id.is_not(None),
             )
+            .options(selectinload(Case.clock_events))
             .order_by(Case.id)
         )
     )

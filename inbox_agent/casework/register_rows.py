@@ -28,7 +28,7 @@ from inbox_agent.casework.statutory import clock_state, first_received_times
 from inbox_agent.casework.statutory_clock import ClockState, Regime
 from inbox_agent.deadlines import UkCalendar
 from inbox_agent.register.export import COLUMNS
-from inbox_agent.register.models import Case
+from inbox_agent.register.models import Case, CaseStatus
 from inbox_agent.settings import Settings
 
 REGIME_NAMES = {Regime.FOI: "FOI", Regime.SAR: "Subject access", Regime.REVIEW: "Internal review"}
@@ -74,10 +74,13 @@ def exemptions_cited(case: Case) -> str:
 
 
 def _clock_word(case: Case, clock: ClockState | None, stop: ClockStop | None) -> str:
+    """Where the clock stands: a reply sent or an outcome recorded ends it, and so does closing."""
     if clock is None:
         return ""
-    if case.responded_on is not None:
+    if case.responded_on is not None or case.status == CaseStatus.ANSWERED:
         return "responded"
+    if case.status == CaseStatus.CLOSED:
+        return "closed"
     if stop is not None:
         return "stopped"
     return "extended" if clock.extended else "running"
@@ -96,9 +99,7 @@ def _decisions(case: Case, clock: ClockState | None) -> str:
     return "\n".join(part for part in parts if part)
 
 
-def case_row(
-    case: Case, clock: ClockState | None, links: ReviewLinks | None = None
-) -> dict[str, str]:
+def case_row(case: Case, clock: ClockState | None, links: ReviewLinks) -> dict[str, str]:
     """One register row: ``clock`` is the case's replayed clock (None: no statutory clock)."""
     requester = case.requester_email
     if case.requester_name:
@@ -127,8 +128,8 @@ def case_row(
         "outcome": OUTCOME_LABELS.get(case.outcome or "", case.outcome),
         "exemptions": exemptions_cited(case),
         "responded_on": case.responded_on,
-        "internal_review": (links.reviewed_by.get(case.id) if links else None),
-        "review_of": (links.review_of.get(case.id) if links else None),
+        "internal_review": links.reviewed_by.get(case.id),
+        "review_of": links.review_of.get(case.id),
     }
     return {key: _text(values[key]) for key, _ in COLUMNS}
 

@@ -61,6 +61,7 @@ from inbox_agent.classify.rules import THRESHOLD as RULE_THRESHOLD  # evidence t
 
 FUSION_VERSION = "fusion-2"
 DISAGREEMENT = 0.6
+RIVAL_DISAGREEMENT = DISAGREEMENT
 MACHINE_TEXT_MIN = 0.4
 GUARDED = Category.ELECTORAL_PROCESS
 PARO_RIVALS = frozenset(
@@ -104,7 +105,7 @@ def fuse(
         confidence *= DISAGREEMENT
         notes.append("no electoral rule fired: not sure enough for the PARO")
     elif category is GUARDED and (rivals := paro_rivals(rule_scores)):
-        confidence *= DISAGREEMENT
+        confidence *= RIVAL_DISAGREEMENT
         notes.append(f"rules for {', '.join(rivals)} fired too: not sure enough for the PARO")
     summary = f"fusion: {category.value} at {confidence:.2f} ({'; '.join(notes)})"
     reasons = (*rules.reasons, model_reason(scores), summary)

@@ -36,7 +36,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from inbox_agent.classify import Category, Classification
-from inbox_agent.classify.text import Zone, body_zones
+from inbox_agent.classify.text import Zone, body_zones, separate_clitics
 from inbox_agent.classify.vocabulary import CUE_TERMS, EXACT_WORDS, REGEXES, RULES, TERMS, Rule
 from inbox_agent.spacy_memory import bounded_memory
 
@@ -145,7 +145,7 @@ def read_message(subject: str, text: str) -> tuple[Doc, list[Zone]]:
     """Tokenise subject and body together and give each token the zone of its line."""
     subject = " ".join(subject.split())[:1000]
     body = text[:MAX_CHARS].replace("\r\n", "\n").replace("\r", "\n")
-    combined = (subject + "\n\n" + body).replace("\u2019", "'").replace("\u2018", "'")
+    combined = separate_clitics(subject + "\n\n" + body)
     lines = combined.split("\n")
     line_zones = [Zone.SUBJECT, *body_zones(lines[1:])]
     starts = [0]
@@ -190,7 +190,7 @@ def _spellings(nlp: spacy.language.Language, phrase: str) -> list[Doc]:
     ("id" splits like "I'd", "ID" does not), so each casing that splits differently counts."""
     seen: dict[tuple[str, ...], Doc] = {}
     for spelling in (phrase, phrase.upper(), phrase.title()):
-        doc = nlp.make_doc(spelling)
+        doc = nlp.make_doc(separate_clitics(spelling))
         seen.setdefault(tuple(t.lower_ for t in doc), doc)
     return list(seen.values())
 

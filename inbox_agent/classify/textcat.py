@@ -5,7 +5,8 @@ and is loaded once per process, on first use. It reads two things, joined by ``m
 
 * the text: ``text.mail_text`` (subject, the sender's own words, the forwarded original),
   lower-cased and with every digit written as 0, so "£5,000" and "£5000" share a shape and a
-  capital letter does not make a new word;
+  capital letter does not make a new word, and with Welsh clitics apart (``text.
+  separate_clitics``: "swyddfa'r" is "swyddfa 'r"), so a mutated article does not either;
 * the rules' evidence, as made-up words (``evidence_words``): "zzruleelectoralprocess" when
   the electoral rules scored, "...strong" when they fired, "zzchose..." for the rules' answer.
   The model learns from the corpus how far to trust each rule, next to the words themselves;
@@ -33,6 +34,7 @@ from spacy.pipeline import TextCategorizer
 
 from inbox_agent.classify import Category
 from inbox_agent.classify.rules import THRESHOLD as RULE_THRESHOLD
+from inbox_agent.classify.text import separate_clitics
 from inbox_agent.spacy_memory import bounded_memory
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ class TextModel:
 
 def model_input(text: str, evidence: str = "") -> str:
     """What the textcat reads: the text in lower case with digits as 0, then the evidence."""
-    words = _DIGIT.sub("0", text.lower())
+    words = _DIGIT.sub("0", separate_clitics(text).lower())
     return f"{words}\n\n{evidence}" if evidence else words
 
 

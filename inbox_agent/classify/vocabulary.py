@@ -368,7 +368,8 @@ TERMS: dict[str, tuple[str, ...]] = {
         "post advertised", "role advertised", "vacancy", "vacancies", "like to apply",
         "application for the post", "application for the role", "apply for the post",
         "apply for the role", "apply for the job", "currently recruiting", "you're recruiting",
-        "you are recruiting",
+        "you are recruiting", "looking for work", "paid work", "does it pay", "volunteer",
+        "volunteering", "to volunteer",
     ),
     "oo_marketing": (
         "unsubscribe", "free demo", "book a demo", "free trial", "special offer", "webinar",
@@ -565,7 +566,8 @@ WELSH_TERMS: dict[str, tuple[str, ...]] = {
     "oo_lost": ("ar goll", "wedi colli", "collais", "eiddo coll"),
     "oo_wrong": ("lle anghywir", "cyfeiriad anghywir", "person anghywir", "drwy gamgymeriad"),
     "oo_award": ("gwobr", "gwobrau", "ar gyfer gwobr"),
-    "oo_job": ("swydd", "swyddi", "recriwtio", "gwneud cais am swydd", "fy cv"),
+    "oo_job": ("swydd", "swyddi", "recriwtio", "gwneud cais am swydd", "fy cv", "gwirfoddoli",
+               "gwirfoddolwr", "chwilio am waith", "gwaith am dâl", "faint mae'n talu"),
     "oo_marketing": ("dad-danysgrifio", "cynnig arbennig", "ein gwasanaethau", "gweminar"),
     "oo_local": ("parcio", "sŵn", "swnllyd", "cymdogion", "ymddygiad gwrthgymdeithasol",
                  "twll yn y ffordd", "goryrru"),
@@ -588,8 +590,47 @@ WELSH_TERMS: dict[str, tuple[str, ...]] = {
     "cue_statistics": ("faint o", "nifer y", "ystadegau", "ffigurau", "cyfanswm", "canran"),
 }
 # fmt: on
+
+# Welsh mutates a word's first consonant after certain words: "taflen" is "daflen" after "y"
+# (soft), "nhaflen" after "fy" (nasal), "thaflen" after "ei" her (aspirate); "cais" is "gais",
+# "nghais", "chais". A writer's phrase may start with any of them, so each Welsh signal phrase
+# also matches with its first word mutated (cue words, short function words, are left as
+# written). Soft mutation drops an initial "g", which only counts when five letters or more
+# remain ("grant" would become the English "rant").
+MUTATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("ll", ("l",)),
+    ("rh", ("r",)),
+    ("p", ("b", "mh", "ph")),
+    ("t", ("d", "nh", "th")),
+    ("c", ("g", "ngh", "ch")),
+    ("b", ("f", "m")),
+    ("d", ("dd", "n")),
+    ("g", ("", "ng")),
+    ("m", ("f",)),
+)
+MUTATION_MIN_LETTERS = 5
+
+
+def welsh_mutations(phrase: str) -> tuple[str, ...]:
+    """The phrase with its first word in each mutated form (the phrase itself not included)."""
+    first, _, rest = phrase.partition(" ")
+    if len(first) < 3 or first.startswith(("ff", "dd", "ng", "ch", "ph")):
+        return ()
+    for radical, forms in MUTATIONS:
+        if first.startswith(radical):
+            stem = first[len(radical) :]
+            words = [f + stem for f in forms if len(f + stem) >= MUTATION_MIN_LETTERS or f]
+            return tuple(" ".join((w, rest)).strip() for w in words if w != first)
+    return ()
+
+
 for _name, _phrases in WELSH_TERMS.items():
-    TERMS[_name] = TERMS.get(_name, ()) + _phrases
+    _mutated = (
+        ()
+        if _name.startswith("cue_")
+        else tuple(m for phrase in _phrases for m in welsh_mutations(phrase) if m not in _phrases)
+    )
+    TERMS[_name] = TERMS.get(_name, ()) + _phrases + tuple(dict.fromkeys(_mutated))
 
 REGEXES: dict[str, tuple[str, ...]] = {
     "sar_access": (r"\bSARs?\b",),

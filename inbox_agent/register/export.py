@@ -3,10 +3,10 @@
 The first columns are the protocol's annex C, titled as the protocol titles them, so the export
 can be pasted into the office's own register workbook; ours follow (reference first, then
 category, status and due date), then the statutory casework: the statutory date before any
-extension, the clock (running, extended, stopped, responded) and what a stopped clock awaits,
-the outcome, the exemptions cited, the date of the response, and the internal review's link
-both ways. The rows are filled by ``casework/register_rows.py``, which knows the law those
-columns need; this module lays them out.
+extension, the clock (running, extended, stopped, responded, closed) and what a stopped clock
+awaits, the outcome, the exemptions cited, the date of the response, and the internal
+review's link both ways. The rows are filled by ``casework/register_rows.py``, which knows
+the law those columns need; this module lays them out.
 
 No cell may become a formula: the requester writes half of what is in them, and staff paste
 from emails. CSV cells that a spreadsheet would read as one get a leading apostrophe; the

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from inbox_agent.register.export import COLUMNS, write_csv
 
@@ -46,22 +49,26 @@ def xlsx_text(value: str) -> str:
     return text[: XLSX_CELL_MAX - len(note)] + note
 
 
+def _text_cell(sheet: Any, value: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=xlsx_text(value))
+    cell.data_type = "s"  # openpyxl makes "=..." a formula; text stays text
+    return cell
+
+
 def register_xlsx(rows: Iterable[Mapping[str, str]], title: str = "Register") -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = title[:31]
-    sheet.append([heading for _, heading in COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append([xlsx_text(row[key]) for key, _ in COLUMNS])
-        for cell in sheet[sheet.max_row]:
-            cell.data_type = "s"  # openpyxl makes "=..." a formula; text stays text
+    """The workbook, streamed row by row (openpyxl's write-only mode: memory stays flat)."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title[:31])
     for index, (key, _) in enumerate(COLUMNS, start=1):
-        letter = sheet.cell(row=1, column=index).column_letter
-        sheet.column_dimensions[letter].width = _WIDTHS.get(key, 22)
+        sheet.column_dimensions[get_column_letter(index)].width = _WIDTHS.get(key, 22)
     sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    headings = [_text_cell(sheet, heading) for _, heading in COLUMNS]
+    for cell in headings:
+        cell.font = bold
+    sheet.append(headings)
+    for row in rows:
+        sheet.append([_text_cell(sheet, row[key]) for key, _ in COLUMNS])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -146,21 +147,22 @@ def test_a_killed_worker_costs_its_message_nothing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     pipe, register = _register(tmp_path, "killed", workers=2)
-    killed: list[int] = []
-    real_result = analysis.AnalysisPool.result
+    real_start = pipeline.AnalysisPool.__init__
 
-    def result(self: analysis.AnalysisPool, future: Any) -> Any:
-        if not killed:  # the first message: a worker dies (OOM killer, a segfault)
-            victim = min(self.pids())
-            os.kill(victim, signal.SIGKILL)
-            killed.append(victim)
-        return real_result(self, future)
+    def start(self: analysis.AnalysisPool, workers: int) -> None:
+        """A worker dies (the OOM killer, a segfault) as the backlog is handed over."""
+        real_start(self, workers)
+        os.kill(min(self.pids()), signal.SIGKILL)
+        for _ in range(500):  # until the executor has seen it die: at most 5 s
+            if getattr(self._executor, "_broken", False):
+                break
+            time.sleep(0.01)
 
-    monkeypatch.setattr(analysis.AnalysisPool, "result", result)
+    monkeypatch.setattr(pipeline.AnalysisPool, "__init__", start)
     try:
         with caplog.at_level(logging.WARNING, logger="inbox_agent"):
             report = pipe.run_once()
-        assert killed and "event=analysis_pool_broken" in caplog.text
+        assert "event=analysis_pool_broken" in caplog.text
         assert (report.cases_opened, report.machine, report.quarantined) == (5, 1, 1)
         assert report.retried == 0
         with register.transaction() as s:

@@ -989,3 +989,45 @@ def test_typos_are_one_letter_slips() -> None:
 def test_huge_body_is_read_in_part() -> None:
     result = classify_text("Budget", "Could you send me the budget? " * 50_000)
     assert result.category is INFO
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "expected"),
+    [
+        (  # "ymweld â'r": the article is joined to "â", and curly apostrophes are typed too
+            "Gorsaf Aberystwyth",
+            "Bore da,\n\nFyddai hi\u2019n bosib i mi ymweld â\u2019r orsaf cyn diwedd y mis?",
+            Category.MEETING_REQUEST,
+        ),
+        (  # "thaflenni", "ei blaid": aspirate and soft mutation of the vocabulary's words
+            "Heddlu ar daflen",
+            "Mae llun o gar heddlu ar ei thaflenni hi, ac mae swyddog yn sefyll wrth ymgeisydd "
+            "ei blaid. Ydy hynny'n iawn yn ystod yr ymgyrch?",
+            Category.CONDUCT_CONCERN,
+        ),
+        (  # "fy mhleidlais bost": nasal mutation after "fy"
+            "Pleidlais",
+            "Dydw i ddim wedi cael fy mhleidlais bost eto. Beth ddylwn i ei wneud?",
+            Category.ELECTORAL_PROCESS,
+        ),
+    ],
+)
+def test_welsh_clitics_and_mutations_match_the_vocabulary(
+    subject: str, body: str, expected: Category
+) -> None:
+    result = classify_text(subject, body)
+    assert result.category is expected, result.reasons
+
+
+def test_welsh_mutations_cover_the_first_word_only() -> None:
+    from inbox_agent.classify.text import separate_clitics
+    from inbox_agent.classify.vocabulary import welsh_mutations
+
+    assert set(welsh_mutations("pleidlais bost")) == {
+        "bleidlais bost", "mhleidlais bost", "phleidlais bost"
+    }  # fmt: skip
+    assert "rant" not in welsh_mutations("grant")  # a dropped "g" must leave five letters
+    assert welsh_mutations("ffurflen") == ()  # "ff" never mutates
+    assert separate_clitics("swyddfa\u2019r heddlu, I'm sure they're") == (
+        "swyddfa 'r heddlu, I 'm sure they're"
+    )

@@ -55,6 +55,12 @@ SHORT = {
     Category.OUT_OF_SCOPE: "oos",
 }
 Classifier = Callable[[ParsedMail], Classification]
+# Issue 15's targets, printed beside every table's figures so a reader sees at once whether
+# a group meets them: macro-F1, the weakest category's F1, and the precision of PARO forwards
+# (a wrong one sends a person's mail to a third party).
+TARGET_MACRO_F1 = 0.93
+TARGET_CATEGORY_F1 = 0.85
+TARGET_PARO_PRECISION = 0.98
 
 
 @dataclass(frozen=True)
@@ -184,6 +190,31 @@ def write_report(
         f"({_ratio(scores.confident_correct, scores.confident):.0%})",
         file=out,
     )
+    print(target_line(scores), file=out)
+
+
+def target_line(scores: Scores) -> str:
+    """Each target beside the figure it judges, and whether the figure meets it."""
+    below = [c.value for c, s in scores.per_category.items() if s.f1 < TARGET_CATEGORY_F1]
+    parts = [
+        f"macro-F1 {scores.macro_f1:.3f} >= {TARGET_MACRO_F1:.2f} "
+        + _verdict(scores.macro_f1 >= TARGET_MACRO_F1),
+        f"every category F1 >= {TARGET_CATEGORY_F1:.2f} "
+        + (_verdict(not below) if scores.per_category else "(no categories)")
+        + (f" (below: {', '.join(below)})" if below else ""),
+    ]
+    if scores.paro_forwards:
+        parts.append(
+            f"PARO precision {scores.paro_precision:.3f} >= {TARGET_PARO_PRECISION:.2f} "
+            + _verdict(scores.paro_precision >= TARGET_PARO_PRECISION)
+        )
+    else:
+        parts.append(f"PARO precision >= {TARGET_PARO_PRECISION:.2f} (no forwards)")
+    return "targets: " + "; ".join(parts)
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
 
 
 def _predicted(scores: Scores, c: Category) -> bool:
