@@ -407,6 +407,32 @@ def test_model_evaluate_reports_the_fresh_hold_out_in_its_own_tables() -> None:
     assert set(results) == {"keyword baseline", "hold-out keyword baseline"}
 
 
+def test_each_hold_out_file_gets_its_tables_its_welsh_tables_and_the_targets() -> None:
+    from inbox_agent.classify.training.evaluation import run_evaluation
+
+    first = _row("h-9", "foi_request", "FOI", "Under the FOI Act please send the budget.")
+    third = [
+        _row("h3-1", "out_of_scope", "Lost", "I lost my wallet at the station."),
+        _row("h3-2", "out_of_scope", "Colli", "Collais fy waled yn yr orsaf.", language="cy"),
+    ]
+    records = [record_from_json(first | {"split": "test"}, "fresh_holdout.jsonl:1")] + [
+        record_from_json(r | {"split": "test"}, f"fresh_holdout_3.jsonl:{i}")
+        for i, r in enumerate(third, 1)
+    ]
+    out = io.StringIO()
+    results = run_evaluation(records, "test", None, 0.5, out, sisimai=None)
+    text = out.getvalue()
+    assert "evaluating on the fresh hold-out (pinned to test): 1 messages" in text
+    assert "evaluating on the fresh hold-out fresh_holdout_3.jsonl (pinned to test): 2" in text
+    assert (
+        "the fresh hold-out fresh_holdout_3.jsonl (pinned to test), Welsh messages only: 1" in text
+    )
+    assert "hold-out fresh_holdout_3.jsonl welsh keyword baseline" in results
+    # every table has the targets beside its figures
+    assert text.count("\ntargets: macro-F1 ") == text.count("\nmacro-F1 ") == 4
+    assert "every category F1 >= 0.85" in text and "PARO precision >= 0.98 (no forwards)" in text
+
+
 def test_staff_corrections_become_training_examples(tmp_path: Path) -> None:
     data = base_config(f"sqlite:///{tmp_path / 'r.sqlite3'}")
     data["maildir"] = {"path": str(tmp_path / "box")}
