@@ -14,10 +14,13 @@ from 0.92 to 0.90). What it adds are three fixed rules of precedence and caution
    probability the model gives it, and so a case, a review mark and the generic
    acknowledgement. Header rules have already taken every message that says it is machine
    mail before anything reaches here.
-2. **Statutory phrases decide.** When a subject access or FOI rule fired (the Data Protection
-   Act or "subject access"; the FOI Act / EIR, not in passing) and the rules chose that
-   category, the rules' category stands, unless the model reads the message as machine text:
-   these are the requester's own legal words, and precedence puts them first.
+2. **Statutory phrases settle a near tie.** When a subject access or FOI rule fired (the
+   Data Protection Act or "subject access"; the FOI Act / EIR, not in passing) and the rules
+   chose that category, the rules' category stands, unless the model reads the message as
+   machine text or gives that category less than ``STATUTORY_MIN`` of its probability: these
+   are the requester's own legal words, and precedence puts them first, but a journalist who
+   thanks the office for its FOI response and asks for a comment names the Act too, and the
+   model, which has read the same rule as evidence words, tells the two apart.
 3. **Disagreement costs confidence.** Confidence is the chosen category's probability. It is
    multiplied by ``DISAGREEMENT`` when a rule fired for one category and the model's top
    category is another, and when the answer is electoral process but no electoral rule fired:
@@ -31,6 +34,14 @@ from 0.92 to 0.90). What it adds are three fixed rules of precedence and caution
    a nomination for a community award or a job application for count staff carries both
    signals, and staff should decide before anyone's mail goes to the PARO. Information-request
    topics are no rival: a candidate's question about the deposit often mentions money too.
+
+``STATUTORY_MIN`` (0.4, fusion-3) came with issue 15's Welsh and media data. In two 5-fold
+cross-validations over train + dev (1,479 messages, 325 Welsh; vocabulary before and after
+the job phrases) the unconditional rule 2 gave macro-F1 0.935 / 0.936 and Welsh 0.907 /
+0.906; with 0.4, 0.938 / 0.940 and Welsh 0.919 / 0.919 (no rule 2 at all: 0.939 / 0.940,
+Welsh 0.923 / 0.919): what the override changed was mostly media enquiries and replies that
+cite the FOI Act. At 0.4 precedence settles a near tie, which is what it is for; PARO
+figures are unchanged.
 
 ``MACHINE_TEXT_MIN`` went from 0.5 to 0.4 when cold sales pitches became ``automated`` (spam,
 GUIDE.md): most carry no machine header, and the model rarely gives them more than half its
@@ -59,10 +70,10 @@ from __future__ import annotations
 from inbox_agent.classify import STATUTORY, Category, Classification
 from inbox_agent.classify.rules import THRESHOLD as RULE_THRESHOLD  # evidence that fires
 
-FUSION_VERSION = "fusion-2"
+FUSION_VERSION = "fusion-3"
 DISAGREEMENT = 0.6
-RIVAL_DISAGREEMENT = DISAGREEMENT
 MACHINE_TEXT_MIN = 0.4
+STATUTORY_MIN = 0.4
 GUARDED = Category.ELECTORAL_PROCESS
 PARO_RIVALS = frozenset(
     {
@@ -94,7 +105,12 @@ def fuse(
         people = {c: p for c, p in scores.items() if c is not Category.AUTOMATED}
         category = model_top = max(people, key=lambda c: people[c], default=rules.category)
         notes = [f"perhaps machine text ({scores[Category.AUTOMATED]:.2f}): a person decides"]
-    if fired and rules.category in STATUTORY and model_top is not Category.AUTOMATED:
+    if (
+        fired
+        and rules.category in STATUTORY
+        and model_top is not Category.AUTOMATED
+        and scores.get(rules.category, 0.0) >= STATUTORY_MIN
+    ):
         category = rules.category
         notes = [f"statutory rule for {category.value} stands"]
     confidence = scores.get(category, 0.0)
@@ -105,7 +121,7 @@ def fuse(
         confidence *= DISAGREEMENT
         notes.append("no electoral rule fired: not sure enough for the PARO")
     elif category is GUARDED and (rivals := paro_rivals(rule_scores)):
-        confidence *= RIVAL_DISAGREEMENT
+        confidence *= DISAGREEMENT
         notes.append(f"rules for {', '.join(rivals)} fired too: not sure enough for the PARO")
     summary = f"fusion: {category.value} at {confidence:.2f} ({'; '.join(notes)})"
     reasons = (*rules.reasons, model_reason(scores), summary)

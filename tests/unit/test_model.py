@@ -109,7 +109,7 @@ def test_reasons_show_rules_model_scores_and_versions() -> None:
     result = classify_message(parse_message(message(sender, subject, body)), OWN)
     model = shipped_model()
     assert model is not None
-    assert result.version == f"fusion-2+rules-1+{model.version}"
+    assert result.version == f"fusion-3+rules-1+{model.version}"
     model_lines = [r for r in result.reasons if r.startswith("model: ")]
     assert len(model_lines) == 1 and len(model_lines[0].split(", ")) == 3
     assert any(r.startswith("electoral: ") for r in result.reasons), "a rule that fired"
@@ -194,6 +194,24 @@ def test_a_rival_rule_keeps_an_electoral_answer_from_the_paro() -> None:
     # information-request topics (money, figures) are no rival
     topics = {Category.ELECTORAL_PROCESS: 3.0, Category.INFORMATION_REQUEST: 3.0}
     assert fuse(rules, topics, model, "m").confidence == alone.confidence
+
+
+def test_a_statutory_rule_stands_unless_the_model_all_but_rules_it_out() -> None:
+    from inbox_agent.classify import Classification
+    from inbox_agent.classify.fusion import STATUTORY_MIN
+
+    foi = Classification(Category.FOI_REQUEST, 0.9, ("foi: 'freedom of information act'",), "r")
+    fired = {Category.FOI_REQUEST: 3.0, Category.MEDIA_ENQUIRY: 2.0}
+    # the model leans to a meeting but still gives the Act's category a fair share: FOI
+    leaning = {Category.MEETING_REQUEST: 0.6, Category.FOI_REQUEST: 0.4}
+    stands = fuse(foi, fired, leaning, "m")
+    assert stands.category is Category.FOI_REQUEST
+    assert any("statutory rule for foi_request stands" in r for r in stands.reasons)
+    # a journalist thanking the office for its FOI response and asking for a comment
+    media = {Category.MEDIA_ENQUIRY: 0.9, Category.FOI_REQUEST: STATUTORY_MIN / 2}
+    comment = fuse(foi, fired, media, "m")
+    assert comment.category is Category.MEDIA_ENQUIRY and comment.confidence < 0.9
+    assert any("rules say foi_request, model says media_enquiry" in r for r in comment.reasons)
 
 
 # --- the corpus ---------------------------------------------------------------------------------
@@ -387,6 +405,32 @@ def test_model_evaluate_reports_the_fresh_hold_out_in_its_own_tables() -> None:
     assert "evaluating on test: 2 messages" in text
     assert "evaluating on the fresh hold-out (pinned to test): 1 messages" in text
     assert set(results) == {"keyword baseline", "hold-out keyword baseline"}
+
+
+def test_each_hold_out_file_gets_its_tables_its_welsh_tables_and_the_targets() -> None:
+    from inbox_agent.classify.training.evaluation import run_evaluation
+
+    first = _row("h-9", "foi_request", "FOI", "Under the FOI Act please send the budget.")
+    third = [
+        _row("h3-1", "out_of_scope", "Lost", "I lost my wallet at the station."),
+        _row("h3-2", "out_of_scope", "Colli", "Collais fy waled yn yr orsaf.", language="cy"),
+    ]
+    records = [record_from_json(first | {"split": "test"}, "fresh_holdout.jsonl:1")] + [
+        record_from_json(r | {"split": "test"}, f"fresh_holdout_3.jsonl:{i}")
+        for i, r in enumerate(third, 1)
+    ]
+    out = io.StringIO()
+    results = run_evaluation(records, "test", None, 0.5, out, sisimai=None)
+    text = out.getvalue()
+    assert "evaluating on the fresh hold-out (pinned to test): 1 messages" in text
+    assert "evaluating on the fresh hold-out fresh_holdout_3.jsonl (pinned to test): 2" in text
+    assert (
+        "the fresh hold-out fresh_holdout_3.jsonl (pinned to test), Welsh messages only: 1" in text
+    )
+    assert "hold-out fresh_holdout_3.jsonl welsh keyword baseline" in results
+    # every table has the targets beside its figures
+    assert text.count("\ntargets: macro-F1 ") == text.count("\nmacro-F1 ") == 4
+    assert "every category F1 >= 0.85" in text and "PARO precision >= 0.98 (no forwards)" in text
 
 
 def test_staff_corrections_become_training_examples(tmp_path: Path) -> None:
