@@ -352,7 +352,7 @@ class ChildRun:
     wall_s: float
     peak_rss_mb: float  # the child process itself (ru_maxrss from os.wait4)
     tree: TreeMemory
-    cpu_s: float  # user + system CPU of the child and of the children it reaped (workers)
+    cpu_s: float  # user + system CPU of the child (workers are the forkserver's, not in it)
 
 
 @dataclass

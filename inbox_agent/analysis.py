@@ -3,7 +3,7 @@
 Nothing here reads the register or talks to a server, which is what lets it run in worker
 processes while the main process keeps every database write, in stored-message order
 (``pipeline``). Parsing and the spaCy textcat are most of a message's CPU time, so on a
-backlog ``[poll] workers`` processes analyse the messages ahead of the one being registered.
+backlog ``[poll] workers - 1`` processes analyse the messages ahead of the one being registered.
 
 A worker is only ever a way to get an answer sooner. Whatever goes wrong in one (it raises,
 it dies, it hangs, its answer cannot be pickled), the main process analyses that message

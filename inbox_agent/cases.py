@@ -28,7 +28,7 @@ from inbox_agent.register.models import (
     ReferenceCounter,
     StoredMessage,
 )
-from inbox_agent.transparency.roster import match_case
+from inbox_agent.requesters import match_case
 
 SOUGHT_LIMIT = 4000
 

@@ -198,7 +198,7 @@ class Pipeline:
         after each batch commits (for ``import``).
 
         A backlog big enough to pay for the workers' start is analysed (parsed, classified)
-        by ``[poll] workers`` processes ahead of the message being registered here.
+        by ``[poll] workers - 1`` processes ahead of the message being registered here.
         """
         with self.register.transaction() as session:
             pending = session.execute(
@@ -223,9 +223,9 @@ class Pipeline:
         """Start the workers for a backlog of ``messages``, if it is worth it and they are not
         running: told by the fetcher as soon as its SEARCH has counted the new mail, so they
         load their models while the mail is still being fetched."""
-        workers = self.settings.poll.workers
+        workers = self.settings.poll.workers  # the main process is one of them
         if self._pool is None and workers > 1 and messages >= POOL_MIN_MESSAGES:
-            self._pool = AnalysisPool(workers)
+            self._pool = AnalysisPool(workers - 1)
 
     def _close_pool(self) -> None:
         pool, self._pool = self._pool, None

@@ -306,8 +306,9 @@ MAX_WORKERS = 8
 
 
 def default_workers() -> int:
-    """The CPUs this process may run on (a systemd ``CPUAffinity=`` counts), up to 4: past
-    that the main process's database writes, not analysis, set the pace."""
+    """The CPUs this process may run on (a systemd ``CPUAffinity=`` counts), up to 4: the
+    main process registering on one and analysis workers on the others; past 4 the main
+    process's database writes, not analysis, set the pace."""
     return max(1, min(4, len(os.sched_getaffinity(0))))
 
 
@@ -315,7 +316,7 @@ class PollSettings(_Section):
     interval_seconds: Annotated[int, Field(ge=5, le=86400)] = 60
     max_message_bytes: Annotated[int, Field(ge=1024)] = 50 * 1024 * 1024
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 5
-    # processes that parse and classify a backlog ahead of the register; 1 = in-process
+    # processes sharing a backlog: the main one (registers) + workers - 1 analysing ahead
     workers: Annotated[int, Field(ge=1, le=MAX_WORKERS)] = Field(default_factory=default_workers)
 
 

@@ -5,11 +5,8 @@ by one; each entry has a name, a role, a party (or independent), email addresses
 the serving PCC and Deputy PCC. Those flags exist so that equal treatment can be checked: the
 incumbent is a candidate like any other and nothing here treats them differently.
 
-When a case is opened the requester is looked up: by exact email address first, then by name
-(case, titles and "Surname, First" order ignored). A match records the person on the case and
-sets the register's requester column (candidate, agent, representative); otherwise the
-requester's own words decide (``classify/requester.py``), and anyone else is a member of the
-public. Importing or adding people re-matches the cases that had no match yet.
+When a case is opened the requester is looked up in it (``requesters.py``, which the pipeline
+calls); importing or adding people here re-matches the cases that had no match yet.
 
 CSV columns (header row required, any order, case-insensitive)::
 
@@ -36,7 +33,6 @@ import csv
 import datetime as dt
 import io
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -44,10 +40,10 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox_agent.classify.requester import RequesterType
 from inbox_agent.errors import OperatorError
 from inbox_agent.register.audit import AuditAction, record
-from inbox_agent.register.models import Case, RosterAddress, RosterPerson, RosterRole
+from inbox_agent.register.models import RosterAddress, RosterPerson, RosterRole
+from inbox_agent.requesters import find_by_name, normalise_email, normalise_name, rematch_cases
 
 COLUMNS = (
     "name",
@@ -76,19 +72,9 @@ _ROLES = {
     "election_agent": RosterRole.AGENT,
     "representative": RosterRole.REPRESENTATIVE,
 }
-_REQUESTER = {
-    RosterRole.CANDIDATE: RequesterType.CANDIDATE,
-    RosterRole.PROSPECTIVE_CANDIDATE: RequesterType.CANDIDATE,
-    RosterRole.AGENT: RequesterType.AGENT,
-    RosterRole.REPRESENTATIVE: RequesterType.REPRESENTATIVE,
-}
 CANDIDATE_ROLES = frozenset({RosterRole.CANDIDATE, RosterRole.PROSPECTIVE_CANDIDATE})
 _YES = frozenset({"yes", "y", "true", "1", "x"})
 _NO = frozenset({"", "no", "n", "false", "0"})
-_TITLES = frozenset(
-    {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "lord", "lady", "cllr"}
-    | {"councillor", "rev", "revd", "hon"}
-)
 
 
 class RosterError(OperatorError):
@@ -118,24 +104,6 @@ class ImportReport:
     added: int = 0
     updated: int = 0
     cases_matched: list[str] = field(default_factory=list)
-
-
-def normalise_name(name: str) -> str:
-    """``"Dr Smith, Ann-Marie"`` -> ``"ann-marie smith"``: the key names are compared on."""
-    text = unicodedata.normalize("NFKC", name).casefold()
-    if text.count(",") == 1:
-        last, first = text.split(",")
-        text = f"{first} {last}"
-    words = [w.strip(".'\"()") for w in re.split(r"[\s,]+", text)]
-    return " ".join(w for w in words if w and w not in _TITLES)
-
-
-def normalise_email(address: str) -> str:
-    return address.strip().strip("<>").lower()
-
-
-def requester_type_for(person: RosterPerson) -> RequesterType:
-    return _REQUESTER.get(RosterRole(person.role), RequesterType.PUBLIC)
 
 
 # --------------------------------------------------------------------------- validation
@@ -318,13 +286,8 @@ def _check_references(rows: Sequence[tuple[int, RosterEntry]], known: Iterable[s
 # --------------------------------------------------------------------------- writing
 
 
-def _find_by_name(session: Session, name: str) -> list[RosterPerson]:
-    key = normalise_name(name)
-    return [p for p in session.scalars(select(RosterPerson)) if normalise_name(p.name) == key]
-
-
 def _upsert(session: Session, entry: RosterEntry, now: dt.datetime) -> tuple[RosterPerson, bool]:
-    existing = _find_by_name(session, entry.name)
+    existing = find_by_name(session, entry.name)
     person = existing[0] if existing else RosterPerson(name=entry.name, created_at=now)
     person.name = entry.name
     person.role = entry.role
@@ -349,7 +312,7 @@ def _upsert(session: Session, entry: RosterEntry, now: dt.datetime) -> tuple[Ros
 def _link_acts_for(session: Session, person: RosterPerson, entry: RosterEntry) -> None:
     if not entry.acts_for:
         return
-    found = [p for p in _find_by_name(session, entry.acts_for) if p.role in CANDIDATE_ROLES]
+    found = [p for p in find_by_name(session, entry.acts_for) if p.role in CANDIDATE_ROLES]
     if len(found) != 1:
         what = "no candidate" if not found else "more than one candidate"
         raise RosterError(f"{entry.name}: acts_for {entry.acts_for!r}: {what} of that name")
@@ -422,69 +385,6 @@ def candidate_of(session: Session, person: RosterPerson) -> RosterPerson:
     if person.role in CANDIDATE_ROLES or person.acts_for_id is None:
         return person
     return session.get(RosterPerson, person.acts_for_id) or person
-
-
-# --------------------------------------------------------------------------- matching
-
-
-def match_person(session: Session, email: str, name: str) -> tuple[RosterPerson, str] | None:
-    """The roster entry for a sender: exact address first, then exact (normalised) name."""
-    address = normalise_email(email)
-    if address:
-        people = list(
-            session.scalars(
-                select(RosterPerson)
-                .join(RosterAddress, RosterAddress.person_id == RosterPerson.id)
-                .where(RosterAddress.email == address)
-                .order_by(RosterPerson.id)
-            ).unique()
-        )
-        if len(people) > 1 and name:  # a shared campaign address: the name decides
-            named = [p for p in people if normalise_name(p.name) == normalise_name(name)]
-            people = named or people
-        if people:
-            return people[0], "address"
-    if name and normalise_name(name):
-        named = _find_by_name(session, name)
-        if len(named) == 1:
-            return named[0], "name"
-    return None
-
-
-def match_case(session: Session, case: Case, now: dt.datetime) -> RosterPerson | None:
-    """Record the roster person on a case; their role overrides the words-based requester type.
-
-    Called by ``cases.open_case`` once the case is flushed, and again for unmatched cases when
-    the roster changes. No match leaves the case as the classifier saw it.
-    """
-    found = match_person(session, case.requester_email, case.requester_name)
-    if found is None:
-        return None
-    person, how = found
-    old = case.requester_type
-    case.person_id = person.id
-    case.requester_type = requester_type_for(person)
-    record(
-        session,
-        AuditAction.ROSTER_MATCHED,
-        at=now,
-        case=case,
-        person_id=person.id,
-        role=person.role,
-        matched_on=how,
-        requester_type=case.requester_type,
-        old_requester_type=old,
-    )
-    return person
-
-
-def rematch_cases(session: Session, now: dt.datetime) -> list[str]:
-    """Match every case that has no roster person yet; the references of those matched."""
-    matched = []
-    for case in session.scalars(select(Case).where(Case.person_id.is_(None)).order_by(Case.id)):
-        if match_case(session, case, now) is not None:
-            matched.append(case.reference)
-    return matched
 
 
 def describe(person: RosterPerson) -> str:

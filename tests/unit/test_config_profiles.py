@@ -311,6 +311,11 @@ BROKEN = {
         "[paro]\n",
         ["welsh.recipients.dpo", "give its Welsh title"],
     ),
+    "no-process-at-all": (
+        "[paro]\n",
+        "[poll]\nworkers = 0\n\n[paro]\n",
+        ["poll.workers", "greater than or equal to 1"],
+    ),
 }
 
 

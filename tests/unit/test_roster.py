@@ -12,13 +12,8 @@ from support.transparency_office import B_AGENT, MONDAY, ROSTER_CSV, A, B, C, Of
 
 from inbox_agent.cli import main
 from inbox_agent.register.models import AuditEvent, RosterAddress, RosterPerson
-from inbox_agent.transparency.roster import (
-    RosterError,
-    list_people,
-    match_person,
-    normalise_name,
-    parse_roster_csv,
-)
+from inbox_agent.requesters import match_person, normalise_name
+from inbox_agent.transparency.roster import RosterError, list_people, parse_roster_csv
 
 
 @pytest.fixture
