@@ -40,7 +40,7 @@ from inbox_agent.classify.text import Zone, body_zones, separate_clitics
 from inbox_agent.classify.vocabulary import CUE_TERMS, EXACT_WORDS, REGEXES, RULES, TERMS, Rule
 from inbox_agent.spacy_memory import bounded_memory
 
-VERSION = "rules-1"
+VERSION = "rules-2"  # 2: Welsh clitics apart, mutated Welsh phrases, job phrases
 THRESHOLD = 2.0
 # What is asked comes first; beyond this a body is a long thread or a converted attachment.
 MAX_CHARS = 20_000

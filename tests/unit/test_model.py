@@ -109,7 +109,7 @@ def test_reasons_show_rules_model_scores_and_versions() -> None:
     result = classify_message(parse_message(message(sender, subject, body)), OWN)
     model = shipped_model()
     assert model is not None
-    assert result.version == f"fusion-3+rules-1+{model.version}"
+    assert result.version == f"fusion-3+rules-2+{model.version}"
     model_lines = [r for r in result.reasons if r.startswith("model: ")]
     assert len(model_lines) == 1 and len(model_lines[0].split(", ")) == 3
     assert any(r.startswith("electoral: ") for r in result.reasons), "a rule that fired"
