@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from support.builders import demo_office
 
 from inbox_agent.cli import main
 from inbox_agent.errors import RegisterUnavailable
 from inbox_agent.register.db import Register
 from inbox_agent.register.models import Case
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 
 
@@ -35,10 +34,7 @@ def _count_cases(url: str) -> int:
 
 def _demo_daemon(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
     """``inbox-agent run`` on a copy of the demo, as a real process; returns it and the config."""
-    shutil.copytree(ROOT / "demo" / "maildir", tmp_path / "demo" / "maildir")
-    (tmp_path / "config").mkdir()
-    config = tmp_path / "config" / "example.toml"
-    shutil.copy(ROOT / "config" / "example.toml", config)
+    config = demo_office(tmp_path)
     env = {**os.environ, "INBOX_AGENT_CONFIG": str(config)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "inbox_agent.cli", "run"],

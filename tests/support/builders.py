@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import mailbox
+import shutil
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -182,3 +183,19 @@ MACHINE = [
         {"List-Id": "<news.lists.example.org>", "Precedence": "list"},
     ),
 ]
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def demo_office(tmp_path: Path) -> Path:
+    """A copy of the demo profile and its Maildir in ``tmp_path``; returns the config file.
+
+    The profile's relative paths (the Maildir, the register, the outbox) then land in
+    ``tmp_path``, so a test runs the real demo without touching the checkout's ``demo/``.
+    """
+    shutil.copytree(REPO / "demo" / "maildir", tmp_path / "demo" / "maildir")
+    (tmp_path / "config").mkdir()
+    config = tmp_path / "config" / "example.toml"
+    shutil.copy(REPO / "config" / "example.toml", config)
+    return config

@@ -9,11 +9,11 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import re
-import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
+from support.builders import demo_office
 
 from inbox_agent.cli import main
 from inbox_agent.register import audit
@@ -178,10 +178,7 @@ def test_every_name_is_documented_unique_and_the_old_names_still_read() -> None:
 def test_a_real_pass_stores_only_registered_names(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    shutil.copytree(ROOT / "demo" / "maildir", tmp_path / "demo" / "maildir")
-    (tmp_path / "config").mkdir()
-    config = tmp_path / "config" / "example.toml"
-    shutil.copy(ROOT / "config" / "example.toml", config)
+    config = demo_office(tmp_path)
     assert main(["--config", str(config), "run", "--once"]) == 0, capsys.readouterr().err
     with sqlite3.connect(tmp_path / "demo" / "register.sqlite3") as db:
         stored = {row[0] for row in db.execute(f"SELECT action FROM {AuditEvent.__tablename__}")}

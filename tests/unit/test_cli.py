@@ -7,11 +7,11 @@ import csv
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from support.builders import demo_office
 
 from inbox_agent.casework.statutory import record_clock_event
 from inbox_agent.cli import main
@@ -20,17 +20,11 @@ from inbox_agent.register.db import Register
 from inbox_agent.register.models import Case
 from inbox_agent.settings import load_settings
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Path:
     """A copy of the demo profile whose relative paths point into tmp_path."""
-    shutil.copytree(ROOT / "demo" / "maildir", tmp_path / "demo" / "maildir")
-    (tmp_path / "config").mkdir()
-    config = tmp_path / "config" / "example.toml"
-    shutil.copy(ROOT / "config" / "example.toml", config)
-    return config
+    return demo_office(tmp_path)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

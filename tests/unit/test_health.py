@@ -6,14 +6,13 @@ import datetime as dt
 import io
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
-from support.builders import base_config
+from support.builders import base_config, demo_office
 
 from inbox_agent.cli import main, ops
 from inbox_agent.clock import utc_now
@@ -31,7 +30,6 @@ from inbox_agent.register.models import (
 )
 from inbox_agent.settings import Settings, settings_from_dict
 
-ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2027, 4, 20, 9, 0, tzinfo=dt.UTC)
 ACCOUNT = "imap://spoc@mail.example.org:993"
 
@@ -499,10 +497,7 @@ def test_other_bad_arguments_still_get_the_usage_on_stderr(
 def test_status_on_the_demo_through_the_cli(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    shutil.copytree(ROOT / "demo" / "maildir", tmp_path / "demo" / "maildir")
-    (tmp_path / "config").mkdir()
-    config = tmp_path / "config" / "example.toml"
-    shutil.copy(ROOT / "config" / "example.toml", config)
+    config = demo_office(tmp_path)
     assert main(["--config", str(config), "run", "--once"]) == 0
     capsys.readouterr()
     assert main(["--config", str(config), "status"]) == 0

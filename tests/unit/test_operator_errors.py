@@ -5,25 +5,19 @@ that cannot write it (an unprivileged user when the tests run as root)."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from support.builders import demo_office
 
 from inbox_agent.cli import main
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Path:
     """A copy of the demo profile whose relative paths point into tmp_path."""
-    shutil.copytree(ROOT / "demo" / "maildir", tmp_path / "demo" / "maildir")
-    (tmp_path / "config").mkdir()
-    config = tmp_path / "config" / "example.toml"
-    shutil.copy(ROOT / "config" / "example.toml", config)
-    return config
+    return demo_office(tmp_path)
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

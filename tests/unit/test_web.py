@@ -11,7 +11,6 @@ import email
 import email.policy
 import functools
 import io
-import shutil
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
-from support.builders import message
+from support.builders import demo_office, message
 
 from inbox_agent.casework.register_rows import register_rows
 from inbox_agent.cli import main
@@ -380,11 +379,7 @@ def test_accounts_refuse_bad_input(
 
 def _demo_config(tmp_path: Path) -> Path:
     """The example profile and the demo mailbox, copied; its register lands in demo/."""
-    shutil.copytree(ROOT / "demo" / "maildir", tmp_path / "demo" / "maildir")
-    (tmp_path / "config").mkdir()
-    config = tmp_path / "config" / "example.toml"
-    shutil.copy(ROOT / "config" / "example.toml", config)
-    return config
+    return demo_office(tmp_path)
 
 
 def test_users_command_reads_the_password_from_stdin_never_argv(
